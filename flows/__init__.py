@@ -1,0 +1,1 @@
+"""Prefect flows: entry points of the CLI and deployments (installed as imbench.flows)."""

@@ -1,0 +1,106 @@
+"""The sweep flow: plan -> batches -> evaluate (workers) -> Parquet + MLflow -> leaderboard."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from prefect import flow
+from prefect.futures import as_completed
+from prefect.task_runners import ProcessPoolTaskRunner
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from imbench.config import SweepConfig
+from imbench.flows.runtime import PrefectApi
+from imbench.flows.tracking import SafeTracker
+from imbench.leaderboard import build_leaderboard
+from imbench.plan import make_batches, settings_of
+from imbench.provenance import provenance
+from imbench.store import SweepStore
+from imbench.sweep import pending_work, plan_sweep, results_frames, summarize
+from imbench.tasks.evaluate import evaluate_batch_task
+
+log = logging.getLogger("imbench")
+BATCHES_PER_WORKER = 6
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+@flow(name="imbench-sweep", log_prints=False)
+def sweep_flow(config: dict[str, Any], show_progress: bool = False) -> dict[str, Any]:
+    """Run every pending cell of the sweep ``config`` and write its results."""
+    started = time.perf_counter()
+    cfg = SweepConfig.model_validate(config)
+    store = SweepStore(cfg.out, cfg.name)
+    store.prepare()
+    store.write_json("config.json", cfg.model_dump(mode="json"))
+    store.write_json("provenance.json", provenance(cfg.config_hash()))
+
+    tracker = SafeTracker.open(cfg)
+    tracker.start_sweep(cfg)
+
+    plan = plan_sweep(cfg)
+    units, known = pending_work(plan, store.finished_ids())
+    store.commit(known)
+    tracker.log_results(known)
+    settings = settings_of(cfg)
+    workers = cfg.workers or default_workers()
+    batches = make_batches(units, workers * BATCHES_PER_WORKER)
+    n_todo = sum(len(u.cells) for u in units)
+    first_result = None
+
+    console = Console(stderr=True, quiet=not show_progress)
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=console, transient=False,
+    ) as progress:
+        bar = progress.add_task(f"sweep {cfg.name}", total=n_todo)
+        futures = [
+            evaluate_batch_task.submit(batch, settings, cfg.protocol.min_minority)
+            for batch in batches
+        ]
+        for future in as_completed(futures):
+            results = future.result()
+            first_result = first_result or time.perf_counter() - started
+            store.commit(results)
+            tracker.log_results(results)
+            progress.advance(bar, len(results))
+
+    cells, folds = store.consolidate(plan.ids)
+    board = build_leaderboard(folds)
+    store.write_leaderboard(board)
+    summary = summarize(cells, board)
+    summary.update(
+        computed=n_todo,
+        reused=len(plan.cells) - n_todo - len(known),
+        seconds=round(time.perf_counter() - started, 2),
+        first_result_seconds=round(first_result or 0.0, 2),
+        results=str(store.dir),
+    )
+    tracker.finish(cells, folds, summary, [store.leaderboard_path, store.cells_path])
+    summary["tracking_uri"] = tracker.uri
+    summary["tracking_behind"] = tracker.behind
+    return summary
+
+
+def run_sweep(cfg: SweepConfig, *, show_progress: bool = False) -> dict[str, Any]:
+    """Start what the flow needs (Prefect API, process pool) and run it."""
+    api = PrefectApi().start()
+    try:
+        SafeTracker.prepare_store(cfg)  # create the MLflow store once, while Prefect starts
+        api.wait()
+        workers = cfg.workers or default_workers()
+        flow = sweep_flow.with_options(task_runner=ProcessPoolTaskRunner(max_workers=workers))
+        return flow(cfg.model_dump(mode="json"), show_progress=show_progress)
+    finally:
+        api.stop()
+
+
+def out_path(cfg: SweepConfig) -> Path:
+    return Path(cfg.out) / cfg.name

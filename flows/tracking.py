@@ -1,0 +1,91 @@
+"""Tracking that never stops a sweep: MLflow errors mark tracking as behind.
+
+Parquet is the record; MLflow mirrors it. Whatever is not logged now is
+back-filled by the next run of the same sweep (the tracker skips cells it
+already has), so an outage loses nothing and duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from imbench.config import SweepConfig
+from imbench.engine import CellResult
+from imbench.sweep import results_frames
+
+log = logging.getLogger("imbench.tracking")
+
+
+def tracking_uri_for(cfg: SweepConfig) -> str:
+    from imbench.tracking import default_tracking_uri
+
+    import os
+
+    return cfg.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(cfg.out)
+
+
+class SafeTracker:
+    def __init__(self, uri: str, tracker: Any | None, error: str = "") -> None:
+        self.uri = uri
+        self._tracker = tracker
+        self.behind = tracker is None
+        self.error = error
+
+    @staticmethod
+    def prepare_store(cfg: SweepConfig) -> None:
+        """Create a local SQLite store once, before any worker exists."""
+        SafeTracker.open(cfg)
+
+    @classmethod
+    def open(cls, cfg: SweepConfig) -> SafeTracker:
+        uri = tracking_uri_for(cfg)
+        try:
+            from imbench.tracking import Tracker
+
+            logging.getLogger("mlflow").setLevel(logging.WARNING)
+            logging.getLogger("alembic").setLevel(logging.WARNING)
+
+            if uri.startswith("sqlite:"):
+                Path(cfg.out).mkdir(parents=True, exist_ok=True)
+            return cls(uri, Tracker(uri, artifact_root=Path(cfg.out) / "mlartifacts"))
+        except Exception as exc:  # noqa: BLE001 - tracking must not stop the sweep
+            log.warning("MLflow tracking unavailable at %s (%s); results go to Parquet only", uri, exc)
+            return cls(uri, None, str(exc))
+
+    def _call(self, what: str, fn: Any, *args: Any) -> Any:
+        if self._tracker is None:
+            return None
+        try:
+            return fn(*args)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("MLflow %s failed (%s); tracking is behind, rerun to back-fill", what, exc)
+            self.behind, self.error, self._tracker = True, str(exc), None
+            return None
+
+    def start_sweep(self, cfg: SweepConfig) -> None:
+        if self._tracker is None:
+            return
+        params = {"config_hash": cfg.config_hash(), "datasets": ",".join(cfg.datasets),
+                  "strategies": ",".join(cfg.strategies), "classifiers": ",".join(cfg.classifiers),
+                  "ratios": ",".join(map(str, cfg.ratios)), "seeds": ",".join(map(str, cfg.seeds)),
+                  **{f"protocol.{k}": v for k, v in cfg.protocol.model_dump().items()}}
+        self._call("start", self._tracker.start_sweep, cfg.name, params,
+                   {"imbench.config_hash": cfg.config_hash()})
+
+    def log_results(self, results: list[CellResult]) -> None:
+        if self._tracker is None or not results:
+            return
+        cells, folds = results_frames(results)
+        self._call("logging", self._tracker.log_cells, cells, folds)
+
+    def finish(self, cells: pd.DataFrame, folds: pd.DataFrame, summary: dict[str, Any],
+               artifacts: list[Path]) -> None:
+        if self._tracker is None or cells.empty:
+            return
+        self._call("back-fill", self._tracker.log_cells, cells, folds)
+        numeric = {k: v for k, v in summary.items() if isinstance(v, (int, float))}
+        self._call("finish", self._tracker.finish, numeric, artifacts)

@@ -1,0 +1,168 @@
+"""The ``imbench`` command line: run, leaderboard, ui."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from imbench.config import build_config, load_config_dict, parse_ratio, split_list
+from imbench.errors import ConfigError, ImbenchError
+
+app = typer.Typer(add_completion=False, no_args_is_help=False, help=__doc__)
+console = Console()
+err = Console(stderr=True)
+
+ListOpt = Optional[list[str]]
+
+
+def _fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(2)
+
+
+def _seeds(values: list[str] | None) -> list[int] | None:
+    items = split_list(values)
+    if items is None:
+        return None
+    try:
+        return [int(v) for v in items]
+    except ValueError:
+        raise ConfigError(f"seeds: {items!r} must be whole numbers") from None
+
+
+@app.command()
+def run(
+    config: Annotated[Optional[Path], typer.Argument(help="TOML config (default: embedded)")] = None,
+    dataset: Annotated[ListOpt, typer.Option("-d", "--dataset", help="dataset(s)")] = None,
+    strategy: Annotated[ListOpt, typer.Option("-s", "--strategy", help="strategy(ies)")] = None,
+    classifier: Annotated[ListOpt, typer.Option("-c", "--classifier", help="classifier(s)")] = None,
+    ratio: Annotated[ListOpt, typer.Option("-r", "--ratio", help="'native' or IR")] = None,
+    seed: Annotated[ListOpt, typer.Option("--seed", help="seed(s)")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="results root")] = None,
+    name: Annotated[Optional[str], typer.Option("--name", help="sweep name")] = None,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="worker processes")] = None,
+    tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+) -> None:
+    """Run a sweep (the embedded default grid unless CONFIG or flags say otherwise)."""
+    try:
+        ratios = split_list(ratio)
+        overrides = {
+            "datasets": split_list(dataset),
+            "strategies": split_list(strategy),
+            "classifiers": split_list(classifier),
+            "ratios": [parse_ratio(r) for r in ratios] if ratios else None,
+            "seeds": _seeds(seed),
+            "out": out,
+            "name": name,
+            "workers": workers,
+            "tracking_uri": tracking_uri,
+        }
+        cfg = build_config(load_config_dict(config), overrides)
+    except ImbenchError as exc:
+        _fail(str(exc))
+        return
+    from imbench.flows.runtime import apply_defaults
+
+    apply_defaults()  # before prefect is first imported
+    from imbench.flows.sweep import run_sweep
+
+    summary = run_sweep(cfg, show_progress=not quiet)
+    console.print(
+        f"[bold]{cfg.name}[/]: {summary['ok']} ok, {summary['skipped']} skipped, "
+        f"{summary['failed']} failed ({summary['computed']} computed, {summary['reused']} reused) "
+        f"in {summary['seconds']:.1f} s"
+    )
+    console.print(f"results: {summary['results']}   tracking: {summary['tracking_uri']}")
+    if summary.get("tracking_behind"):
+        err.print("[yellow]MLflow tracking is behind; rerun the same command to back-fill it.[/]")
+    _print_board(Path(summary["results"]), metric="pr_auc", top=15)
+
+
+def _latest_sweep(out: Path) -> Path:
+    boards = sorted(out.glob("*/leaderboard.parquet"), key=lambda p: p.stat().st_mtime)
+    if not boards:
+        raise ConfigError(f"no finished sweep under {out}; run `imbench run` first")
+    return boards[-1].parent
+
+
+def _print_board(
+    sweep_dir: Path, *, metric: str, top: int | None = None,
+    classifier: str | None = None, ratio: str | None = None,
+) -> None:
+    import pandas as pd
+
+    from imbench.leaderboard import build_leaderboard
+    from imbench.metrics import METRICS
+
+    if metric not in METRICS:
+        raise ConfigError(f"metric: unknown metric {metric!r}; known: {', '.join(METRICS)}")
+    folds = pd.read_parquet(sweep_dir / "folds.parquet")
+    board = build_leaderboard(folds, metric=metric)
+    if classifier:
+        board = board[board["classifier"] == classifier]
+    if ratio:
+        board = board[board["imbalance_ratio"] == ratio]
+    cols = ["pr_auc", "roc_auc", "mcc", "f1", "brier"]
+    for (clf, ir), group in board.groupby(["classifier", "imbalance_ratio"], sort=True):
+        table = Table(title=f"{sweep_dir.name}: classifier={clf} ratio={ir} (rank by {metric})")
+        for c in ["rank", "strategy", *cols, "n_datasets"]:
+            table.add_column(c, justify="left" if c == "strategy" else "right")
+        for row in group.head(top).itertuples():
+            vals = [f"{getattr(row, c + '_mean'):.3f}±{getattr(row, c + '_std'):.3f}" for c in cols]
+            table.add_row(f"{row.mean_rank:.2f}", row.strategy, *vals, str(row.n_datasets))
+        console.print(table)
+
+
+@app.command()
+def leaderboard(
+    sweep: Annotated[Optional[str], typer.Argument(help="sweep name (default: latest)")] = None,
+    out: Annotated[Path, typer.Option("--out")] = Path("results"),
+    metric: Annotated[str, typer.Option("--metric")] = "pr_auc",
+    classifier: Annotated[Optional[str], typer.Option("--classifier", "-c")] = None,
+    ratio: Annotated[Optional[str], typer.Option("--ratio", "-r")] = None,
+) -> None:
+    """Show the strategy leaderboard of a sweep (the latest by default)."""
+    try:
+        sweep_dir = out / sweep if sweep else _latest_sweep(out)
+        if not (sweep_dir / "folds.parquet").exists():
+            raise ConfigError(f"no results for sweep {sweep_dir.name!r} under {out}")
+        _print_board(sweep_dir, metric=metric, classifier=classifier, ratio=ratio)
+    except ImbenchError as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def ui(
+    out: Annotated[Path, typer.Option("--out")] = Path("results"),
+    port: Annotated[int, typer.Option("--port")] = 5000,
+    tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri")] = None,
+) -> None:
+    """Open the MLflow UI on the sweeps' tracking store."""
+    from imbench.tracking import default_tracking_uri
+
+    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(out)
+    if uri.startswith("http"):
+        console.print(f"MLflow is served at {uri}")
+        return
+    if uri.startswith("sqlite:") and not Path(uri.removeprefix("sqlite:///")).exists():
+        _fail(f"no MLflow store at {uri}; run `imbench run` first")
+    artifacts = (out / "mlartifacts").resolve().as_uri()
+    console.print(f"MLflow UI on http://127.0.0.1:{port} for {uri} (Ctrl-C to stop)")
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
+           "--default-artifact-root", artifacts, "--host", "127.0.0.1", "--port", str(port)]
+    os.execv(sys.executable, cmd)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

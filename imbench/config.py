@@ -1,0 +1,168 @@
+"""Typed sweep configuration: TOML file + CLI overrides, validated before compute."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from imbench.errors import ConfigError
+
+Ratio = Literal["native"] | float
+_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+
+class ProtocolConfig(BaseModel):
+    """Nested cross-validation settings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    outer_folds: int = Field(5, ge=2, le=20)
+    outer_repeats: int = Field(1, ge=1, le=20)
+    inner_folds: int = Field(3, ge=2, le=10)
+    threshold_objective: Literal["f1", "fbeta"] = "f1"
+    beta: float = Field(1.0, gt=0, le=100)
+    min_minority: int = Field(10, ge=2, description="fewest minority rows a cell may have")
+
+
+class SweepConfig(BaseModel):
+    """One sweep: the grid and how to run it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = "default"
+    datasets: list[str] = Field(min_length=1)
+    ratios: list[Ratio] = Field(default_factory=lambda: ["native"], min_length=1)
+    strategies: list[str] = Field(min_length=1)
+    classifiers: list[str] = Field(default_factory=lambda: ["lr"], min_length=1)
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
+    cost_ratio: float = Field(10.0, gt=0, description="minority:majority weight for `cost`")
+    protocol: ProtocolConfig = Field(default_factory=ProtocolConfig)
+    workers: int | None = Field(None, ge=1, le=512)
+    out: Path = Path("results")
+    tracking_uri: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not v or not set(v) <= _NAME_CHARS or v.startswith("."):
+            raise ValueError(f"sweep name {v!r} may use only letters, digits, '-', '_', '.'")
+        return v
+
+    @field_validator("ratios")
+    @classmethod
+    def _ratios(cls, v: list[Ratio]) -> list[Ratio]:
+        for r in v:
+            if r != "native" and not r > 1:
+                raise ValueError(f"ratio {r!r} must be 'native' or a majority:minority ratio > 1")
+        return _unique(v)
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, v: list[int]) -> list[int]:
+        if any(s < 0 or s >= 2**31 for s in v):
+            raise ValueError("seeds must be in [0, 2**31)")
+        return _unique(v)
+
+    @field_validator("strategies")
+    @classmethod
+    def _strategies(cls, v: list[str]) -> list[str]:
+        from imbench.strategies import parse_strategy
+
+        return _unique([parse_strategy(s).name for s in v])
+
+    @field_validator("classifiers")
+    @classmethod
+    def _classifiers(cls, v: list[str]) -> list[str]:
+        from imbench.classifiers import get_classifier
+
+        return _unique([get_classifier(c).name for c in v])
+
+    @field_validator("datasets")
+    @classmethod
+    def _datasets(cls, v: list[str]) -> list[str]:
+        from imbench.datasets import resolve_dataset
+
+        return _unique([resolve_dataset(d).key for d in v])
+
+    def protocol_hash(self) -> str:
+        """Hash of everything besides the grid that changes a cell's numbers."""
+        payload = {"protocol": self.protocol.model_dump(), "cost_ratio": self.cost_ratio}
+        return stable_hash(payload)
+
+    def config_hash(self) -> str:
+        return stable_hash(self.model_dump(mode="json", exclude={"out", "tracking_uri", "workers"}))
+
+
+def _unique(items: list[Any]) -> list[Any]:
+    seen: list[Any] = []
+    for item in items:
+        if item not in seen:
+            seen.append(item)
+    return seen
+
+
+def stable_hash(obj: Any, n: int = 16) -> str:
+    blob = json.dumps(obj, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:n]
+
+
+def split_list(values: list[str] | None) -> list[str] | None:
+    """CLI lists: repeatable flags and/or comma-separated values."""
+    if not values:
+        return None
+    return [p.strip() for v in values for p in v.split(",") if p.strip()]
+
+
+def parse_ratio(text: str) -> Ratio:
+    if text.strip().lower() == "native":
+        return "native"
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"ratios: {text!r} is not 'native' or a number") from None
+
+
+def default_config_dict() -> dict[str, Any]:
+    """The embedded default sweep (imbench/defaults.toml)."""
+    text = resources.files("imbench").joinpath("defaults.toml").read_text()
+    return tomllib.loads(text)
+
+
+def load_config_dict(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return default_config_dict()
+    try:
+        return tomllib.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def build_config(raw: dict[str, Any], overrides: dict[str, Any] | None = None) -> SweepConfig:
+    """Validate ``raw`` with ``overrides`` applied; errors name the field."""
+    data = dict(raw)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            data[key] = value
+    try:
+        return SweepConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc)) from None
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "config"
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = f"unknown key {loc.split('.')[-1]!r}"
+        lines.append(f"{loc}: {msg}")
+    return "invalid config:\n  " + "\n  ".join(lines)

@@ -1,0 +1,134 @@
+"""Evaluate units of cells: load data, make the ratio variant, run the protocol, score.
+
+Everything a worker runs. Errors never escape: a cell that cannot run is
+``skipped`` with its reason, one that raises is ``failed`` with a summary.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from imbench.classifiers import get_classifier
+from imbench.datasets import load_dataset, with_ratio
+from imbench.errors import CannotRun
+from imbench.metrics import DEFAULT_THRESHOLD, score_fold
+from imbench.plan import Cell, Unit
+from imbench.protocol import ProtocolSettings, nested_cv
+from imbench.seeding import derive_seed
+from imbench.strategies import STRATEGIES, parse_strategy
+
+Status = Literal["ok", "skipped", "failed"]
+
+
+@dataclass
+class CellResult:
+    cell: Cell
+    status: Status
+    reason: str = ""
+    folds: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+    n_fits: int = 0
+    n_rows: int = 0
+    n_minority: int = 0
+    actual_ir: float = float("nan")
+
+    def cell_row(self) -> dict[str, Any]:
+        row = {k: getattr(self.cell, k) for k in self.cell.__dataclass_fields__}
+        row.update(
+            status=self.status,
+            reason=self.reason,
+            seconds=self.seconds,
+            n_fits=self.n_fits,
+            n_rows=self.n_rows,
+            n_minority=self.n_minority,
+            actual_ir=self.actual_ir,
+        )
+        return row
+
+    def fold_rows(self) -> list[dict[str, Any]]:
+        keys = ("cell_id", "dataset", "imbalance_ratio", "strategy", "classifier", "seed")
+        base = {k: getattr(self.cell, k) for k in keys}
+        return [{**base, **fold} for fold in self.folds]
+
+
+def split_seed_for(unit: Unit) -> int:
+    """Outer folds depend on the data and seed only, so strategies are compared on the
+    same folds (paired)."""
+    return derive_seed("split", unit.dataset_key, unit.imbalance_ratio, unit.seed)
+
+
+def evaluate_unit(unit: Unit, settings: ProtocolSettings, *, min_minority: int) -> list[CellResult]:
+    started = time.perf_counter()
+    try:
+        ds = load_dataset(unit.dataset_key)
+        ratio = "native" if unit.imbalance_ratio == "native" else float(unit.imbalance_ratio)
+        variant = with_ratio(
+            ds,
+            ratio,
+            seed=derive_seed("ratio", unit.dataset_key, unit.imbalance_ratio, unit.seed),
+            min_minority=min_minority,
+        )
+        outcomes = nested_cv(
+            variant.X,
+            variant.y,
+            STRATEGIES[unit.base_strategy],
+            get_classifier(unit.classifier),
+            settings=settings,
+            split_seed=split_seed_for(unit),
+            model_seed=derive_seed(
+                "model", unit.dataset_key, unit.imbalance_ratio, unit.base_strategy,
+                unit.classifier, unit.seed,
+            ),
+        )
+    except CannotRun as exc:
+        return [_no_result(c, "skipped", str(exc), started) for c in unit.cells]
+    except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
+        summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        return [_no_result(c, "failed", summary, started) for c in unit.cells]
+    seconds = time.perf_counter() - started
+    results = []
+    for cell in unit.cells:
+        tuned = parse_strategy(cell.strategy).tune_threshold
+        folds = []
+        for o in outcomes:
+            threshold = o.tuned_threshold if tuned else DEFAULT_THRESHOLD
+            folds.append(
+                {
+                    "fold": o.fold,
+                    **score_fold(o.y_test, o.proba, threshold),
+                    "params": repr(o.params),
+                    "inner_pr_auc": o.inner_pr_auc,
+                    "fit_seconds": o.fit_seconds,
+                    "n_train": o.n_train,
+                    "n_train_minority": o.n_train_minority,
+                    "n_test": len(o.y_test),
+                    "n_test_minority": int(o.y_test.sum()),
+                }
+            )
+        results.append(
+            CellResult(
+                cell,
+                "ok",
+                folds=folds,
+                seconds=seconds / len(unit.cells),
+                n_fits=sum(o.n_fits for o in outcomes) if cell is unit.cells[0] else 0,
+                n_rows=len(variant.y),
+                n_minority=variant.n_minority,
+                actual_ir=variant.imbalance_ratio,
+            )
+        )
+    return results
+
+
+def _no_result(cell: Cell, status: Status, reason: str, started: float) -> CellResult:
+    return CellResult(cell, status, reason=reason, seconds=time.perf_counter() - started)
+
+
+def evaluate_batch(
+    units: list[Unit], settings: ProtocolSettings, *, min_minority: int
+) -> list[CellResult]:
+    """One worker's share of the sweep."""
+    return [r for u in units for r in evaluate_unit(u, settings, min_minority=min_minority)]

@@ -1,0 +1,78 @@
+"""The metric suite scored on an outer test fold, and the threshold objective."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import (
+    average_precision_score,
+    balanced_accuracy_score,
+    brier_score_loss,
+    confusion_matrix,
+    fbeta_score,
+    log_loss,
+    matthews_corrcoef,
+    precision_recall_curve,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
+
+DEFAULT_THRESHOLD = 0.5
+METRICS = (
+    "pr_auc",
+    "roc_auc",
+    "mcc",
+    "f1",
+    "f2",
+    "balanced_accuracy",
+    "g_mean",
+    "precision",
+    "recall",
+    "brier",
+    "log_loss",
+)
+LOWER_IS_BETTER = frozenset({"brier", "log_loss"})
+PRIMARY_METRIC = "pr_auc"
+
+
+def ranking_scores(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
+    """Threshold-free metrics of the scores."""
+    return {
+        "pr_auc": float(average_precision_score(y, proba)),
+        "roc_auc": float(roc_auc_score(y, proba)),
+        "brier": float(brier_score_loss(y, proba)),
+        "log_loss": float(log_loss(y, np.clip(proba, 1e-15, 1 - 1e-15), labels=[0, 1])),
+    }
+
+
+def label_scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
+    """Hard-label metrics of predictions at some threshold."""
+    tn, fp, fn, tp = confusion_matrix(y, pred, labels=[0, 1]).ravel()
+    tpr = tp / (tp + fn) if tp + fn else 0.0
+    tnr = tn / (tn + fp) if tn + fp else 0.0
+    return {
+        "mcc": float(matthews_corrcoef(y, pred)),
+        "f1": float(fbeta_score(y, pred, beta=1.0, zero_division=0)),
+        "f2": float(fbeta_score(y, pred, beta=2.0, zero_division=0)),
+        "balanced_accuracy": float(balanced_accuracy_score(y, pred)),
+        "g_mean": float(np.sqrt(tpr * tnr)),
+        "precision": float(precision_score(y, pred, zero_division=0)),
+        "recall": float(recall_score(y, pred, zero_division=0)),
+    }
+
+
+def score_fold(y: np.ndarray, proba: np.ndarray, threshold: float) -> dict[str, float]:
+    scores = ranking_scores(y, proba)
+    scores.update(label_scores(y, (proba >= threshold).astype(int)))
+    scores["threshold"] = float(threshold)
+    return scores
+
+
+def best_fbeta_threshold(y: np.ndarray, proba: np.ndarray, *, beta: float = 1.0) -> float:
+    """The score cut-off that maximises F-beta on (inner, out-of-fold) predictions."""
+    precision, recall, thresholds = precision_recall_curve(y, proba)
+    b2 = beta * beta
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f = (1 + b2) * precision * recall / (b2 * precision + recall)
+    f = np.nan_to_num(f[:-1])
+    return float(thresholds[int(np.argmax(f))])

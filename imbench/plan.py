@@ -1,0 +1,102 @@
+"""Config -> cells -> units -> batches. Pure data; nothing is fitted here.
+
+A cell is one number-producing combination; its id hashes everything that can
+change its numbers, so a rerun knows what is done. A unit groups the cells that
+share all fits (a strategy and its ``+threshold`` variant).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from imbench import ENGINE_VERSION
+from imbench.config import SweepConfig, stable_hash
+from imbench.protocol import ProtocolSettings
+from imbench.strategies import parse_strategy
+
+
+@dataclass(frozen=True)
+class Cell:
+    cell_id: str
+    dataset: str
+    dataset_key: str
+    fingerprint: str
+    imbalance_ratio: str
+    strategy: str
+    classifier: str
+    seed: int
+
+    @property
+    def unit_key(self) -> tuple[str, str, str, str, int]:
+        base = parse_strategy(self.strategy).base.name
+        return (self.dataset_key, self.imbalance_ratio, base, self.classifier, self.seed)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Cells that share every fit."""
+
+    dataset_key: str
+    imbalance_ratio: str
+    base_strategy: str
+    classifier: str
+    seed: int
+    cells: tuple[Cell, ...]
+
+
+def ratio_label(ratio: str | float) -> str:
+    return "native" if ratio == "native" else f"{float(ratio):g}"
+
+
+def settings_of(cfg: SweepConfig) -> ProtocolSettings:
+    p = cfg.protocol
+    return ProtocolSettings(
+        outer_folds=p.outer_folds,
+        outer_repeats=p.outer_repeats,
+        inner_folds=p.inner_folds,
+        beta=p.beta if p.threshold_objective == "fbeta" else 1.0,
+        cost_ratio=cfg.cost_ratio,
+    )
+
+
+def make_plan(cfg: SweepConfig, fingerprints: dict[str, str], names: dict[str, str]) -> list[Cell]:
+    """Every cell of the grid, in a stable order."""
+    protocol = cfg.protocol_hash()
+    cells = []
+    for key, ratio, strategy, clf, seed in itertools.product(
+        cfg.datasets, cfg.ratios, cfg.strategies, cfg.classifiers, cfg.seeds
+    ):
+        label = ratio_label(ratio)
+        ident = {
+            "dataset": key,
+            "fingerprint": fingerprints[key],
+            "ratio": label,
+            "strategy": strategy,
+            "classifier": clf,
+            "seed": seed,
+            "protocol": protocol,
+            "engine": ENGINE_VERSION,
+        }
+        cells.append(
+            Cell(stable_hash(ident), names[key], key, fingerprints[key], label, strategy, clf, seed)
+        )
+    return cells
+
+
+def group_units(cells: list[Cell]) -> list[Unit]:
+    groups: dict[tuple[str, str, str, str, int], list[Cell]] = {}
+    for cell in cells:
+        groups.setdefault(cell.unit_key, []).append(cell)
+    return [Unit(*key, cells=tuple(group)) for key, group in groups.items()]
+
+
+def make_batches(units: list[Unit], n_batches: int) -> list[list[Unit]]:
+    """Split units into at most ``n_batches`` batches, keeping a dataset's units together
+    where possible so each worker loads few datasets."""
+    if not units:
+        return []
+    ordered = sorted(units, key=lambda u: (u.dataset_key, u.imbalance_ratio, u.seed))
+    n = max(1, min(n_batches, len(ordered)))
+    size = -(-len(ordered) // n)
+    return [ordered[i : i + size] for i in range(0, len(ordered), size)]

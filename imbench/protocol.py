@@ -1,0 +1,148 @@
+"""Honest nested cross-validation for one (dataset, strategy, classifier, seed).
+
+For each outer fold: an inner stratified K-fold on the outer-train rows scores
+every grid point by PR-AUC; the best one's inner out-of-fold predictions choose
+the decision threshold; the best configuration is refitted once on the whole
+outer-train part and the outer test fold is scored once. The outer test rows
+never reach a fit, a model selection or a threshold.
+
+Fits per call: outer folds x (inner folds x grid size + 1). Variants that
+differ only by their threshold share them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import average_precision_score
+from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold
+
+from imbench.classifiers import Classifier
+from imbench.errors import CannotRun
+from imbench.metrics import best_fbeta_threshold
+from imbench.seeding import derive_seed
+from imbench.strategies import Strategy, build_pipeline
+
+
+@dataclass(frozen=True)
+class ProtocolSettings:
+    outer_folds: int = 5
+    outer_repeats: int = 1
+    inner_folds: int = 3
+    beta: float = 1.0
+    cost_ratio: float = 10.0
+
+
+@dataclass
+class FoldOutcome:
+    """What the outer test fold sees: its scores and the choices made without it."""
+
+    fold: int
+    test_index: np.ndarray = field(repr=False)
+    y_test: np.ndarray = field(repr=False)
+    proba: np.ndarray = field(repr=False)
+    params: dict[str, Any]
+    inner_pr_auc: float
+    tuned_threshold: float
+    fit_seconds: float
+    n_train: int
+    n_train_minority: int
+    n_fits: int
+
+
+def outer_splits(y: np.ndarray, s: ProtocolSettings, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    cv = RepeatedStratifiedKFold(
+        n_splits=s.outer_folds, n_repeats=s.outer_repeats, random_state=seed
+    )
+    return list(cv.split(np.zeros(len(y)), y))
+
+
+def inner_splits(
+    y_train: np.ndarray, s: ProtocolSettings, seed: int, fold: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    cv = StratifiedKFold(n_splits=s.inner_folds, shuffle=True, random_state=derive_seed(seed, fold))
+    return list(cv.split(np.zeros(len(y_train)), y_train))
+
+
+def check_feasible(y: np.ndarray, strategy: Strategy, s: ProtocolSettings, split_seed: int) -> None:
+    """Raise CannotRun before any fit if the folds are too small for the strategy."""
+    n_min = int(y.sum())
+    if n_min < s.outer_folds:
+        raise CannotRun(f"{n_min} minority rows < {s.outer_folds} outer folds")
+    smallest = None
+    for fold, (train, _) in enumerate(outer_splits(y, s, split_seed)):
+        if int(y[train].sum()) < s.inner_folds:
+            raise CannotRun(f"outer fold {fold} has < {s.inner_folds} minority rows for inner CV")
+        for itrain, _ in inner_splits(y[train], s, split_seed, fold):
+            count = int(y[train][itrain].sum())
+            smallest = count if smallest is None else min(smallest, count)
+    if smallest is not None and smallest < strategy.min_minority_train:
+        raise CannotRun(
+            f"{strategy.name} needs >= {strategy.min_minority_train} minority rows in every "
+            f"inner training fold; the smallest has {smallest}"
+        )
+
+
+def _proba(model: Any, X: np.ndarray) -> np.ndarray:
+    return model.predict_proba(X)[:, 1]
+
+
+def nested_cv(
+    X: np.ndarray,
+    y: np.ndarray,
+    strategy: Strategy,
+    classifier: Classifier,
+    *,
+    settings: ProtocolSettings,
+    split_seed: int,
+    model_seed: int,
+) -> list[FoldOutcome]:
+    """Run the protocol; one FoldOutcome per outer fold."""
+    check_feasible(y, strategy, settings, split_seed)
+    grid = classifier.grid or ({},)
+
+    def make(params: dict[str, Any]) -> Any:
+        return build_pipeline(
+            strategy, classifier, params=params, seed=model_seed, cost_ratio=settings.cost_ratio
+        )
+
+    outcomes = []
+    for fold, (train, test) in enumerate(outer_splits(y, settings, split_seed)):
+        started = time.perf_counter()
+        X_tr, y_tr = X[train], y[train]
+        inner = inner_splits(y_tr, settings, split_seed, fold)
+        best: tuple[float, int, np.ndarray] | None = None
+        for gi, params in enumerate(grid):
+            oof = np.empty(len(y_tr))
+            fold_scores = []
+            for itrain, itest in inner:
+                model = make(params).fit(X_tr[itrain], y_tr[itrain])
+                oof[itest] = _proba(model, X_tr[itest])
+                fold_scores.append(average_precision_score(y_tr[itest], oof[itest]))
+            score = float(np.mean(fold_scores))
+            if best is None or score > best[0]:
+                best = (score, gi, oof)
+        assert best is not None
+        inner_score, best_index, best_oof = best
+        threshold = best_fbeta_threshold(y_tr, best_oof, beta=settings.beta)
+        final = make(grid[best_index]).fit(X_tr, y_tr)
+        proba = _proba(final, X[test])
+        outcomes.append(
+            FoldOutcome(
+                fold=fold,
+                test_index=test,
+                y_test=y[test],
+                proba=proba,
+                params=dict(grid[best_index]),
+                inner_pr_auc=inner_score,
+                tuned_threshold=threshold,
+                fit_seconds=time.perf_counter() - started,
+                n_train=len(train),
+                n_train_minority=int(y_tr.sum()),
+                n_fits=len(inner) * len(grid) + 1,
+            )
+        )
+    return outcomes

@@ -1,0 +1,121 @@
+"""Parquet results under ``<out>/<sweep>/``, written so nothing finished is lost.
+
+Each finished batch is committed as two part files (folds first, then cells:
+the cells part is the commit marker), each written to a temporary file and
+renamed into place. ``folds.parquet`` and ``cells.parquet`` are derived from
+the parts, de-duplicated by cell id and restricted to the current plan.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from imbench.engine import CellResult
+
+DONE = ("ok", "skipped")
+_STATUS_ORDER = {"failed": 0, "skipped": 1, "ok": 2}
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def atomic_write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+class SweepStore:
+    def __init__(self, root: Path, name: str) -> None:
+        self.dir = Path(root) / name
+        self.parts = self.dir / "parts"
+
+    @property
+    def folds_path(self) -> Path:
+        return self.dir / "folds.parquet"
+
+    @property
+    def cells_path(self) -> Path:
+        return self.dir / "cells.parquet"
+
+    @property
+    def leaderboard_path(self) -> Path:
+        return self.dir / "leaderboard.parquet"
+
+    def prepare(self) -> None:
+        self.parts.mkdir(parents=True, exist_ok=True)
+
+    def commit(self, results: Iterable[CellResult]) -> None:
+        results = list(results)
+        if not results:
+            return
+        self.prepare()
+        stem = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
+        folds = [row for r in results for row in r.fold_rows()]
+        if folds:
+            atomic_write_parquet(pd.DataFrame(folds), self.parts / f"{stem}.folds.parquet")
+        atomic_write_parquet(
+            pd.DataFrame([r.cell_row() for r in results]), self.parts / f"{stem}.cells.parquet"
+        )
+
+    def _read_parts(self, kind: str) -> pd.DataFrame:
+        files = sorted(self.parts.glob(f"*.{kind}.parquet")) if self.parts.is_dir() else []
+        frames = []
+        for f in files:
+            frame = pd.read_parquet(f)
+            frame["_part"] = f.name.split(".")[0]
+            frames.append(frame)
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+    def latest_cells(self) -> pd.DataFrame:
+        """One row per cell id: the best status, newest first among equals."""
+        cells = self._read_parts("cells")
+        if cells.empty:
+            return cells
+        cells["_rank"] = cells["status"].map(_STATUS_ORDER)
+        cells = cells.sort_values(["_rank", "_part"]).drop_duplicates("cell_id", keep="last")
+        return cells.drop(columns="_rank")
+
+    def finished_ids(self) -> set[str]:
+        cells = self.latest_cells()
+        if cells.empty:
+            return set()
+        return set(cells.loc[cells["status"].isin(DONE), "cell_id"])
+
+    def consolidate(self, plan_ids: Iterable[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Write cells.parquet and folds.parquet for the plan; return them."""
+        wanted = set(plan_ids)
+        cells = self.latest_cells()
+        if cells.empty:
+            return cells, pd.DataFrame()
+        cells = cells[cells["cell_id"].isin(wanted)]
+        folds = self._read_parts("folds")
+        if not folds.empty:
+            keep = cells.loc[cells["status"] == "ok", ["cell_id", "_part"]]
+            folds = folds.merge(keep, on=["cell_id", "_part"]).drop(columns="_part")
+            folds = folds.sort_values(["dataset", "imbalance_ratio", "strategy", "classifier", "seed", "fold"])
+        cells = cells.drop(columns="_part").reset_index(drop=True)
+        atomic_write_parquet(cells, self.cells_path)
+        atomic_write_parquet(folds.reset_index(drop=True), self.folds_path)
+        return cells, folds
+
+    def write_json(self, name: str, payload: dict[str, Any]) -> Path:
+        self.dir.mkdir(parents=True, exist_ok=True)
+        path = self.dir / name
+        atomic_write_bytes(path, json.dumps(payload, indent=2, sort_keys=True, default=str).encode())
+        return path
+
+    def write_leaderboard(self, frame: pd.DataFrame) -> Path:
+        atomic_write_parquet(frame, self.leaderboard_path)
+        return self.leaderboard_path

@@ -1,0 +1,77 @@
+"""The sweep's steps as plain functions: plan, find pending work, summarise.
+
+Orchestrators (the Prefect flow, the joblib baseline in benchmarks/) call
+these; nothing here knows how work is distributed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from imbench.config import SweepConfig
+from imbench.datasets import load_dataset, resolve_dataset
+from imbench.engine import CellResult
+from imbench.errors import CannotRun
+from imbench.metrics import PRIMARY_METRIC
+from imbench.plan import Cell, Unit, group_units, make_plan
+
+UNAVAILABLE = "unavailable"
+
+
+@dataclass
+class SweepPlan:
+    cells: list[Cell]
+    unavailable: dict[str, str] = field(default_factory=dict)  # dataset key -> reason
+
+    @property
+    def ids(self) -> list[str]:
+        return [c.cell_id for c in self.cells]
+
+
+def plan_sweep(cfg: SweepConfig) -> SweepPlan:
+    """Load each dataset once (fingerprints go into cell ids) and list every cell."""
+    fingerprints, names, unavailable = {}, {}, {}
+    for key in cfg.datasets:
+        try:
+            ds = load_dataset(key)
+            fingerprints[key], names[key] = ds.fingerprint, ds.name
+        except CannotRun as exc:
+            fingerprints[key], names[key] = UNAVAILABLE, resolve_dataset(key).name
+            unavailable[key] = str(exc)
+    return SweepPlan(make_plan(cfg, fingerprints, names), unavailable)
+
+
+def pending_work(plan: SweepPlan, finished: set[str]) -> tuple[list[Unit], list[CellResult]]:
+    """Units still to compute, and results known without computing (unloadable data)."""
+    todo = [c for c in plan.cells if c.cell_id not in finished]
+    known = [
+        CellResult(c, "skipped", reason=plan.unavailable[c.dataset_key])
+        for c in todo
+        if c.dataset_key in plan.unavailable
+    ]
+    runnable = [c for c in todo if c.dataset_key not in plan.unavailable]
+    return group_units(runnable), known
+
+
+def results_frames(results: list[CellResult]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    cells = pd.DataFrame([r.cell_row() for r in results])
+    folds = pd.DataFrame([row for r in results for row in r.fold_rows()])
+    return cells, folds
+
+
+def summarize(cells: pd.DataFrame, leaderboard: pd.DataFrame) -> dict[str, Any]:
+    counts = cells["status"].value_counts().to_dict() if not cells.empty else {}
+    summary: dict[str, Any] = {
+        "cells": int(len(cells)),
+        "ok": int(counts.get("ok", 0)),
+        "skipped": int(counts.get("skipped", 0)),
+        "failed": int(counts.get("failed", 0)),
+    }
+    if not leaderboard.empty:
+        best = leaderboard.sort_values("mean_rank").iloc[0]
+        summary["best_strategy"] = str(best["strategy"])
+        summary[f"best_{PRIMARY_METRIC}"] = float(best[f"{PRIMARY_METRIC}_mean"])
+    return summary

@@ -1,0 +1,129 @@
+"""MLflow adapter: one parent run per sweep, one child run per cell.
+
+Only the flow process writes (one writer), in batches (``log_batch``). Cells
+already logged under the sweep's parent run are never logged again, so a rerun
+back-fills what a previous run could not log, without duplicates. This module
+imports mlflow; the core modules do not import this module.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.tracking import MlflowClient
+
+from imbench.metrics import METRICS
+
+EXPERIMENT = "imbench"
+_PARAM_COLUMNS = ("dataset", "imbalance_ratio", "strategy", "classifier", "seed", "fingerprint")
+
+
+def default_tracking_uri(out: Path) -> str:
+    return f"sqlite:///{(Path(out).resolve() / 'mlflow.db').as_posix()}"
+
+
+class Tracker:
+    """Logs a sweep to MLflow. Construct in the process that writes."""
+
+    def __init__(self, uri: str, *, artifact_root: Path | None = None) -> None:
+        self.uri = uri
+        self.client = MlflowClient(tracking_uri=uri)
+        exp = self.client.get_experiment_by_name(EXPERIMENT)
+        if exp is None:
+            location = artifact_root.resolve().as_uri() if artifact_root else None
+            self.experiment_id = self.client.create_experiment(EXPERIMENT, artifact_location=location)
+        else:
+            self.experiment_id = exp.experiment_id
+        self.parent_id: str | None = None
+        self.logged: set[str] = set()
+
+    def _search(self, query: str) -> list[Any]:
+        runs, token = [], None
+        while True:
+            page = self.client.search_runs(
+                [self.experiment_id], query, max_results=1000, page_token=token
+            )
+            runs.extend(page)
+            token = page.token
+            if not token:
+                return runs
+
+    def start_sweep(self, name: str, params: dict[str, Any], tags: dict[str, str]) -> str:
+        """Reuse the sweep's parent run if it exists, else create it."""
+        existing = self._search(f"tags.`imbench.sweep` = '{name}' and tags.`imbench.role` = 'sweep'")
+        if existing:
+            self.parent_id = existing[0].info.run_id
+            self.client.update_run(self.parent_id, status="RUNNING")
+        else:
+            run = self.client.create_run(
+                self.experiment_id,
+                run_name=name,
+                tags={"imbench.sweep": name, "imbench.role": "sweep", **tags},
+            )
+            self.parent_id = run.info.run_id
+            self.client.log_batch(
+                self.parent_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()]
+            )
+        children = self._search(f"tags.`mlflow.parentRunId` = '{self.parent_id}'")
+        self.logged = {r.data.tags.get("imbench.cell_id") for r in children}
+        return self.parent_id
+
+    def log_cells(self, cells: pd.DataFrame, folds: pd.DataFrame) -> int:
+        """Log finished cells not yet logged; return how many were logged."""
+        assert self.parent_id is not None, "start_sweep first"
+        todo = cells[cells["status"].isin(("ok", "skipped")) & ~cells["cell_id"].isin(self.logged)]
+        by_cell = {k: g for k, g in folds.groupby("cell_id")} if not folds.empty else {}
+        for row in todo.to_dict("records"):
+            self._log_cell(row, by_cell.get(row["cell_id"]))
+            self.logged.add(row["cell_id"])
+        return len(todo)
+
+    def _log_cell(self, row: dict[str, Any], folds: pd.DataFrame | None) -> None:
+        name = "/".join(str(row[k]) for k in ("dataset", "imbalance_ratio", "strategy", "classifier"))
+        run = self.client.create_run(
+            self.experiment_id,
+            run_name=f"{name}/s{row['seed']}",
+            tags={
+                "mlflow.parentRunId": self.parent_id,
+                "imbench.cell_id": row["cell_id"],
+                "imbench.status": row["status"],
+                "imbench.reason": str(row.get("reason", ""))[:5000],
+                "imbench.role": "cell",
+            },
+        )
+        now = int(time.time() * 1000)
+        metrics: list[Metric] = []
+        if folds is not None and not folds.empty:
+            for m in (*METRICS, "threshold"):
+                metrics.append(Metric(m, float(folds[m].mean()), now, 0))
+                metrics.append(Metric(f"{m}_std", float(folds[m].std(ddof=0)), now, 0))
+                metrics.extend(
+                    Metric(f"fold_{m}", float(v), now, int(f))
+                    for f, v in zip(folds["fold"], folds[m], strict=True)
+                )
+        metrics.append(Metric("cell_seconds", float(row.get("seconds", 0.0)), now, 0))
+        params = [Param(k, str(row[k])) for k in _PARAM_COLUMNS]
+        for i in range(0, max(len(metrics), 1), 900):
+            self.client.log_batch(
+                run.info.run_id, metrics=metrics[i : i + 900], params=params if i == 0 else []
+            )
+        self.client.set_terminated(run.info.run_id, "FINISHED" if row["status"] == "ok" else "KILLED")
+
+    def finish(self, summary: dict[str, float], artifacts: list[Path]) -> None:
+        assert self.parent_id is not None
+        now = int(time.time() * 1000)
+        self.client.log_batch(
+            self.parent_id, metrics=[Metric(k, float(v), now, 0) for k, v in summary.items()]
+        )
+        for path in artifacts:
+            if path.exists():
+                self.client.log_artifact(self.parent_id, str(path))
+        self.client.set_terminated(self.parent_id, "FINISHED")
+
+    def tags(self, tags: dict[str, str]) -> None:
+        assert self.parent_id is not None
+        self.client.log_batch(self.parent_id, tags=[RunTag(k, v) for k, v in tags.items()])

@@ -1,0 +1,1 @@
+"""Prefect tasks: thin wrappers, one core call each (installed as imbench.tasks)."""
