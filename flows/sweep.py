@@ -77,7 +77,7 @@ def sweep_flow(config: dict[str, Any], show_progress: bool = False) -> dict[str,
     store.write_leaderboard(board)
     summary = summarize(cells, board)
     summary.update(
-        computed=n_todo,
+        computed=n_todo + len(known),
         reused=len(plan.cells) - n_todo - len(known),
         seconds=round(time.perf_counter() - started, 2),
         first_result_seconds=round(first_result or 0.0, 2),

@@ -15,7 +15,7 @@ from imbench.config import build_config, load_config_dict, parse_ratio, split_li
 from imbench.errors import ConfigError, ImbenchError
 
 app = typer.Typer(add_completion=False, no_args_is_help=False, help=__doc__)
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 120)  # pipes get full tables
 err = Console(stderr=True)
 
 ListOpt = Optional[list[str]]
@@ -109,14 +109,19 @@ def _print_board(
         board = board[board["classifier"] == classifier]
     if ratio:
         board = board[board["imbalance_ratio"] == ratio]
-    cols = ["pr_auc", "roc_auc", "mcc", "f1", "brier"]
+    cols = ["roc_auc", "mcc", "f1", "brier"]
     for (clf, ir), group in board.groupby(["classifier", "imbalance_ratio"], sort=True):
         table = Table(title=f"{sweep_dir.name}: classifier={clf} ratio={ir} (rank by {metric})")
-        for c in ["rank", "strategy", *cols, "n_datasets"]:
-            table.add_column(c, justify="left" if c == "strategy" else "right")
+        table.add_column("rank", justify="right")
+        table.add_column("strategy", no_wrap=True)
+        table.add_column(f"{metric} ± sd", justify="right", no_wrap=True)
+        for c in cols:
+            table.add_column(c, justify="right")
+        table.add_column("n", justify="right")
         for row in group.head(top).itertuples():
-            vals = [f"{getattr(row, c + '_mean'):.3f}±{getattr(row, c + '_std'):.3f}" for c in cols]
-            table.add_row(f"{row.mean_rank:.2f}", row.strategy, *vals, str(row.n_datasets))
+            spread = f"{getattr(row, metric + '_mean'):.3f} ± {getattr(row, metric + '_std'):.3f}"
+            vals = [f"{getattr(row, c + '_mean'):.3f}" for c in cols]
+            table.add_row(f"{row.mean_rank:.2f}", row.strategy, spread, *vals, str(row.n_datasets))
         console.print(table)
 
 

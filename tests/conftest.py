@@ -1,0 +1,33 @@
+"""Shared fixtures: tiny imbalanced data, isolated results roots."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+
+
+@pytest.fixture
+def tiny_xy() -> tuple[np.ndarray, np.ndarray]:
+    X, y = make_classification(
+        n_samples=300, n_features=6, n_informative=3, n_redundant=0,
+        weights=[0.85, 0.15], flip_y=0.0, random_state=0,
+    )
+    return X, y
+
+
+def tiny_config(out, **over):
+    """A valid small sweep dict: 2 synthetic datasets, 3 strategies, lr."""
+    cfg = {
+        "name": "t",
+        "datasets": ["synthetic:n=300,minority=0.15,features=5,seed=1"],
+        "ratios": ["native"],
+        "strategies": ["none", "smote", "smote+threshold"],
+        "classifiers": ["lr"],
+        "seeds": [0],
+        "protocol": {"outer_folds": 3, "inner_folds": 2},
+        "out": str(out),
+        "workers": 2,
+    }
+    cfg.update(over)
+    return cfg

@@ -1,0 +1,82 @@
+"""Contract tests over every registry entry: strategies, classifiers, datasets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from imblearn.pipeline import Pipeline
+from sklearn.base import clone
+from sklearn.naive_bayes import GaussianNB
+
+from imbench.classifiers import CLASSIFIERS, Classifier
+from imbench.datasets import keel_catalogue, load_dataset, resolve_dataset
+from imbench.strategies import STRATEGIES, SampleWeighted, build_pipeline, parse_strategy
+
+PAIRS = [(s, c) for s in STRATEGIES for c in CLASSIFIERS]
+
+
+@pytest.mark.parametrize(("strategy", "classifier"), PAIRS)
+def test_every_strategy_builds_clones_fits_and_predicts(strategy, classifier, tiny_xy):
+    X, y = tiny_xy
+    clf = CLASSIFIERS[classifier]
+    for params in clf.grid:
+        pipe = build_pipeline(STRATEGIES[strategy], clf, params=params, seed=0, cost_ratio=5.0)
+        assert isinstance(pipe, Pipeline)
+        names = [name for name, _ in pipe.steps]
+        assert names[0] == "scale" and names[-1] == "clf"
+        if STRATEGIES[strategy].make_sampler is not None:
+            assert names == ["scale", "sample", "clf"]
+            assert hasattr(pipe.named_steps["sample"], "fit_resample")
+        fitted = clone(pipe).fit(X, y)
+        proba = fitted.predict_proba(X)[:, 1]
+        assert proba.shape == (len(y),) and np.all((proba >= 0) & (proba <= 1))
+        assert set(fitted.predict(X)) <= {0, 1}
+
+
+@pytest.mark.parametrize("strategy", list(STRATEGIES))
+def test_threshold_modifier_parses_for_every_strategy(strategy):
+    spec = parse_strategy(f"{strategy}+threshold")
+    assert spec.base.name == strategy and spec.tune_threshold
+    assert parse_strategy(spec.name) == spec
+
+
+def test_threshold_alias_is_none_plus_threshold():
+    assert parse_strategy("threshold") == parse_strategy("none+threshold")
+    assert parse_strategy("none+threshold").name == "threshold"
+
+
+@pytest.mark.parametrize("classifier", list(CLASSIFIERS))
+def test_weighting_reaches_the_classifier(classifier):
+    clf = CLASSIFIERS[classifier]
+    pipe = build_pipeline(STRATEGIES["cost"], clf, params={}, seed=0, cost_ratio=7.0)
+    assert pipe.named_steps["clf"].get_params()["class_weight"] == {0: 1.0, 1: 7.0}
+    pipe = build_pipeline(STRATEGIES["balanced"], clf, params={}, seed=0, cost_ratio=7.0)
+    assert pipe.named_steps["clf"].get_params()["class_weight"] == "balanced"
+
+
+def test_classifier_without_class_weight_gets_balanced_sample_weight(tiny_xy):
+    X, y = tiny_xy
+    nb = Classifier("nb", lambda seed: GaussianNB(), ({},), accepts_class_weight=False)
+    plain = build_pipeline(STRATEGIES["none"], nb, params={}, seed=0, cost_ratio=1).fit(X, y)
+    weighted = build_pipeline(STRATEGIES["balanced"], nb, params={}, seed=0, cost_ratio=1).fit(X, y)
+    assert isinstance(weighted.named_steps["clf"], SampleWeighted)
+    # balanced weights make the class priors equal, which shifts probabilities to the minority
+    assert weighted.named_steps["clf"].estimator_.class_prior_ == pytest.approx([0.5, 0.5])
+    assert weighted.predict_proba(X)[:, 1].mean() > plain.predict_proba(X)[:, 1].mean()
+
+
+def test_every_keel_name_resolves_both_spellings():
+    table = keel_catalogue()
+    assert len({v for v in table.values()}) >= 100
+    for summary_name, loader in set(table.values()):
+        assert resolve_dataset(summary_name).key == summary_name
+        assert resolve_dataset(loader.removeprefix("load_")).key == summary_name
+
+
+@pytest.mark.parametrize("name", ["ecoli1", "yeast4", "abalone19", "zoo-3", "pima", "glass0"])
+def test_keel_loaders_give_binary_minority_one(name):
+    ds = load_dataset(name)
+    assert set(np.unique(ds.y)) == {0, 1}
+    assert ds.n_minority < len(ds.y) / 2
+    assert ds.X.shape[0] == len(ds.y) and np.isfinite(ds.X).all()
+    assert len(ds.fingerprint) == 16

@@ -1,0 +1,85 @@
+"""Units of cells: shared fits, skips with reasons, failures recorded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from imbench.config import build_config
+from imbench.engine import evaluate_unit
+from imbench.plan import group_units, make_plan, settings_of
+from imbench.strategies import STRATEGIES, Strategy, register_strategy
+from imbench.sweep import plan_sweep
+
+from conftest import tiny_config
+
+
+def _units(cfg):
+    plan = plan_sweep(cfg)
+    return group_units(plan.cells)
+
+
+def test_threshold_variant_shares_fits_and_only_moves_the_threshold(tmp_path):
+    cfg = build_config(tiny_config(tmp_path, strategies=["smote", "smote+threshold"]))
+    (unit,) = _units(cfg)
+    plain, tuned = evaluate_unit(unit, settings_of(cfg), min_minority=5)
+    assert plain.status == tuned.status == "ok"
+    lr_grid = 2
+    assert plain.n_fits == 3 * (2 * lr_grid + 1) and tuned.n_fits == 0  # fitted once, for both
+    p, t = pd.DataFrame(plain.folds), pd.DataFrame(tuned.folds)
+    assert np.allclose(p["pr_auc"], t["pr_auc"]) and np.allclose(p["brier"], t["brier"])
+    assert (p["threshold"] == 0.5).all() and not (t["threshold"] == 0.5).all()
+
+
+def test_cell_ids_change_with_what_changes_numbers(tmp_path):
+    base = tiny_config(tmp_path)
+
+    def ids(raw, fingerprint="f1"):
+        cfg = build_config(raw)
+        key = cfg.datasets[0]
+        return {c.cell_id for c in make_plan(cfg, {key: fingerprint}, {key: "n"})}
+
+    reference = ids(base)
+    assert len(reference) == len(base["strategies"])
+    assert not reference & ids(base, fingerprint="f2")  # the data changed
+    assert not reference & ids({**base, "protocol": {"outer_folds": 4}})
+    assert not reference & ids({**base, "cost_ratio": 3.0})
+    # where results go and how many workers run them do not change the numbers
+    assert reference == ids({**base, "workers": 1, "out": "elsewhere"})
+
+
+def test_smote_with_too_few_minority_rows_is_skipped_with_reason(tmp_path):
+    # 8 minority rows: outer-train ~6, inner-train ~4 < k_neighbors + 1
+    cfg = build_config(tiny_config(
+        tmp_path, datasets=["synthetic:n=200,minority=0.04"], strategies=["none", "smote"],
+        protocol={"outer_folds": 4, "inner_folds": 2, "min_minority": 5}))
+    results = {r.cell.strategy: r for u in _units(cfg) for r in evaluate_unit(u, settings_of(cfg), min_minority=5)}
+    assert results["none"].status == "ok"
+    assert results["smote"].status == "skipped"
+    assert "smote needs >= 6 minority rows" in results["smote"].reason
+    assert results["smote"].n_fits == 0
+
+
+def test_strategy_that_raises_is_failed_with_summary(tmp_path):
+    def boom(seed):
+        raise RuntimeError("sampler exploded")
+
+    register_strategy(Strategy("boom_test", boom))
+    try:
+        cfg = build_config(tiny_config(tmp_path, strategies=["boom_test", "none"]))
+        results = {r.cell.strategy: r for u in _units(cfg)
+                   for r in evaluate_unit(u, settings_of(cfg), min_minority=5)}
+    finally:
+        STRATEGIES.pop("boom_test")
+    assert results["boom_test"].status == "failed"
+    assert "RuntimeError: sampler exploded" in results["boom_test"].reason
+    assert results["none"].status == "ok"
+
+
+def test_paired_outer_folds_across_strategies(tmp_path):
+    cfg = build_config(tiny_config(tmp_path, strategies=["none", "rus"]))
+    out = [r for u in _units(cfg) for r in evaluate_unit(u, settings_of(cfg), min_minority=5)]
+    a, b = (pd.DataFrame(r.folds) for r in out)
+    assert list(a["n_test_minority"]) == list(b["n_test_minority"])
+    assert list(a["n_train"]) == list(b["n_train"])

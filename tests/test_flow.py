@@ -1,0 +1,70 @@
+"""The real Prefect flow, under prefect_test_harness, on the product's process pool."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+from prefect.task_runners import ProcessPoolTaskRunner
+from prefect.testing.utilities import prefect_test_harness
+
+from imbench.config import build_config
+from imbench.flows.sweep import sweep_flow
+from imbench.tracking import EXPERIMENT, default_tracking_uri
+
+from conftest import tiny_config
+
+
+@pytest.fixture(scope="module")
+def harness():
+    with prefect_test_harness(server_startup_timeout=180):
+        yield
+
+
+def _runs(out):
+    client = MlflowClient(default_tracking_uri(out))
+    exp = client.get_experiment_by_name(EXPERIMENT)
+    return client.search_runs([exp.experiment_id], max_results=1000)
+
+
+def test_sweep_flow_end_to_end_and_rerun_reuses(harness, tmp_path):
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"x": [1.0, np.nan] * 20, "target": [0, 1] * 20}).to_csv(bad, index=False)
+    raw = tiny_config(
+        tmp_path / "out",
+        datasets=["synthetic:n=300,minority=0.15,features=5,seed=1", "ecoli1", str(bad)],
+        ratios=["native", 4],
+        strategies=["none", "threshold", "smote", "smote+threshold"],
+    )
+    cfg = build_config(raw)
+    flow = sweep_flow.with_options(task_runner=ProcessPoolTaskRunner(max_workers=2))
+    first = flow(cfg.model_dump(mode="json"))
+
+    n_cells = 3 * 2 * 4
+    cells = pd.read_parquet(tmp_path / "out" / "t" / "cells.parquet")
+    folds = pd.read_parquet(tmp_path / "out" / "t" / "folds.parquet")
+    board = pd.read_parquet(tmp_path / "out" / "t" / "leaderboard.parquet")
+    assert len(cells) == n_cells and cells["cell_id"].is_unique
+    bad_cells = cells[cells["dataset"] == "bad"]
+    assert (bad_cells["status"] == "skipped").all()
+    assert bad_cells["reason"].str.contains("NaN").all()
+    # ecoli1 at IR 4: reachable; the synthetic set (IR ~5.7) cannot go down to 4
+    synth = cells[cells["dataset"].str.startswith("synthetic") & (cells["imbalance_ratio"] == "4")]
+    assert (synth["status"] == "skipped").all() and synth["reason"].str.contains("already").all()
+    ok = cells[cells["status"] == "ok"]
+    assert first["ok"] == len(ok) == 12 and first["computed"] == n_cells
+    assert len(folds) == len(ok) * 3 and set(folds["cell_id"]) == set(ok["cell_id"])
+    assert set(board["strategy"]) == {"none", "threshold", "smote", "smote+threshold"}
+    runs = _runs(tmp_path / "out")
+    children = [r for r in runs if r.data.tags.get("imbench.role") == "cell"]
+    assert len(runs) == 1 + len(children) and len(children) == len(ok) + len(cells) - len(ok)
+    assert {r.data.tags["imbench.cell_id"] for r in children} == set(cells["cell_id"])
+    some_ok = next(r for r in children if r.data.tags["imbench.status"] == "ok")
+    assert 0 <= some_ok.data.metrics["pr_auc"] <= 1
+
+    second = flow(cfg.model_dump(mode="json"))
+    assert second["computed"] == 0 and second["reused"] == len(cells)
+    assert len(_runs(tmp_path / "out")) == len(runs)  # nothing logged twice
+    again = pd.read_parquet(tmp_path / "out" / "t" / "folds.parquet")
+    pd.testing.assert_frame_equal(again.reset_index(drop=True), folds.reset_index(drop=True))

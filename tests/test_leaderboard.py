@@ -1,0 +1,39 @@
+"""Leaderboard: per-dataset means first, ranks per dataset, direction-aware."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from imbench.leaderboard import build_leaderboard
+from imbench.metrics import METRICS
+
+
+def _folds(rows):
+    out = []
+    for dataset, strategy, pr, brier in rows:
+        for fold in range(2):
+            row = {m: 0.5 for m in METRICS}
+            row.update(dataset=dataset, strategy=strategy, classifier="lr", imbalance_ratio="native",
+                       seed=0, fold=fold, pr_auc=pr + 0.01 * fold, brier=brier, threshold=0.5)
+            out.append(row)
+    return pd.DataFrame(out)
+
+
+def test_ranks_and_means_over_datasets():
+    folds = _folds([("a", "x", 0.9, 0.3), ("a", "y", 0.5, 0.1),
+                    ("b", "x", 0.8, 0.3), ("b", "y", 0.85, 0.1)])
+    board = build_leaderboard(folds).set_index("strategy")
+    assert board.loc["x", "mean_rank"] == pytest.approx(1.5)
+    assert board.loc["y", "mean_rank"] == pytest.approx(1.5)
+    assert board.loc["x", "pr_auc_mean"] == pytest.approx((0.905 + 0.805) / 2)
+    assert board.loc["x", "n_datasets"] == 2
+    assert board.loc["x", "pr_auc_std"] == pytest.approx(pd.Series([0.905, 0.805]).std())
+
+
+def test_lower_is_better_metrics_rank_the_other_way():
+    folds = _folds([("a", "x", 0.9, 0.3), ("a", "y", 0.5, 0.1)])
+    by_brier = build_leaderboard(folds, metric="brier").set_index("strategy")
+    assert by_brier.loc["y", "mean_rank"] == 1 and by_brier.loc["x", "mean_rank"] == 2
+    by_pr = build_leaderboard(folds).set_index("strategy")
+    assert by_pr.loc["x", "mean_rank"] == 1

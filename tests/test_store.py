@@ -1,0 +1,69 @@
+"""Parquet store: atomic parts, no duplicates, finished cells survive reruns."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from imbench.engine import CellResult
+from imbench.plan import Cell
+from imbench.store import SweepStore
+
+
+def _cell(i: int) -> Cell:
+    return Cell(f"id{i}", "d", "d", "fp", "native", "none", "lr", 0)
+
+
+def _ok(i: int, value: float = 0.5) -> CellResult:
+    folds = [{"fold": f, "pr_auc": value, "roc_auc": value} for f in range(3)]
+    return CellResult(_cell(i), "ok", folds=folds, seconds=1.0)
+
+
+def test_failed_then_ok_keeps_ok_once(tmp_path):
+    store = SweepStore(tmp_path, "s")
+    store.commit([CellResult(_cell(1), "failed", reason="boom"), _ok(2)])
+    assert store.finished_ids() == {"id2"}  # failed cells are retried
+    store.commit([_ok(1, 0.9)])
+    store.commit([_ok(2, 0.1)])  # a duplicate commit of a finished cell
+    cells, folds = store.consolidate(["id1", "id2"])
+    assert sorted(cells["cell_id"]) == ["id1", "id2"]
+    assert (cells["status"] == "ok").all()
+    assert len(folds) == 6 and folds.groupby("cell_id").size().tolist() == [3, 3]
+    assert folds.set_index("cell_id").loc["id1", "pr_auc"].tolist() == [0.9] * 3
+
+
+def test_consolidate_restricts_to_the_plan(tmp_path):
+    store = SweepStore(tmp_path, "s")
+    store.commit([_ok(1), _ok(2), _ok(3)])
+    cells, folds = store.consolidate(["id1", "id3"])
+    assert set(cells["cell_id"]) == set(folds["cell_id"]) == {"id1", "id3"}
+    assert set(pd.read_parquet(store.cells_path)["cell_id"]) == {"id1", "id3"}
+
+
+def test_writes_leave_no_temporary_files(tmp_path):
+    store = SweepStore(tmp_path, "s")
+    store.commit([_ok(1)])
+    store.consolidate(["id1"])
+    leftovers = [p.name for p in tmp_path.rglob(".*.tmp")]
+    assert leftovers == []
+
+
+def test_a_cells_part_without_its_folds_part_is_not_possible(tmp_path, monkeypatch):
+    """Folds are written before cells: a crash between them leaves the cell unfinished."""
+    store = SweepStore(tmp_path, "s")
+    import imbench.store as mod
+
+    real = mod.atomic_write_parquet
+    calls = []
+
+    def crash_on_second(frame, path):
+        calls.append(path.name)
+        if len(calls) == 2:
+            raise KeyboardInterrupt("killed")
+        real(frame, path)
+
+    monkeypatch.setattr(mod, "atomic_write_parquet", crash_on_second)
+    with pytest.raises(KeyboardInterrupt):
+        store.commit([_ok(1)])
+    assert calls[0].endswith(".folds.parquet")
+    assert store.finished_ids() == set()
