@@ -48,10 +48,19 @@ def _server_class() -> Any:
             log = self.log_path.open("ab")
             return subprocess.Popen(
                 [
-                    sys.executable, "-m", "uvicorn", "--factory",
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "--factory",
                     "prefect.server.api.server:create_app",
-                    "--host", "127.0.0.1", "--port", str(self.port),
-                    "--log-level", "error", "--lifespan", "on",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--log-level",
+                    "error",
+                    "--lifespan",
+                    "on",
                 ],
                 env={
                     **os.environ,

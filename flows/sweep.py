@@ -8,6 +8,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from imbench.flows.runtime import PrefectApi
+from imbench.flows.tracking import SafeTracker
+from imbench.tasks.evaluate import evaluate_batch_task
 from prefect import flow
 from prefect.futures import as_completed
 from prefect.task_runners import ProcessPoolTaskRunner
@@ -15,14 +18,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from imbench.config import SweepConfig
-from imbench.flows.runtime import PrefectApi
-from imbench.flows.tracking import SafeTracker
 from imbench.leaderboard import build_leaderboard
 from imbench.plan import make_batches, settings_of
 from imbench.provenance import provenance
 from imbench.store import SweepStore
-from imbench.sweep import pending_work, plan_sweep, results_frames, summarize
-from imbench.tasks.evaluate import evaluate_batch_task
+from imbench.sweep import pending_work, plan_sweep, summarize
 
 log = logging.getLogger("imbench")
 BATCHES_PER_WORKER = 6
@@ -57,8 +57,12 @@ def sweep_flow(config: dict[str, Any], show_progress: bool = False) -> dict[str,
 
     console = Console(stderr=True, quiet=not show_progress)
     with Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=console, transient=False,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
     ) as progress:
         bar = progress.add_task(f"sweep {cfg.name}", total=n_todo)
         futures = [
@@ -95,8 +99,14 @@ def run_sweep(cfg: SweepConfig, *, show_progress: bool = False) -> dict[str, Any
     try:
         SafeTracker.prepare_store(cfg)  # create the MLflow store once, while Prefect starts
         api.wait()
-        workers = cfg.workers or default_workers()
-        flow = sweep_flow.with_options(task_runner=ProcessPoolTaskRunner(max_workers=workers))
+        if cfg.dask_address:
+            from imbench.flows.dask import dask_task_runner
+
+            runner, threads = dask_task_runner(cfg.dask_address)
+            cfg = cfg.model_copy(update={"workers": cfg.workers or threads})
+        else:
+            runner = ProcessPoolTaskRunner(max_workers=cfg.workers or default_workers())
+        flow = sweep_flow.with_options(task_runner=runner)
         return flow(cfg.model_dump(mode="json"), show_progress=show_progress)
     finally:
         api.stop()

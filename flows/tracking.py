@@ -21,11 +21,13 @@ log = logging.getLogger("imbench.tracking")
 
 
 def tracking_uri_for(cfg: SweepConfig) -> str:
-    from imbench.tracking import default_tracking_uri
-
     import os
 
-    return cfg.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(cfg.out)
+    from imbench.tracking import default_tracking_uri
+
+    return (
+        cfg.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(cfg.out)
+    )
 
 
 class SafeTracker:
@@ -53,7 +55,9 @@ class SafeTracker:
                 Path(cfg.out).mkdir(parents=True, exist_ok=True)
             return cls(uri, Tracker(uri, artifact_root=Path(cfg.out) / "mlartifacts"))
         except Exception as exc:  # noqa: BLE001 - tracking must not stop the sweep
-            log.warning("MLflow tracking unavailable at %s (%s); results go to Parquet only", uri, exc)
+            log.warning(
+                "MLflow tracking unavailable at %s (%s); results go to Parquet only", uri, exc
+            )
             return cls(uri, None, str(exc))
 
     def _call(self, what: str, fn: Any, *args: Any) -> Any:
@@ -69,12 +73,22 @@ class SafeTracker:
     def start_sweep(self, cfg: SweepConfig) -> None:
         if self._tracker is None:
             return
-        params = {"config_hash": cfg.config_hash(), "datasets": ",".join(cfg.datasets),
-                  "strategies": ",".join(cfg.strategies), "classifiers": ",".join(cfg.classifiers),
-                  "ratios": ",".join(map(str, cfg.ratios)), "seeds": ",".join(map(str, cfg.seeds)),
-                  **{f"protocol.{k}": v for k, v in cfg.protocol.model_dump().items()}}
-        self._call("start", self._tracker.start_sweep, cfg.name, params,
-                   {"imbench.config_hash": cfg.config_hash()})
+        params = {
+            "config_hash": cfg.config_hash(),
+            "datasets": ",".join(cfg.datasets),
+            "strategies": ",".join(cfg.strategies),
+            "classifiers": ",".join(cfg.classifiers),
+            "ratios": ",".join(map(str, cfg.ratios)),
+            "seeds": ",".join(map(str, cfg.seeds)),
+            **{f"protocol.{k}": v for k, v in cfg.protocol.model_dump().items()},
+        }
+        self._call(
+            "start",
+            self._tracker.start_sweep,
+            cfg.name,
+            params,
+            {"imbench.config_hash": cfg.config_hash()},
+        )
 
     def log_results(self, results: list[CellResult]) -> None:
         if self._tracker is None or not results:
@@ -82,8 +96,13 @@ class SafeTracker:
         cells, folds = results_frames(results)
         self._call("logging", self._tracker.log_cells, cells, folds)
 
-    def finish(self, cells: pd.DataFrame, folds: pd.DataFrame, summary: dict[str, Any],
-               artifacts: list[Path]) -> None:
+    def finish(
+        self,
+        cells: pd.DataFrame,
+        folds: pd.DataFrame,
+        summary: dict[str, Any],
+        artifacts: list[Path],
+    ) -> None:
         if self._tracker is None or cells.empty:
             return
         self._call("back-fill", self._tracker.log_cells, cells, folds)

@@ -38,16 +38,20 @@ def _seeds(values: list[str] | None) -> list[int] | None:
 
 @app.command()
 def run(
-    config: Annotated[Optional[Path], typer.Argument(help="TOML config (default: embedded)")] = None,
+    config: Annotated[Path | None, typer.Argument(help="TOML config (default: embedded)")] = None,
     dataset: Annotated[ListOpt, typer.Option("-d", "--dataset", help="dataset(s)")] = None,
     strategy: Annotated[ListOpt, typer.Option("-s", "--strategy", help="strategy(ies)")] = None,
     classifier: Annotated[ListOpt, typer.Option("-c", "--classifier", help="classifier(s)")] = None,
     ratio: Annotated[ListOpt, typer.Option("-r", "--ratio", help="'native' or IR")] = None,
     seed: Annotated[ListOpt, typer.Option("--seed", help="seed(s)")] = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="results root")] = None,
-    name: Annotated[Optional[str], typer.Option("--name", help="sweep name")] = None,
-    workers: Annotated[Optional[int], typer.Option("--workers", help="worker processes")] = None,
-    tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="results root")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="sweep name")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="worker processes")] = None,
+    tracking_uri: Annotated[str | None, typer.Option("--tracking-uri")] = None,
+    dask_address: Annotated[
+        str | None,
+        typer.Option("--dask-address", help="existing Dask scheduler tcp://HOST:PORT"),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
     """Run a sweep (the embedded default grid unless CONFIG or flags say otherwise)."""
@@ -63,6 +67,7 @@ def run(
             "name": name,
             "workers": workers,
             "tracking_uri": tracking_uri,
+            "dask_address": dask_address,
         }
         cfg = build_config(load_config_dict(config), overrides)
     except ImbenchError as exc:
@@ -73,7 +78,11 @@ def run(
     apply_defaults()  # before prefect is first imported
     from imbench.flows.sweep import run_sweep
 
-    summary = run_sweep(cfg, show_progress=not quiet)
+    try:
+        summary = run_sweep(cfg, show_progress=not quiet)
+    except ImbenchError as exc:
+        _fail(str(exc))
+        return
     console.print(
         f"[bold]{cfg.name}[/]: {summary['ok']} ok, {summary['skipped']} skipped, "
         f"{summary['failed']} failed ({summary['computed']} computed, {summary['reused']} reused) "
@@ -93,8 +102,12 @@ def _latest_sweep(out: Path) -> Path:
 
 
 def _print_board(
-    sweep_dir: Path, *, metric: str, top: int | None = None,
-    classifier: str | None = None, ratio: str | None = None,
+    sweep_dir: Path,
+    *,
+    metric: str,
+    top: int | None = None,
+    classifier: str | None = None,
+    ratio: str | None = None,
 ) -> None:
     import pandas as pd
 
@@ -127,11 +140,11 @@ def _print_board(
 
 @app.command()
 def leaderboard(
-    sweep: Annotated[Optional[str], typer.Argument(help="sweep name (default: latest)")] = None,
+    sweep: Annotated[str | None, typer.Argument(help="sweep name (default: latest)")] = None,
     out: Annotated[Path, typer.Option("--out")] = Path("results"),
     metric: Annotated[str, typer.Option("--metric")] = "pr_auc",
-    classifier: Annotated[Optional[str], typer.Option("--classifier", "-c")] = None,
-    ratio: Annotated[Optional[str], typer.Option("--ratio", "-r")] = None,
+    classifier: Annotated[str | None, typer.Option("--classifier", "-c")] = None,
+    ratio: Annotated[str | None, typer.Option("--ratio", "-r")] = None,
 ) -> None:
     """Show the strategy leaderboard of a sweep (the latest by default)."""
     try:
@@ -147,7 +160,7 @@ def leaderboard(
 def ui(
     out: Annotated[Path, typer.Option("--out")] = Path("results"),
     port: Annotated[int, typer.Option("--port")] = 5000,
-    tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri")] = None,
+    tracking_uri: Annotated[str | None, typer.Option("--tracking-uri")] = None,
 ) -> None:
     """Open the MLflow UI on the sweeps' tracking store."""
     from imbench.tracking import default_tracking_uri
@@ -160,8 +173,20 @@ def ui(
         _fail(f"no MLflow store at {uri}; run `imbench run` first")
     artifacts = (out / "mlartifacts").resolve().as_uri()
     console.print(f"MLflow UI on http://127.0.0.1:{port} for {uri} (Ctrl-C to stop)")
-    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
-           "--default-artifact-root", artifacts, "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        uri,
+        "--default-artifact-root",
+        artifacts,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     os.execv(sys.executable, cmd)
 
 

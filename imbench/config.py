@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+import tomllib
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from imbench.errors import ConfigError
@@ -46,6 +46,14 @@ class SweepConfig(BaseModel):
     workers: int | None = Field(None, ge=1, le=512)
     out: Path = Path("results")
     tracking_uri: str | None = None
+    dask_address: str | None = Field(None, description="run on this Dask scheduler")
+
+    @field_validator("dask_address")
+    @classmethod
+    def _dask(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("tcp://", "tls://", "inproc://", "ucx://")):
+            raise ValueError(f"dask_address {v!r} must look like tcp://HOST:PORT")
+        return v
 
     @field_validator("name")
     @classmethod
@@ -96,7 +104,9 @@ class SweepConfig(BaseModel):
         return stable_hash(payload)
 
     def config_hash(self) -> str:
-        return stable_hash(self.model_dump(mode="json", exclude={"out", "tracking_uri", "workers"}))
+        return stable_hash(
+            self.model_dump(mode="json", exclude={"out", "tracking_uri", "workers", "dask_address"})
+        )
 
 
 def _unique(items: list[Any]) -> list[Any]:

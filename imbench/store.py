@@ -104,7 +104,9 @@ class SweepStore:
         if not folds.empty:
             keep = cells.loc[cells["status"] == "ok", ["cell_id", "_part"]]
             folds = folds.merge(keep, on=["cell_id", "_part"]).drop(columns="_part")
-            folds = folds.sort_values(["dataset", "imbalance_ratio", "strategy", "classifier", "seed", "fold"])
+            folds = folds.sort_values(
+                ["dataset", "imbalance_ratio", "strategy", "classifier", "seed", "fold"]
+            )
         cells = cells.drop(columns="_part").reset_index(drop=True)
         atomic_write_parquet(cells, self.cells_path)
         atomic_write_parquet(folds.reset_index(drop=True), self.folds_path)
@@ -113,7 +115,9 @@ class SweepStore:
     def write_json(self, name: str, payload: dict[str, Any]) -> Path:
         self.dir.mkdir(parents=True, exist_ok=True)
         path = self.dir / name
-        atomic_write_bytes(path, json.dumps(payload, indent=2, sort_keys=True, default=str).encode())
+        atomic_write_bytes(
+            path, json.dumps(payload, indent=2, sort_keys=True, default=str).encode()
+        )
         return path
 
     def write_leaderboard(self, frame: pd.DataFrame) -> Path:

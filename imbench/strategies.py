@@ -9,8 +9,9 @@ on inner out-of-fold predictions (see protocol.py).
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 import numpy as np
 from imblearn.combine import SMOTEENN, SMOTETomek
@@ -143,7 +144,9 @@ for _s in (
         min_minority_train=_NEED_K,
         description="ADASYN, k=5",
     ),
-    Strategy("rus", lambda s: RandomUnderSampler(random_state=s), description="random undersampling"),
+    Strategy(
+        "rus", lambda s: RandomUnderSampler(random_state=s), description="random undersampling"
+    ),
     Strategy("tomek", lambda s: TomekLinks(), description="Tomek-link cleaning"),
     Strategy(
         "smoteenn",

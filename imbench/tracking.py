@@ -35,7 +35,9 @@ class Tracker:
         exp = self.client.get_experiment_by_name(EXPERIMENT)
         if exp is None:
             location = artifact_root.resolve().as_uri() if artifact_root else None
-            self.experiment_id = self.client.create_experiment(EXPERIMENT, artifact_location=location)
+            self.experiment_id = self.client.create_experiment(
+                EXPERIMENT, artifact_location=location
+            )
         else:
             self.experiment_id = exp.experiment_id
         self.parent_id: str | None = None
@@ -54,7 +56,9 @@ class Tracker:
 
     def start_sweep(self, name: str, params: dict[str, Any], tags: dict[str, str]) -> str:
         """Reuse the sweep's parent run if it exists, else create it."""
-        existing = self._search(f"tags.`imbench.sweep` = '{name}' and tags.`imbench.role` = 'sweep'")
+        existing = self._search(
+            f"tags.`imbench.sweep` = '{name}' and tags.`imbench.role` = 'sweep'"
+        )
         if existing:
             self.parent_id = existing[0].info.run_id
             self.client.update_run(self.parent_id, status="RUNNING")
@@ -83,7 +87,9 @@ class Tracker:
         return len(todo)
 
     def _log_cell(self, row: dict[str, Any], folds: pd.DataFrame | None) -> None:
-        name = "/".join(str(row[k]) for k in ("dataset", "imbalance_ratio", "strategy", "classifier"))
+        name = "/".join(
+            str(row[k]) for k in ("dataset", "imbalance_ratio", "strategy", "classifier")
+        )
         run = self.client.create_run(
             self.experiment_id,
             run_name=f"{name}/s{row['seed']}",
@@ -111,7 +117,9 @@ class Tracker:
             self.client.log_batch(
                 run.info.run_id, metrics=metrics[i : i + 900], params=params if i == 0 else []
             )
-        self.client.set_terminated(run.info.run_id, "FINISHED" if row["status"] == "ok" else "KILLED")
+        self.client.set_terminated(
+            run.info.run_id, "FINISHED" if row["status"] == "ok" else "KILLED"
+        )
 
     def finish(self, summary: dict[str, float], artifacts: list[Path]) -> None:
         assert self.parent_id is not None

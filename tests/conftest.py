@@ -10,8 +10,13 @@ from sklearn.datasets import make_classification
 @pytest.fixture
 def tiny_xy() -> tuple[np.ndarray, np.ndarray]:
     X, y = make_classification(
-        n_samples=300, n_features=6, n_informative=3, n_redundant=0,
-        weights=[0.85, 0.15], flip_y=0.0, random_state=0,
+        n_samples=300,
+        n_features=6,
+        n_informative=3,
+        n_redundant=0,
+        weights=[0.85, 0.15],
+        flip_y=0.0,
+        random_state=0,
     )
     return X, y
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import tiny_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -11,14 +12,24 @@ from imbench.cli import app
 from imbench.config import build_config, default_config_dict
 from imbench.errors import ConfigError
 
-from conftest import tiny_config
-
 
 def test_embedded_defaults_are_a_valid_full_grid():
     cfg = build_config(default_config_dict())
     assert len(cfg.datasets) >= 6 and "native" in cfg.ratios and len(cfg.ratios) >= 2
-    families = {"none", "balanced", "cost", "ros", "smote", "borderline_smote", "adasyn",
-                "rus", "tomek", "smoteenn", "smotetomek", "threshold"}
+    families = {
+        "none",
+        "balanced",
+        "cost",
+        "ros",
+        "smote",
+        "borderline_smote",
+        "adasyn",
+        "rus",
+        "tomek",
+        "smoteenn",
+        "smotetomek",
+        "threshold",
+    }
     assert families <= set(cfg.strategies)
     assert "lr" in cfg.classifiers
 
@@ -76,13 +87,33 @@ def test_cli_config_file_unknown_key(tmp_path):
     assert result.exit_code == 2 and "unknown key 'folds'" in result.output
 
 
-_keys = st.sampled_from(["name", "datasets", "ratios", "strategies", "classifiers", "seeds",
-                         "cost_ratio", "workers", "protocol", "bogus"])
-_junk = st.one_of(st.none(), st.integers(-5, 5), st.floats(allow_nan=True), st.text(max_size=8),
-                  st.lists(st.text(max_size=6), max_size=3), st.dictionaries(st.text(max_size=5), st.integers(), max_size=2))
+_keys = st.sampled_from(
+    [
+        "name",
+        "datasets",
+        "ratios",
+        "strategies",
+        "classifiers",
+        "seeds",
+        "cost_ratio",
+        "workers",
+        "protocol",
+        "bogus",
+    ]
+)
+_junk = st.one_of(
+    st.none(),
+    st.integers(-5, 5),
+    st.floats(allow_nan=True),
+    st.text(max_size=8),
+    st.lists(st.text(max_size=6), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+)
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@settings(
+    max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None
+)
 @given(key=_keys, value=_junk)
 def test_malformed_values_give_one_clear_error(tmp_path, key, value):
     raw = tiny_config(tmp_path)

@@ -4,10 +4,20 @@ import subprocess
 import sys
 
 CORE = [
-    "imbench", "imbench.config", "imbench.datasets", "imbench.strategies",
-    "imbench.classifiers", "imbench.protocol", "imbench.metrics", "imbench.plan",
-    "imbench.engine", "imbench.store", "imbench.leaderboard", "imbench.sweep",
-    "imbench.provenance", "imbench.cli",
+    "imbench",
+    "imbench.config",
+    "imbench.datasets",
+    "imbench.strategies",
+    "imbench.classifiers",
+    "imbench.protocol",
+    "imbench.metrics",
+    "imbench.plan",
+    "imbench.engine",
+    "imbench.store",
+    "imbench.leaderboard",
+    "imbench.sweep",
+    "imbench.provenance",
+    "imbench.cli",
 ]
 
 
@@ -29,6 +39,7 @@ def test_flows_and_tasks_are_namespaced():
     assert sweep.__file__.replace("\\", "/").endswith("flows/sweep.py")
     assert evaluate.__file__.replace("\\", "/").endswith("tasks/evaluate.py")
     code = "import importlib.util as u; print(u.find_spec('tasks'), u.find_spec('flows'))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd="/")
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/"
+    )
     assert out.stdout.strip() == "None None"

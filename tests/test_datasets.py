@@ -23,8 +23,12 @@ def test_csv_and_parquet_with_label_column(tmp_path):
 
 
 def test_bad_files_are_cannot_run_not_crashes(tmp_path):
-    pd.DataFrame({"x": [1.0, np.nan, 3.0, 4.0], "target": [0, 0, 1, 0]}).to_csv(tmp_path / "nan.csv", index=False)
-    pd.DataFrame({"x": ["a", "b", "c"], "target": [0, 1, 0]}).to_csv(tmp_path / "txt.csv", index=False)
+    pd.DataFrame({"x": [1.0, np.nan, 3.0, 4.0], "target": [0, 0, 1, 0]}).to_csv(
+        tmp_path / "nan.csv", index=False
+    )
+    pd.DataFrame({"x": ["a", "b", "c"], "target": [0, 1, 0]}).to_csv(
+        tmp_path / "txt.csv", index=False
+    )
     pd.DataFrame({"x": [1.0, 2.0], "target": [1, 1]}).to_csv(tmp_path / "one.csv", index=False)
     for name, needle in [("nan.csv", "NaN"), ("txt.csv", "non-numeric"), ("one.csv", "2 classes")]:
         with pytest.raises(CannotRun, match=needle):

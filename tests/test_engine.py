@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
+from conftest import tiny_config
 
 from imbench.config import build_config
 from imbench.engine import evaluate_unit
 from imbench.plan import group_units, make_plan, settings_of
 from imbench.strategies import STRATEGIES, Strategy, register_strategy
 from imbench.sweep import plan_sweep
-
-from conftest import tiny_config
 
 
 def _units(cfg):
@@ -51,10 +49,19 @@ def test_cell_ids_change_with_what_changes_numbers(tmp_path):
 
 def test_smote_with_too_few_minority_rows_is_skipped_with_reason(tmp_path):
     # 8 minority rows: outer-train ~6, inner-train ~4 < k_neighbors + 1
-    cfg = build_config(tiny_config(
-        tmp_path, datasets=["synthetic:n=200,minority=0.04"], strategies=["none", "smote"],
-        protocol={"outer_folds": 4, "inner_folds": 2, "min_minority": 5}))
-    results = {r.cell.strategy: r for u in _units(cfg) for r in evaluate_unit(u, settings_of(cfg), min_minority=5)}
+    cfg = build_config(
+        tiny_config(
+            tmp_path,
+            datasets=["synthetic:n=200,minority=0.04"],
+            strategies=["none", "smote"],
+            protocol={"outer_folds": 4, "inner_folds": 2, "min_minority": 5},
+        )
+    )
+    results = {
+        r.cell.strategy: r
+        for u in _units(cfg)
+        for r in evaluate_unit(u, settings_of(cfg), min_minority=5)
+    }
     assert results["none"].status == "ok"
     assert results["smote"].status == "skipped"
     assert "smote needs >= 6 minority rows" in results["smote"].reason
@@ -68,8 +75,11 @@ def test_strategy_that_raises_is_failed_with_summary(tmp_path):
     register_strategy(Strategy("boom_test", boom))
     try:
         cfg = build_config(tiny_config(tmp_path, strategies=["boom_test", "none"]))
-        results = {r.cell.strategy: r for u in _units(cfg)
-                   for r in evaluate_unit(u, settings_of(cfg), min_minority=5)}
+        results = {
+            r.cell.strategy: r
+            for u in _units(cfg)
+            for r in evaluate_unit(u, settings_of(cfg), min_minority=5)
+        }
     finally:
         STRATEGIES.pop("boom_test")
     assert results["boom_test"].status == "failed"

@@ -28,10 +28,25 @@ def mlflow_server(tmp_path):
     port = _free_port()
     log = (tmp_path / "mlflow-server.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
-         "--artifacts-destination", str(tmp_path / "server-artifacts"), "--workers", "1"],
-        stdout=log, stderr=log, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backend-store-uri",
+            f"sqlite:///{tmp_path / 'server.db'}",
+            "--artifacts-destination",
+            str(tmp_path / "server-artifacts"),
+            "--workers",
+            "1",
+        ],
+        stdout=log,
+        stderr=log,
+        cwd=tmp_path,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
@@ -43,7 +58,9 @@ def mlflow_server(tmp_path):
             time.sleep(0.5)
     else:
         proc.kill()
-        pytest.fail("mlflow server did not start: " + (tmp_path / "mlflow-server.log").read_text()[-2000:])
+        pytest.fail(
+            "mlflow server did not start: " + (tmp_path / "mlflow-server.log").read_text()[-2000:]
+        )
     yield url
     proc.terminate()
     try:
@@ -53,16 +70,39 @@ def mlflow_server(tmp_path):
 
 
 def _imbench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "MLFLOW_TRACKING"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "MLFLOW_TRACKING"))
+    }
     env["PREFECT_HOME"] = str(cwd / "prefect-home")
-    return subprocess.run([sys.executable, "-m", "imbench.cli", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "imbench.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_cli_sweep_logs_to_a_real_mlflow_server(mlflow_server, tmp_path):
-    args = ["run", "-d", "ecoli1,glass1", "-s", "none,balanced,smote+threshold", "-r", "native",
-            "--out", str(tmp_path / "res"), "--name", "http", "--workers", "2",
-            "--tracking-uri", mlflow_server, "-q"]
+    args = [
+        "run",
+        "-d",
+        "ecoli1,glass1",
+        "-s",
+        "none,balanced,smote+threshold",
+        "-r",
+        "native",
+        "--out",
+        str(tmp_path / "res"),
+        "--name",
+        "http",
+        "--workers",
+        "2",
+        "--tracking-uri",
+        mlflow_server,
+        "-q",
+    ]
     done = _imbench(*args, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "6 ok, 0 skipped, 0 failed" in done.stdout

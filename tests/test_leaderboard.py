@@ -14,15 +14,25 @@ def _folds(rows):
     for dataset, strategy, pr, brier in rows:
         for fold in range(2):
             row = {m: 0.5 for m in METRICS}
-            row.update(dataset=dataset, strategy=strategy, classifier="lr", imbalance_ratio="native",
-                       seed=0, fold=fold, pr_auc=pr + 0.01 * fold, brier=brier, threshold=0.5)
+            row.update(
+                dataset=dataset,
+                strategy=strategy,
+                classifier="lr",
+                imbalance_ratio="native",
+                seed=0,
+                fold=fold,
+                pr_auc=pr + 0.01 * fold,
+                brier=brier,
+                threshold=0.5,
+            )
             out.append(row)
     return pd.DataFrame(out)
 
 
 def test_ranks_and_means_over_datasets():
-    folds = _folds([("a", "x", 0.9, 0.3), ("a", "y", 0.5, 0.1),
-                    ("b", "x", 0.8, 0.3), ("b", "y", 0.85, 0.1)])
+    folds = _folds(
+        [("a", "x", 0.9, 0.3), ("a", "y", 0.5, 0.1), ("b", "x", 0.8, 0.3), ("b", "y", 0.85, 0.1)]
+    )
     board = build_leaderboard(folds).set_index("strategy")
     assert board.loc["x", "mean_rank"] == pytest.approx(1.5)
     assert board.loc["y", "mean_rank"] == pytest.approx(1.5)

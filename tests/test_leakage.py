@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from imblearn.over_sampling import SMOTE
 from imblearn import FunctionSampler
+from imblearn.over_sampling import SMOTE
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -62,7 +62,9 @@ def test_outer_test_fold_never_influences_threshold_or_params(tiny_xy):
     before = nested_cv(X, y, strategy, lr, settings=SETTINGS, split_seed=5, model_seed=0)
     _, test = outer_splits(y, SETTINGS, 5)[0]
     X2 = X.copy()
-    X2[test] = np.random.default_rng(0).normal(0, 5, size=X2[test].shape)  # wreck fold 0's test rows
+    X2[test] = np.random.default_rng(0).normal(
+        0, 5, size=X2[test].shape
+    )  # wreck fold 0's test rows
     after = nested_cv(X2, y, strategy, lr, settings=SETTINGS, split_seed=5, model_seed=0)
     assert after[0].tuned_threshold == before[0].tuned_threshold
     assert after[0].params == before[0].params
@@ -74,10 +76,19 @@ def chance_pr_auc(outcomes, draws: int = 200) -> float:
     """Expected PR-AUC of random scores on the same test folds (AP is biased above the
     prevalence when a fold has few positives)."""
     rng = np.random.default_rng(0)
-    return float(np.mean([
-        np.mean([average_precision_score(o.y_test, rng.random(len(o.y_test))) for _ in range(draws)])
-        for o in outcomes
-    ]))
+    return float(
+        np.mean(
+            [
+                np.mean(
+                    [
+                        average_precision_score(o.y_test, rng.random(len(o.y_test)))
+                        for _ in range(draws)
+                    ]
+                )
+                for o in outcomes
+            ]
+        )
+    )
 
 
 @pytest.fixture(scope="module")
@@ -93,9 +104,15 @@ def no_signal():
 @pytest.mark.parametrize("strategy", list(STRATEGIES))
 def test_permuted_labels_score_at_chance(strategy, no_signal):
     X, y, prevalence = no_signal
-    outcomes = nested_cv(X, y, STRATEGIES[strategy], CLASSIFIERS["lr"],
-                         settings=ProtocolSettings(outer_folds=5, inner_folds=3),
-                         split_seed=1, model_seed=1)
+    outcomes = nested_cv(
+        X,
+        y,
+        STRATEGIES[strategy],
+        CLASSIFIERS["lr"],
+        settings=ProtocolSettings(outer_folds=5, inner_folds=3),
+        split_seed=1,
+        model_seed=1,
+    )
     pr = np.mean([average_precision_score(o.y_test, o.proba) for o in outcomes])
     roc = np.mean([roc_auc_score(o.y_test, o.proba) for o in outcomes])
     assert pr < chance_pr_auc(outcomes) + 0.05
@@ -110,9 +127,15 @@ def test_leaky_smote_before_split_is_caught_while_honest_is_not(no_signal):
     leaky = cross_val_predict(rf, X_leak, y_leak, cv=cv, method="predict_proba")[:, 1]
     leaky_pr = average_precision_score(y_leak, leaky)
 
-    honest = nested_cv(X, y, STRATEGIES["smote"], CLASSIFIERS["rf"],
-                       settings=ProtocolSettings(outer_folds=5, inner_folds=2),
-                       split_seed=0, model_seed=0)
+    honest = nested_cv(
+        X,
+        y,
+        STRATEGIES["smote"],
+        CLASSIFIERS["rf"],
+        settings=ProtocolSettings(outer_folds=5, inner_folds=2),
+        split_seed=0,
+        model_seed=0,
+    )
     honest_pr = np.mean([average_precision_score(o.y_test, o.proba) for o in honest])
     chance = chance_pr_auc(honest)
     assert honest_pr < chance + 0.05

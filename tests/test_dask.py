@@ -1,0 +1,128 @@
+"""The same sweep on a real Dask cluster (scheduler + 2 workers on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+from conftest import tiny_config
+from imbench.flows.sweep import run_sweep
+
+from imbench.config import build_config
+
+pytestmark = pytest.mark.integration
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def dask_cluster(tmp_path):
+    from distributed import Client
+
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    procs, logs = [], []
+    sched_log = tmp_path / "scheduler.log"
+    procs.append(
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "distributed.cli.dask_scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                address.rsplit(":", 1)[1],
+                "--no-dashboard",
+            ],
+            stdout=sched_log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+    )
+    # INFO logging on workers, so a temporary Prefect server started there would show
+    env = {**os.environ, "PREFECT_LOGGING_LEVEL": "INFO"}
+    env.pop("PREFECT_API_URL", None)
+    for i in range(2):
+        log = tmp_path / f"worker{i}.log"
+        logs.append(log)
+        procs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "distributed.cli.dask_worker",
+                    address,
+                    "--nthreads",
+                    "1",
+                    "--host",
+                    "127.0.0.1",
+                    "--no-dashboard",
+                    "--no-nanny",
+                ],
+                stdout=log.open("wb"),
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        )
+    try:
+        deadline = time.time() + 90
+        while True:
+            try:
+                with Client(address, timeout="5s") as client:
+                    if len(client.nthreads()) == 2:
+                        break
+            except OSError:
+                pass
+            if time.time() > deadline:
+                pytest.fail("dask cluster did not start: " + sched_log.read_text()[-2000:])
+            time.sleep(1)
+        yield address, logs
+    finally:
+        for p in procs[::-1]:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def test_dask_sweep_equals_local_sweep(dask_cluster, tmp_path):
+    address, logs = dask_cluster
+    raw = tiny_config(
+        tmp_path / "dask",
+        datasets=["ecoli1", "synthetic:n=300,minority=0.15,seed=2"],
+        strategies=["none", "smote", "smote+threshold", "rus"],
+    )
+    on_dask = run_sweep(build_config({**raw, "dask_address": address}))
+    local = run_sweep(build_config({**raw, "out": str(tmp_path / "local")}))
+    assert on_dask["ok"] == local["ok"] == 8 and on_dask["failed"] == 0
+
+    def folds(root):
+        frame = pd.read_parquet(root / "t" / "folds.parquet")
+        return (
+            frame.drop(columns=["fit_seconds"])
+            .sort_values(["cell_id", "fold"])
+            .reset_index(drop=True)
+        )
+
+    pd.testing.assert_frame_equal(folds(tmp_path / "dask"), folds(tmp_path / "local"))
+    worker_output = "".join(log.read_text() for log in logs)
+    assert "Task run" in worker_output  # the workers ran the Prefect tasks and logged at INFO
+    assert "Starting temporary server" not in worker_output  # ... against the flow's API
+
+
+def test_unreachable_dask_scheduler_is_a_clear_error(tmp_path):
+    from imbench.errors import ImbenchError
+
+    cfg = build_config({**tiny_config(tmp_path), "dask_address": f"tcp://127.0.0.1:{_free_port()}"})
+    with pytest.raises(ImbenchError, match="cannot reach the Dask scheduler"):
+        run_sweep(cfg)
