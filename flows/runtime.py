@@ -1,20 +1,25 @@
-"""Prefect settings imbench owns, and the embedded API server it starts itself.
+"""Prefect settings imbench owns, and the local API server it starts itself.
 
 Without an API URL, Prefect starts a temporary server in every process that
 runs a flow or task, including every worker of a process pool. imbench starts
-one local server up front (in the background, while other start-up work runs),
-exports its URL so workers inherit it, and sends its logs to a file so the user
-sees imbench's progress rather than server tracebacks.
+one local server up front, as a subprocess launched without importing
+Prefect's server code here, so it boots while this process does its other
+start-up work; it exports the URL so workers inherit it, and sends the
+server's output to a log file so the user sees imbench's progress rather than
+server tracebacks.
 """
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
-import threading
+import time
+import urllib.request
 from pathlib import Path
-from typing import Any
+
+from imbench.errors import ImbenchError
 
 DEFAULTS = {
     # the first start in a fresh PREFECT_HOME can take 20-40 s on small machines
@@ -31,22 +36,33 @@ def apply_defaults() -> None:
         os.environ.setdefault(key, value)
 
 
-def _server_class() -> Any:
-    from prefect.server.api.server import SubprocessASGIServer
+def prefect_home() -> Path:
+    return Path(os.environ.get("PREFECT_HOME", Path.home() / ".prefect")).expanduser()
 
-    class QuietServer(SubprocessASGIServer):
-        """The ephemeral server, with its output in a log file."""
 
-        log_path: Path | None = None
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
-        def _run_uvicorn_command(self) -> subprocess.Popen[Any]:
-            from prefect.settings import PREFECT_HOME
 
-            home = Path(PREFECT_HOME.value())
-            home.mkdir(parents=True, exist_ok=True)
-            self.log_path = home / "imbench-server.log"
-            log = self.log_path.open("ab")
-            return subprocess.Popen(
+class PrefectApi:
+    """Use the configured Prefect API, or start a local one (``start`` returns at once)."""
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[bytes] | None = None
+        self.url: str | None = None
+        self.log_path = prefect_home() / "imbench-server.log"
+
+    def start(self) -> PrefectApi:
+        apply_defaults()
+        if os.environ.get("PREFECT_API_URL"):
+            return self
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        port = _free_port()
+        self.url = f"http://127.0.0.1:{port}/api"
+        with self.log_path.open("ab") as log:
+            self._proc = subprocess.Popen(
                 [
                     sys.executable,
                     "-m",
@@ -56,12 +72,12 @@ def _server_class() -> Any:
                     "--host",
                     "127.0.0.1",
                     "--port",
-                    str(self.port),
+                    str(port),
                     "--log-level",
                     "error",
                     "--lifespan",
                     "on",
-                ],
+                ],  # fmt: skip
                 env={
                     **os.environ,
                     "PREFECT_UI_ENABLED": "0",
@@ -70,56 +86,64 @@ def _server_class() -> Any:
                 },
                 stdout=log,
                 stderr=log,
+                stdin=subprocess.DEVNULL,
             )
-
-    return QuietServer
-
-
-class PrefectApi:
-    """Use the configured Prefect API, or start a local one in a background thread."""
-
-    def __init__(self) -> None:
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
-        self._server: Any = None
-
-    def start(self) -> PrefectApi:
-        apply_defaults()
-        from prefect.settings import PREFECT_API_URL
-
-        if os.environ.get("PREFECT_API_URL") or PREFECT_API_URL.value():
-            return self
-        self._thread = threading.Thread(target=self._run, name="prefect-server", daemon=True)
-        self._thread.start()
         return self
 
-    def _run(self) -> None:
-        try:
-            server = _server_class()()
-            server.start(timeout=int(DEFAULTS["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"]))
-            self._server = server
-        except BaseException as exc:  # noqa: BLE001 - re-raised in wait()
-            self._error = exc
-
     def wait(self) -> None:
-        """Block until the API is up; export its URL for worker processes."""
-        if self._thread is None:
+        """Block until the API answers; export its URL for this process and workers."""
+        if self._proc is None:
             return
-        self._thread.join()
-        if self._error is not None:
-            raise RuntimeError(f"could not start the local Prefect server: {self._error}")
-        os.environ["PREFECT_API_URL"] = self._server.api_url
+        timeout = float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"])
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise ImbenchError(
+                    f"the local Prefect server exited ({self._proc.returncode}); "
+                    f"see {self.log_path}"
+                )
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        os.environ["PREFECT_API_URL"] = str(self.url)
+                        _refresh_prefect_settings()
+                        return
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise ImbenchError(
+            f"the local Prefect server did not answer within {timeout:.0f} s; "
+            f"see {self.log_path} (raise PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS)"
+        )
 
     def stop(self) -> None:
-        if self._server is not None:
+        if self._proc is None:
+            return
+        if os.environ.get("PREFECT_API_URL") == self.url:
             _drain_prefect_clients()
-            self._server.stop()
             os.environ.pop("PREFECT_API_URL", None)
-            self._server = None
+            _refresh_prefect_settings()
+        self._proc.terminate()
+        try:
+            self._proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+        self._proc = None
+
+
+def _refresh_prefect_settings() -> None:
+    """If Prefect was imported already, make its process-wide settings see the URL
+    (threads such as the process pool's message forwarder read those)."""
+    if "prefect.context" in sys.modules:
+        from prefect.context import refresh_global_settings_context
+
+        refresh_global_settings_context()
 
 
 def _drain_prefect_clients() -> None:
     """Send buffered logs and events before the server goes, so nothing retries later."""
+    if "prefect" not in sys.modules:
+        return
     from prefect.events.worker import EventsWorker
     from prefect.logging.handlers import APILogWorker
 

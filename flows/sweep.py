@@ -13,6 +13,7 @@ from imbench.flows.tracking import SafeTracker
 from imbench.tasks.evaluate import evaluate_batch_task
 from prefect import flow
 from prefect.futures import as_completed
+from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.task_runners import ProcessPoolTaskRunner
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -51,7 +52,7 @@ def sweep_flow(config: dict[str, Any], show_progress: bool = False) -> dict[str,
     tracker.log_results(known)
     settings = settings_of(cfg)
     workers = cfg.workers or default_workers()
-    batches = make_batches(units, workers * BATCHES_PER_WORKER)
+    batches = make_batches(units, workers * BATCHES_PER_WORKER, plan.sizes)
     n_todo = sum(len(u.cells) for u in units)
     first_result = None
 
@@ -69,6 +70,7 @@ def sweep_flow(config: dict[str, Any], show_progress: bool = False) -> dict[str,
             evaluate_batch_task.submit(batch, settings, cfg.protocol.min_minority)
             for batch in batches
         ]
+        submitted_at = time.time()
         for future in as_completed(futures):
             results = future.result()
             first_result = first_result or time.perf_counter() - started
@@ -85,17 +87,26 @@ def sweep_flow(config: dict[str, Any], show_progress: bool = False) -> dict[str,
         reused=len(plan.cells) - n_todo - len(known),
         seconds=round(time.perf_counter() - started, 2),
         first_result_seconds=round(first_result or 0.0, 2),
+        submitted_at=submitted_at,
         results=str(store.dir),
     )
-    tracker.finish(cells, folds, summary, [store.leaderboard_path, store.cells_path])
+    tracked = {k: v for k, v in summary.items() if k != "submitted_at"}
+    tracker.finish(cells, folds, tracked, [store.leaderboard_path, store.cells_path])
     summary["tracking_uri"] = tracker.uri
     summary["tracking_behind"] = tracker.behind
     return summary
 
 
-def run_sweep(cfg: SweepConfig, *, show_progress: bool = False) -> dict[str, Any]:
-    """Start what the flow needs (Prefect API, process pool) and run it."""
-    api = PrefectApi().start()
+def run_sweep(
+    cfg: SweepConfig, *, show_progress: bool = False, api: PrefectApi | None = None
+) -> dict[str, Any]:
+    """Start what the flow needs (Prefect API, process pool) and run it.
+
+    Callers may pass an ``api`` they started before importing Prefect, so the
+    server boots while Prefect and MLflow are imported.
+    """
+    called_at = time.time()
+    api = api or PrefectApi().start()
     try:
         SafeTracker.prepare_store(cfg)  # create the MLflow store once, while Prefect starts
         api.wait()
@@ -107,7 +118,13 @@ def run_sweep(cfg: SweepConfig, *, show_progress: bool = False) -> dict[str, Any
         else:
             runner = ProcessPoolTaskRunner(max_workers=cfg.workers or default_workers())
         flow = sweep_flow.with_options(task_runner=runner)
-        return flow(cfg.model_dump(mode="json"), show_progress=show_progress)
+        # Prefect read its settings when imported, possibly before the URL existed
+        with temporary_settings(updates={PREFECT_API_URL: os.environ["PREFECT_API_URL"]}):
+            summary = flow(cfg.model_dump(mode="json"), show_progress=show_progress)
+        # start-up: from this call until the first batch was handed to the task runner
+        summary["startup_seconds"] = round(summary.pop("submitted_at") - called_at, 2)
+        summary["wall_seconds"] = round(time.time() - called_at, 2)
+        return summary
     finally:
         api.stop()
 

@@ -73,13 +73,13 @@ def run(
     except ImbenchError as exc:
         _fail(str(exc))
         return
-    from imbench.flows.runtime import apply_defaults
+    from imbench.flows.runtime import PrefectApi
 
-    apply_defaults()  # before prefect is first imported
+    api = PrefectApi().start()  # boots while Prefect and MLflow are imported below
     from imbench.flows.sweep import run_sweep
 
     try:
-        summary = run_sweep(cfg, show_progress=not quiet)
+        summary = run_sweep(cfg, show_progress=not quiet, api=api)
     except ImbenchError as exc:
         _fail(str(exc))
         return

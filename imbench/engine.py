@@ -11,6 +11,8 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from threadpoolctl import threadpool_limits
+
 from imbench.classifiers import get_classifier
 from imbench.datasets import load_dataset, with_ratio
 from imbench.errors import CannotRun
@@ -132,7 +134,12 @@ def _no_result(cell: Cell, status: Status, reason: str, started: float) -> CellR
 
 
 def evaluate_batch(
-    units: list[Unit], settings: ProtocolSettings, *, min_minority: int
+    units: list[Unit], settings: ProtocolSettings, *, min_minority: int, blas_threads: int = 1
 ) -> list[CellResult]:
-    """One worker's share of the sweep."""
-    return [r for u in units for r in evaluate_unit(u, settings, min_minority=min_minority)]
+    """One worker's share of the sweep.
+
+    Parallelism is across workers; BLAS/OpenMP threads inside each worker are
+    capped so that workers do not oversubscribe the cores.
+    """
+    with threadpool_limits(limits=blas_threads):
+        return [r for u in units for r in evaluate_unit(u, settings, min_minority=min_minority)]

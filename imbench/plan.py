@@ -7,6 +7,7 @@ share all fits (a strategy and its ``+threshold`` variant).
 
 from __future__ import annotations
 
+import heapq
 import itertools
 from dataclasses import dataclass
 
@@ -91,12 +92,25 @@ def group_units(cells: list[Cell]) -> list[Unit]:
     return [Unit(*key, cells=tuple(group)) for key, group in groups.items()]
 
 
-def make_batches(units: list[Unit], n_batches: int) -> list[list[Unit]]:
-    """Split units into at most ``n_batches`` batches, keeping a dataset's units together
-    where possible so each worker loads few datasets."""
+def make_batches(
+    units: list[Unit], n_batches: int, cost: dict[str, float] | None = None
+) -> list[list[Unit]]:
+    """Split units into at most ``n_batches`` batches of similar total cost, largest first.
+
+    ``cost`` estimates a unit's work by its dataset (e.g. rows); greedy
+    longest-first packing keeps one slow dataset from leaving a single worker
+    busy at the end while the others idle.
+    """
     if not units:
         return []
-    ordered = sorted(units, key=lambda u: (u.dataset_key, u.imbalance_ratio, u.seed))
+    weight = {u.dataset_key: (cost or {}).get(u.dataset_key, 1.0) for u in units}
+    ordered = sorted(units, key=lambda u: (-weight[u.dataset_key], u.dataset_key, u.base_strategy))
     n = max(1, min(n_batches, len(ordered)))
-    size = -(-len(ordered) // n)
-    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+    bins: list[tuple[float, int, list[Unit]]] = [(0.0, i, []) for i in range(n)]
+    heapq.heapify(bins)
+    for unit in ordered:
+        total, i, members = heapq.heappop(bins)
+        members.append(unit)
+        heapq.heappush(bins, (total + weight[unit.dataset_key], i, members))
+    filled = sorted(bins, key=lambda b: -b[0])
+    return [members for _, _, members in filled if members]

@@ -25,6 +25,7 @@ UNAVAILABLE = "unavailable"
 class SweepPlan:
     cells: list[Cell]
     unavailable: dict[str, str] = field(default_factory=dict)  # dataset key -> reason
+    sizes: dict[str, float] = field(default_factory=dict)  # dataset key -> rows x features
 
     @property
     def ids(self) -> list[str]:
@@ -33,15 +34,16 @@ class SweepPlan:
 
 def plan_sweep(cfg: SweepConfig) -> SweepPlan:
     """Load each dataset once (fingerprints go into cell ids) and list every cell."""
-    fingerprints, names, unavailable = {}, {}, {}
+    fingerprints, names, unavailable, sizes = {}, {}, {}, {}
     for key in cfg.datasets:
         try:
             ds = load_dataset(key)
             fingerprints[key], names[key] = ds.fingerprint, ds.name
+            sizes[key] = float(ds.X.shape[0] * max(ds.X.shape[1], 1))
         except CannotRun as exc:
             fingerprints[key], names[key] = UNAVAILABLE, resolve_dataset(key).name
             unavailable[key] = str(exc)
-    return SweepPlan(make_plan(cfg, fingerprints, names), unavailable)
+    return SweepPlan(make_plan(cfg, fingerprints, names), unavailable, sizes)
 
 
 def pending_work(plan: SweepPlan, finished: set[str]) -> tuple[list[Unit], list[CellResult]]:

@@ -93,3 +93,16 @@ def test_paired_outer_folds_across_strategies(tmp_path):
     a, b = (pd.DataFrame(r.folds) for r in out)
     assert list(a["n_test_minority"]) == list(b["n_test_minority"])
     assert list(a["n_train"]) == list(b["n_train"])
+
+
+def test_batches_cover_every_unit_once_and_balance_cost():
+    from imbench.plan import Unit, make_batches
+
+    units = [Unit(d, "native", s, "lr", 0, ()) for d in ("big", "small") for s in "abcdef"]
+    batches = make_batches(units, 4, {"big": 10.0, "small": 1.0})
+    flat = [u for b in batches for u in b]
+    assert sorted(map(id, flat)) == sorted(map(id, units)) and len(batches) == 4
+    totals = [sum(10.0 if u.dataset_key == "big" else 1.0 for u in b) for b in batches]
+    assert totals == sorted(totals, reverse=True)  # largest batch is submitted first
+    assert max(totals) - min(totals) <= 10.0  # no batch holds two big units while one idles
+    assert make_batches([], 4) == []

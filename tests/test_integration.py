@@ -74,6 +74,7 @@ def _imbench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "MLFLOW_TRACKING"))
     }
     env["PREFECT_HOME"] = str(cwd / "prefect-home")
+    env["PREFECT_LOGGING_LEVEL"] = "INFO"  # so a second, temporary Prefect server would show
     return subprocess.run(
         [sys.executable, "-m", "imbench.cli", *args],
         cwd=cwd,
@@ -107,6 +108,7 @@ def test_cli_sweep_logs_to_a_real_mlflow_server(mlflow_server, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert "6 ok, 0 skipped, 0 failed" in done.stdout
     assert "Traceback" not in done.stderr and "database is locked" not in done.stderr
+    assert "Starting temporary server" not in done.stderr  # one server: imbench's own
 
     client = MlflowClient(mlflow_server)
     exp = client.get_experiment_by_name("imbench")
