@@ -14,7 +14,6 @@ import argparse
 
 import numpy as np
 import pandas as pd
-from _common import config, stopwatch, sweep
 from sklearn.model_selection import (
     GridSearchCV,
     StratifiedKFold,
@@ -28,6 +27,8 @@ from imbench.engine import split_seed_for
 from imbench.plan import Unit
 from imbench.protocol import ProtocolSettings, outer_splits
 from imbench.strategies import build_pipeline, parse_strategy
+
+from _common import config, stopwatch, sweep
 
 STRATEGIES = [
     "none",
@@ -63,7 +64,8 @@ def obvious(dataset: str, strategy: str, settings: ProtocolSettings) -> tuple[fl
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument(
-        "--datasets", default="page-blocks0,segment0,yeast1,vehicle1,vehicle0,pima,wisconsin,ecoli1,glass0,yeast3"
+        "--datasets",
+        default="page-blocks0,segment0,yeast1,vehicle1,vehicle0,pima,wisconsin,ecoli1,glass0,yeast3",
     )
     args = parser.parse_args()
     datasets = args.datasets.split(",")

@@ -12,9 +12,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from imbench.flows.runtime import DEFAULTS
-
 from imbench.errors import ImbenchError
+from imbench.flows.runtime import DEFAULTS
 
 try:
     from distributed import Client, WorkerPlugin

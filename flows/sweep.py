@@ -8,9 +8,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from imbench.flows.runtime import PrefectApi
-from imbench.flows.tracking import SafeTracker
-from imbench.tasks.evaluate import evaluate_batch_task
 from prefect import flow
 from prefect.futures import as_completed
 from prefect.settings import PREFECT_API_URL, temporary_settings
@@ -19,11 +16,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from imbench.config import SweepConfig
+from imbench.flows.runtime import PrefectApi
+from imbench.flows.tracking import SafeTracker
 from imbench.leaderboard import build_leaderboard
 from imbench.plan import make_batches, settings_of
 from imbench.provenance import provenance
 from imbench.store import SweepStore
 from imbench.sweep import pending_work, plan_sweep, summarize
+from imbench.tasks.evaluate import evaluate_batch_task
 
 log = logging.getLogger("imbench")
 BATCHES_PER_WORKER = 6

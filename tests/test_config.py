@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import tiny_config
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -11,6 +10,8 @@ from typer.testing import CliRunner
 from imbench.cli import app
 from imbench.config import build_config, default_config_dict
 from imbench.errors import ConfigError
+
+from conftest import tiny_config
 
 
 def test_embedded_defaults_are_a_valid_full_grid():

@@ -10,10 +10,11 @@ import time
 
 import pandas as pd
 import pytest
-from conftest import tiny_config
-from imbench.flows.sweep import run_sweep
 
 from imbench.config import build_config
+from imbench.flows.sweep import run_sweep
+
+from conftest import tiny_config
 
 pytestmark = pytest.mark.integration
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from conftest import tiny_config
 
 from imbench.config import build_config
 from imbench.engine import evaluate_unit
 from imbench.plan import group_units, make_plan, settings_of
 from imbench.strategies import STRATEGIES, Strategy, register_strategy
 from imbench.sweep import plan_sweep
+
+from conftest import tiny_config
 
 
 def _units(cfg):

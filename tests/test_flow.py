@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import tiny_config
-from imbench.flows.sweep import sweep_flow
 from mlflow.tracking import MlflowClient
 from prefect.task_runners import ProcessPoolTaskRunner
 from prefect.testing.utilities import prefect_test_harness
 
 from imbench.config import build_config
+from imbench.flows.sweep import sweep_flow
 from imbench.tracking import EXPERIMENT, default_tracking_uri
+
+from conftest import tiny_config
 
 
 @pytest.fixture(scope="module")

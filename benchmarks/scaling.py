@@ -1,0 +1,98 @@
+"""Bar 4: parallel efficiency from 1 to 2 workers, and memory over many tiny cells.
+
+    python benchmarks/scaling.py efficiency      # same grid on 1 and 2 workers
+    python benchmarks/scaling.py memory          # 1 000 and 10 000 tiny cells, peak RSS
+
+Efficiency is measured on the sweep's work (wall time minus the fixed start-up,
+which the overhead benchmark reports separately): T1 / (2 x T2).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+
+from imbench.strategies import STRATEGIES
+
+from _common import config, sweep
+
+
+def default_grid() -> dict:
+    """The embedded default sweep's grid (a few minutes of work)."""
+    from imbench.config import default_config_dict
+
+    raw = default_config_dict()
+    return {k: raw[k] for k in ("datasets", "ratios", "strategies", "classifiers", "seeds")}
+
+
+def efficiency() -> None:
+    work = {}
+    for workers in (1, 2):
+        s = sweep(config(workers=workers, **default_grid()))
+        work[workers] = s["wall_seconds"] - s["startup_seconds"]
+        print(
+            f"{workers} worker(s): {s['computed']} cells, wall {s['wall_seconds']:.1f} s, "
+            f"start-up {s['startup_seconds']:.1f} s, work {work[workers]:.1f} s",
+            flush=True,
+        )
+    print(f"parallel efficiency 1->2 workers: {work[1] / (2 * work[2]):.1%}")
+
+
+def tiny(n_cells: int) -> None:
+    """Run one sweep of about n_cells tiny cells and print peak RSS (this process, children)."""
+    names = list(STRATEGIES)
+    strategies = names + [f"{s}+threshold" for s in names]
+    seeds = list(range(-(-n_cells // len(strategies))))
+    s = sweep(
+        config(
+            datasets=["synthetic:n=150,minority=0.2,features=4,informative=2"],
+            strategies=strategies,
+            classifiers=["lr"],
+            ratios=["native"],
+            seeds=seeds,
+            workers=2,
+            protocol={"outer_folds": 2, "inner_folds": 2, "min_minority": 5},
+            out=tempfile.mkdtemp(prefix="imbench-tiny-"),
+        )
+    )
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(
+        json.dumps(
+            {
+                "cells": s["cells"],
+                "ok": s["ok"],
+                "wall": s["wall_seconds"],
+                "flow_peak_mb": round(own, 1),
+                "child_peak_mb": round(kids, 1),
+            }
+        )
+    )
+
+
+def memory() -> None:
+    for n in (1_000, 10_000):
+        out = (
+            subprocess.run(
+                [sys.executable, __file__, "tiny", str(n)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
+        r = json.loads(out)
+        print(
+            f"{r['cells']:>6} cells ({r['ok']} ok) in {r['wall']:.0f} s: peak RSS flow process "
+            f"{r['flow_peak_mb']:.0f} MB, largest child {r['child_peak_mb']:.0f} MB",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    what = sys.argv[1] if len(sys.argv) > 1 else "efficiency"
+    {"efficiency": efficiency, "memory": memory}.get(what, lambda: tiny(int(sys.argv[2])))()
