@@ -87,6 +87,7 @@ class PrefectApi:
                 stdout=log,
                 stderr=log,
                 stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
         return self
 
@@ -129,6 +130,16 @@ class PrefectApi:
         except subprocess.TimeoutExpired:
             self._proc.kill()
         self._proc = None
+
+
+def _die_with_parent() -> None:
+    """Linux: the server gets SIGTERM if imbench dies (even by kill -9), so no
+    orphaned server outlives an interrupted sweep."""
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def _refresh_prefect_settings() -> None:

@@ -39,6 +39,13 @@ def sweep_flow(config: dict[str, Any], show_progress: bool = False) -> dict[str,
     started = time.perf_counter()
     cfg = SweepConfig.model_validate(config)
     store = SweepStore(cfg.out, cfg.name)
+    with store.lock():
+        return _sweep(cfg, store, started, show_progress)
+
+
+def _sweep(
+    cfg: SweepConfig, store: SweepStore, started: float, show_progress: bool
+) -> dict[str, Any]:
     store.prepare()
     store.write_json("config.json", cfg.model_dump(mode="json"))
     store.write_json("provenance.json", provenance(cfg.config_hash()))
@@ -94,6 +101,7 @@ def sweep_flow(config: dict[str, Any], show_progress: bool = False) -> dict[str,
     tracker.finish(cells, folds, tracked, [store.leaderboard_path, store.cells_path])
     summary["tracking_uri"] = tracker.uri
     summary["tracking_behind"] = tracker.behind
+    summary["tracking_error"] = tracker.error[:300]
     return summary
 
 
@@ -131,3 +139,35 @@ def run_sweep(
 
 def out_path(cfg: SweepConfig) -> Path:
     return Path(cfg.out) / cfg.name
+
+
+@flow(name="imbench-sweep-from-parameters", log_prints=False)
+def sweep_from_parameters(
+    config_path: str | None = None,
+    name: str | None = None,
+    datasets: list[str] | None = None,
+    strategies: list[str] | None = None,
+    classifiers: list[str] | None = None,
+    ratios: list[str] | None = None,
+    seeds: list[int] | None = None,
+    out: str | None = None,
+    workers: int | None = None,
+    tracking_uri: str | None = None,
+) -> dict[str, Any]:
+    """The deployment entry point: a config file and/or an inline grid, typed.
+
+    Runs the sweep flow as a subflow on a process pool; the Prefect API is the
+    one the deployment runs against.
+    """
+    from imbench.config import build_config, load_config_dict, parse_ratio
+
+    overrides = {
+        "name": name, "datasets": datasets, "strategies": strategies,
+        "classifiers": classifiers, "seeds": seeds, "out": out, "workers": workers,
+        "tracking_uri": tracking_uri,
+        "ratios": [parse_ratio(str(r)) for r in ratios] if ratios else None,
+    }  # fmt: skip
+    cfg = build_config(load_config_dict(Path(config_path) if config_path else None), overrides)
+    SafeTracker.prepare_store(cfg)
+    runner = ProcessPoolTaskRunner(max_workers=cfg.workers or default_workers())
+    return sweep_flow.with_options(task_runner=runner)(cfg.model_dump(mode="json"))

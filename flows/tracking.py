@@ -8,6 +8,7 @@ already has), so an outage loses nothing and duplicates nothing.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,9 @@ from imbench.engine import CellResult
 from imbench.sweep import results_frames
 
 log = logging.getLogger("imbench.tracking")
+# A tracking server that is down should cost seconds, not MLflow's default minutes
+# of retries: the sweep goes on and the next run back-fills.
+MLFLOW_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "20"}
 
 
 def tracking_uri_for(cfg: SweepConfig) -> str:
@@ -45,6 +49,8 @@ class SafeTracker:
     @classmethod
     def open(cls, cfg: SweepConfig) -> SafeTracker:
         uri = tracking_uri_for(cfg)
+        for key, value in MLFLOW_DEFAULTS.items():
+            os.environ.setdefault(key, value)
         try:
             from imbench.tracking import Tracker
 
@@ -108,3 +114,12 @@ class SafeTracker:
         self._call("back-fill", self._tracker.log_cells, cells, folds)
         numeric = {k: v for k, v in summary.items() if isinstance(v, (int, float))}
         self._call("finish", self._tracker.finish, numeric, artifacts)
+
+
+def sync_tracking(cfg: SweepConfig, cells: pd.DataFrame, folds: pd.DataFrame) -> SafeTracker:
+    """Back-fill MLflow from a sweep's Parquet results (nothing logged twice)."""
+    tracker = SafeTracker.open(cfg)
+    tracker.start_sweep(cfg)
+    summary = {"cells": len(cells), "ok": int((cells["status"] == "ok").sum())}
+    tracker.finish(cells, folds, summary, [Path(cfg.out) / cfg.name / "leaderboard.parquet"])
+    return tracker

@@ -90,7 +90,10 @@ def run(
     )
     console.print(f"results: {summary['results']}   tracking: {summary['tracking_uri']}")
     if summary.get("tracking_behind"):
-        err.print("[yellow]MLflow tracking is behind; rerun the same command to back-fill it.[/]")
+        err.print(
+            f"[yellow]MLflow tracking is behind ({summary.get('tracking_error', '')}); run "
+            f"`imbench sync {cfg.name}` or this command again to back-fill it.[/]"
+        )
     _print_board(Path(summary["results"]), metric="pr_auc", top=15)
 
 
@@ -154,6 +157,83 @@ def leaderboard(
         _print_board(sweep_dir, metric=metric, classifier=classifier, ratio=ratio)
     except ImbenchError as exc:
         _fail(str(exc))
+
+
+@app.command()
+def serve(
+    name: Annotated[str, typer.Option("--name", help="deployment name")] = "imbench",
+) -> None:
+    """Serve the sweep as a Prefect deployment (needs PREFECT_API_URL: a Prefect server).
+
+    Trigger it from the Prefect UI or with
+    `prefect deployment run imbench-sweep-from-parameters/imbench -p datasets='["ecoli1"]'`.
+    """
+    from imbench.flows.runtime import apply_defaults
+
+    apply_defaults()
+    if not os.environ.get("PREFECT_API_URL"):
+        _fail("set PREFECT_API_URL to a running Prefect server (prefect server start) first")
+    from imbench.flows.sweep import sweep_from_parameters
+
+    console.print(f"serving deployment imbench-sweep-from-parameters/{name} (Ctrl-C to stop)")
+    sweep_from_parameters.serve(name=name, print_starting_message=False)
+
+
+@app.command()
+def runs(out: Annotated[Path, typer.Option("--out")] = Path("results")) -> None:
+    """List the sweeps under the results root."""
+    from imbench.history import list_sweeps
+
+    sweeps = list_sweeps(out)
+    if not sweeps:
+        _fail(f"no sweeps under {out}")
+    table = Table(title=f"sweeps under {out}")
+    for col in ("name", "date", "cells", "ok", "skipped", "failed", "best strategy", "pr_auc"):
+        table.add_column(
+            col, justify="left" if col in ("name", "date", "best strategy") else "right"
+        )
+    for row in sweeps:
+        table.add_row(
+            row["name"],
+            row["date"],
+            *(str(row[k]) for k in ("cells", "ok", "skipped", "failed")),
+            row["best_strategy"],
+            f"{row['best_pr_auc']:.3f}" if row["best_pr_auc"] == row["best_pr_auc"] else "",
+        )
+    console.print(table)
+
+
+@app.command()
+def sync(
+    sweep: Annotated[Optional[str], typer.Argument(help="sweep name (default: latest)")] = None,
+    out: Annotated[Path, typer.Option("--out")] = Path("results"),
+    tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri")] = None,
+) -> None:
+    """Back-fill MLflow from a sweep's Parquet results (after a tracking outage)."""
+    import json
+
+    import pandas as pd
+
+    from imbench.config import SweepConfig
+
+    try:
+        sweep_dir = out / sweep if sweep else _latest_sweep(out)
+        if not (sweep_dir / "config.json").exists():
+            raise ConfigError(f"no sweep {sweep_dir.name!r} under {out}")
+        raw = json.loads((sweep_dir / "config.json").read_text())
+        raw.update(out=str(out), tracking_uri=tracking_uri or raw.get("tracking_uri"))
+        cfg = SweepConfig.model_validate(raw)
+    except ImbenchError as exc:
+        _fail(str(exc))
+        return
+    from imbench.flows.tracking import sync_tracking
+
+    cells = pd.read_parquet(sweep_dir / "cells.parquet")
+    folds = pd.read_parquet(sweep_dir / "folds.parquet")
+    tracker = sync_tracking(cfg, cells, folds)
+    if tracker.behind:
+        _fail(f"MLflow at {tracker.uri} is still unreachable: {tracker.error}")
+    console.print(f"{sweep_dir.name}: MLflow at {tracker.uri} holds all {len(cells)} cells")
 
 
 @app.command()

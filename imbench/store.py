@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from filelock import FileLock, Timeout
 
 from imbench.engine import CellResult
+from imbench.errors import ImbenchError
 
 DONE = ("ok", "skipped")
 _STATUS_ORDER = {"failed": 0, "skipped": 1, "ok": 2}
@@ -55,6 +57,22 @@ class SweepStore:
 
     def prepare(self) -> None:
         self.parts.mkdir(parents=True, exist_ok=True)
+
+    def lock(self) -> FileLock:
+        """Held while a sweep writes here; a second writer fails at once, clearly.
+
+        Different sweep names write different folders and can run side by side.
+        """
+        self.dir.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(self.dir / ".lock", timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise ImbenchError(
+                f"sweep {self.dir.name!r} under {self.dir.parent} is being run by another "
+                "process; wait for it to finish or give this one another --name"
+            ) from None
+        return lock
 
     def commit(self, results: Iterable[CellResult]) -> None:
         results = list(results)

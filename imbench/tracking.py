@@ -95,7 +95,12 @@ class Tracker:
                 self.parent_id, params=[Param(k, str(v)[:6000]) for k, v in params.items()]
             )
         children = self._search(f"tags.`mlflow.parentRunId` = '{self.parent_id}'")
-        self.logged = {r.data.tags.get("imbench.cell_id") for r in children}
+        self.logged = set()
+        for run in children:
+            if run.info.status == "RUNNING":  # cut off mid-logging (killed): log it again
+                self.client.delete_run(run.info.run_id)
+            else:
+                self.logged.add(run.data.tags.get("imbench.cell_id"))
         return self.parent_id
 
     def log_cells(self, cells: pd.DataFrame, folds: pd.DataFrame) -> int:

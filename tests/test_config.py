@@ -125,3 +125,39 @@ def test_malformed_values_give_one_clear_error(tmp_path, key, value):
         text = str(exc)
         assert text.startswith("invalid config") or ":" in text
         assert key in text or value is None or key == "datasets"
+
+
+_bad_names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_+-", min_size=1, max_size=12).filter(
+    lambda s: (
+        s.strip()
+        and s not in {"none", "threshold", "lr", "rf", "hgb"}
+        and not s.endswith("+threshold")
+    )
+)
+_cli_cases = st.one_of(
+    st.tuples(st.just("-s"), _bad_names, st.just("strategies")),
+    st.tuples(st.just("-c"), _bad_names, st.just("classifiers")),
+    st.tuples(st.just("-d"), _bad_names.map(lambda s: "zz" + s), st.just("datasets")),
+    st.tuples(
+        st.just("-r"), st.sampled_from(["0", "1", "x", "nativ", "0.5", "1e999x"]), st.just("ratio")
+    ),
+    st.tuples(
+        st.just("--seed"), st.sampled_from(["a", "1.5", "99999999999", "1,,x"]), st.just("seeds")
+    ),
+    st.tuples(
+        st.just("--name"), st.sampled_from(["a/b", "../x", ".hidden", "sp ace"]), st.just("name")
+    ),
+)
+
+
+@settings(
+    max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None
+)
+@given(case=_cli_cases)
+def test_cli_rejects_malformed_values_naming_the_field(tmp_path, case):
+    flag, value, field = case
+    out = tmp_path / "never"
+    result = CliRunner().invoke(app, ["run", "--out", str(out), flag, value])
+    assert result.exit_code == 2, result.output
+    assert field.rstrip("s") in result.output.lower()
+    assert not out.exists()

@@ -107,3 +107,32 @@ def test_batches_cover_every_unit_once_and_balance_cost():
     assert totals == sorted(totals, reverse=True)  # largest batch is submitted first
     assert max(totals) - min(totals) <= 10.0  # no batch holds two big units while one idles
     assert make_batches([], 4) == []
+
+
+def test_constant_columns_and_tiny_minorities_are_handled(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = (X[:, 0] + rng.normal(0, 0.5, 200) > 1.3).astype(int)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(const=7.0, target=y)
+    frame.to_csv(tmp_path / "const.csv", index=False)
+    tiny = frame.copy()
+    tiny["target"] = 0
+    tiny.loc[:3, "target"] = 1  # 4 minority rows
+    tiny.to_csv(tmp_path / "tiny.csv", index=False)
+    cfg = build_config(
+        tiny_config(
+            tmp_path,
+            datasets=[str(tmp_path / "const.csv"), str(tmp_path / "tiny.csv")],
+            strategies=["none", "smote"],
+        )
+    )
+    plan = plan_sweep(cfg)
+    results = {
+        (r.cell.dataset, r.cell.strategy): r
+        for u in group_units(plan.cells)
+        for r in evaluate_unit(u, settings_of(cfg), min_minority=cfg.protocol.min_minority)
+    }
+    assert results[("const", "none")].status == "ok"
+    assert results[("const", "smote")].status == "ok"
+    assert results[("tiny", "none")].status == "skipped"
+    assert "4 minority rows" in results[("tiny", "none")].reason

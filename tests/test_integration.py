@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -23,10 +24,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def mlflow_server(tmp_path):
-    port = _free_port()
-    log = (tmp_path / "mlflow-server.log").open("wb")
+def start_mlflow_server(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
+    """A real `mlflow server` on 127.0.0.1:port with a SQLite store under tmp_path."""
+    log = (tmp_path / "mlflow-server.log").open("ab")
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -47,26 +47,40 @@ def mlflow_server(tmp_path):
         stdout=log,
         stderr=log,
         cwd=tmp_path,
+        start_new_session=True,
     )
-    url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
     while time.time() < deadline:
         try:
-            if urllib.request.urlopen(f"{url}/health", timeout=2).status == 200:
-                break
+            if urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).status == 200:
+                return proc
         except OSError:
             time.sleep(0.5)
-    else:
-        proc.kill()
-        pytest.fail(
-            "mlflow server did not start: " + (tmp_path / "mlflow-server.log").read_text()[-2000:]
-        )
-    yield url
-    proc.terminate()
+    stop(proc)
+    pytest.fail(
+        "mlflow server did not start: " + (tmp_path / "mlflow-server.log").read_text()[-2000:]
+    )
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a server and everything it started (its own process group)."""
     try:
+        os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+
+@pytest.fixture
+def mlflow_server(tmp_path):
+    port = _free_port()
+    proc = start_mlflow_server(tmp_path, port)
+    yield f"http://127.0.0.1:{port}"
+    stop(proc)
 
 
 def _imbench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -1,0 +1,59 @@
+"""Bar 3: what Prefect + MLflow + Parquet add over a bare joblib loop.
+
+Both run the same core evaluator (imbench.engine.evaluate_batch) on the same
+batches of the same cells with 2 processes; the bare loop writes nothing.
+
+    python benchmarks/overhead.py [benchmarks/overhead.toml]
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from joblib import Parallel, delayed
+
+from imbench.config import build_config, load_config_dict
+from imbench.engine import evaluate_batch
+from imbench.plan import make_batches, settings_of
+from imbench.sweep import pending_work, plan_sweep
+
+from _common import sweep
+
+BATCHES_PER_WORKER = 6
+
+
+def main() -> None:
+    path = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).with_name("overhead.toml"))
+    raw = load_config_dict(path)
+    raw["out"] = tempfile.mkdtemp(prefix="imbench-overhead-")
+    cfg = build_config(raw)
+    workers = cfg.workers or 2
+
+    started = time.perf_counter()
+    plan = plan_sweep(cfg)
+    units, _ = pending_work(plan, set())
+    batches = make_batches(units, workers * BATCHES_PER_WORKER, plan.sizes)
+    settings = settings_of(cfg)
+    results = Parallel(n_jobs=workers)(
+        delayed(evaluate_batch)(b, settings, min_minority=cfg.protocol.min_minority)
+        for b in batches
+    )
+    bare = time.perf_counter() - started
+    n_cells = sum(len(r) for r in results)
+    print(f"bare joblib loop: {n_cells} cells in {bare:.1f} s", flush=True)
+
+    s = sweep(cfg)
+    work = s["wall_seconds"] - s["startup_seconds"]
+    print(
+        f"imbench sweep:    {s['cells']} cells in {s['wall_seconds']:.1f} s "
+        f"(start-up {s['startup_seconds']:.1f} s before the first batch, work {work:.1f} s)"
+    )
+    print(f"overhead, all in:        {s['wall_seconds'] / bare - 1:+.1%}")
+    print(f"overhead, after start-up: {work / bare - 1:+.1%}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""`imbench serve` on a real Prefect server: trigger the deployment, wait for the run."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pandas as pd
+import pytest
+from prefect.deployments import run_deployment
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from test_integration import _free_port, stop
+
+pytestmark = pytest.mark.integration
+
+
+def test_served_deployment_runs_a_sweep(tmp_path):
+    port = _free_port()
+    api = f"http://127.0.0.1:{port}/api"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MLFLOW_TRACK"))}
+    env.update(
+        PREFECT_HOME=str(tmp_path / "prefect-home"),
+        PREFECT_API_URL=api,
+        PREFECT_SERVER_ANALYTICS_ENABLED="false",
+        PREFECT_UI_ENABLED="false",
+    )
+    log = (tmp_path / "prefect-server.log").open("wb")
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "prefect",
+            "server",
+            "start",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--no-services",
+        ],
+        env=env,
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
+    )
+    served = None
+    try:
+        deadline = time.time() + 180
+        while True:
+            try:
+                if urllib.request.urlopen(f"{api}/health", timeout=2).status == 200:
+                    break
+            except OSError:
+                pass
+            assert server.poll() is None and time.time() < deadline, "prefect server did not start"
+            time.sleep(0.5)
+        served = subprocess.Popen(
+            [sys.executable, "-m", "imbench.cli", "serve"],
+            env=env,
+            cwd=tmp_path,
+            start_new_session=True,
+            stdout=(tmp_path / "serve.log").open("wb"),
+            stderr=subprocess.STDOUT,
+        )
+        out = tmp_path / "res"
+        params = {
+            "datasets": ["ecoli1"],
+            "strategies": ["none", "smote+threshold"],
+            "ratios": ["native"],
+            "name": "served",
+            "out": str(out),
+            "workers": 2,
+        }
+        with temporary_settings(updates={PREFECT_API_URL: api}):
+            deadline = time.time() + 120
+            while True:  # the deployment appears once `imbench serve` has registered it
+                try:
+                    flow_run = run_deployment(
+                        "imbench-sweep-from-parameters/imbench", parameters=params, timeout=400
+                    )
+                    break
+                except Exception:  # noqa: BLE001 - not registered yet
+                    assert served.poll() is None and time.time() < deadline, (
+                        tmp_path / "serve.log"
+                    ).read_text()[-2000:]
+                    time.sleep(1)
+        assert flow_run.state.is_completed(), (tmp_path / "serve.log").read_text()[-3000:]
+        cells = pd.read_parquet(out / "served" / "cells.parquet")
+        assert sorted(cells["strategy"]) == ["none", "smote+threshold"]
+        assert (cells["status"] == "ok").all()
+    finally:
+        if served is not None:
+            stop(served)
+        stop(server)

@@ -1,0 +1,212 @@
+"""Survive: kill -9 mid-sweep, a tracking server that goes down, two writers, history."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import psutil
+import pytest
+from mlflow.tracking import MlflowClient
+from test_integration import _free_port, start_mlflow_server, stop
+
+from imbench.errors import ImbenchError
+from imbench.history import list_sweeps
+from imbench.store import SweepStore
+
+pytestmark = pytest.mark.integration
+
+GRID = [
+    "-d",
+    "ecoli1,glass1,pima",
+    "-s",
+    "none,balanced,smote,smote+threshold,rus,ros,tomek",
+    "--seed",
+    "0,1",
+    "-r",
+    "native",
+    "--workers",
+    "2",
+    "-q",
+]
+N_CELLS = 3 * 7 * 2
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "MLFLOW_TRACK"))}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
+    return env
+
+
+def _cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "imbench.cli", *args]
+
+
+def _children(client: MlflowClient):
+    exp = client.get_experiment_by_name("imbench")
+    runs = client.search_runs([exp.experiment_id], max_results=1000)
+    return [r for r in runs if r.data.tags.get("imbench.role") == "cell"]
+
+
+def _check_complete(sweep_dir: Path) -> pd.DataFrame:
+    cells = pd.read_parquet(sweep_dir / "cells.parquet")
+    folds = pd.read_parquet(sweep_dir / "folds.parquet")
+    assert len(cells) == N_CELLS and cells["cell_id"].is_unique
+    assert (cells["status"] == "ok").all()
+    assert not folds.duplicated(["cell_id", "fold"]).any()
+    assert set(folds["cell_id"]) == set(cells["cell_id"])
+    return cells
+
+
+def test_kill_9_mid_sweep_then_rerun_loses_and_duplicates_nothing(tmp_path):
+    out = tmp_path / "res"
+    args = _cmd("run", *GRID, "--out", str(out), "--name", "k")
+    proc = subprocess.Popen(
+        args,
+        env=_env(tmp_path),
+        cwd=tmp_path,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    parts = out / "k" / "parts"
+    deadline = time.time() + 300
+    while len(list(parts.glob("*.cells.parquet"))) < 2:
+        assert proc.poll() is None, "the sweep ended before it could be killed"
+        assert time.time() < deadline
+        time.sleep(0.05)
+    family = [proc.pid] + [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+    os.kill(proc.pid, signal.SIGKILL)  # the main process only, like a user's kill -9
+    proc.wait()
+    done_before = SweepStore(out, "k").finished_ids()
+    assert 0 < len(done_before) < N_CELLS
+    assert not (out / "k" / "cells.parquet").exists()
+    time.sleep(3)
+    survivors = [
+        p
+        for p in family[1:]
+        if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE
+    ]
+    for pid in survivors:  # workers may linger briefly; the Prefect server must not
+        assert "uvicorn" not in " ".join(psutil.Process(pid).cmdline())
+
+    again = subprocess.run(
+        args, env=_env(tmp_path), cwd=tmp_path, capture_output=True, text=True, timeout=600
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert f"{N_CELLS - len(done_before)} computed, {len(done_before)} reused" in again.stdout
+    cells = _check_complete(out / "k")
+    children = _children(MlflowClient(f"sqlite:///{out / 'mlflow.db'}"))
+    ids = [r.data.tags["imbench.cell_id"] for r in children]
+    assert sorted(ids) == sorted(cells["cell_id"])  # every cell once in MLflow
+    assert all(r.info.status == "FINISHED" for r in children)
+
+
+def test_tracking_server_down_mid_sweep_then_sync_backfills(tmp_path):
+    port = _free_port()
+    server = start_mlflow_server(tmp_path, port)
+    uri = f"http://127.0.0.1:{port}"
+    out = tmp_path / "res"
+    args = _cmd("run", *GRID, "--out", str(out), "--name", "o", "--tracking-uri", uri)
+    sweep = subprocess.Popen(
+        args,
+        env=_env(tmp_path),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    client = MlflowClient(uri)
+    deadline = time.time() + 300
+    while True:
+        try:
+            if client.get_experiment_by_name("imbench") and _children(client):
+                break
+        except Exception:  # noqa: BLE001 - experiment not there yet
+            pass
+        assert sweep.poll() is None and time.time() < deadline
+        time.sleep(0.1)
+    stop(server)  # the tracking server goes down mid-sweep
+    stdout, stderr = sweep.communicate(timeout=600)
+    assert sweep.returncode == 0, stderr[-3000:]
+    assert "tracking is behind" in stderr
+    _check_complete(out / "o")
+
+    server = start_mlflow_server(tmp_path, port)  # back up, same store
+    try:
+        before = len(_children(client))
+        assert before < N_CELLS
+        synced = subprocess.run(
+            _cmd("sync", "o", "--out", str(out), "--tracking-uri", uri),
+            env=_env(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert synced.returncode == 0, synced.stderr[-3000:]
+        ids = [r.data.tags["imbench.cell_id"] for r in _children(client)]
+        assert len(ids) == N_CELLS == len(set(ids))
+        rerun = subprocess.run(
+            args, env=_env(tmp_path), capture_output=True, text=True, timeout=600
+        )
+        assert rerun.returncode == 0 and f"0 computed, {N_CELLS} reused" in rerun.stdout
+        assert len(_children(client)) == N_CELLS  # still no duplicates
+    finally:
+        stop(server)
+
+
+def test_two_writers_on_one_sweep_get_a_clear_error(tmp_path):
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from imbench.store import SweepStore; "
+            f"lock = SweepStore({str(tmp_path)!r}, 's').lock(); print('held', flush=True); "
+            "time.sleep(30)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(ImbenchError, match="being run by another process"):
+            SweepStore(tmp_path, "s").lock()
+        SweepStore(tmp_path, "other").lock().release()  # another sweep name is fine
+    finally:
+        holder.kill()
+        holder.wait()
+    SweepStore(tmp_path, "s").lock().release()  # free again once the holder is gone
+
+
+def test_runs_lists_sweeps_with_counts_and_best(tmp_path):
+    from imbench.engine import CellResult
+    from imbench.leaderboard import build_leaderboard
+    from imbench.metrics import METRICS
+    from imbench.plan import Cell
+
+    store = SweepStore(tmp_path, "mine")
+    results = []
+    for i, (strategy, pr) in enumerate([("none", 0.4), ("smote", 0.6)]):
+        folds = [
+            {**{m: 0.5 for m in METRICS}, "fold": f, "pr_auc": pr, "threshold": 0.5}
+            for f in range(2)
+        ]
+        results.append(
+            CellResult(Cell(f"c{i}", "d", "d", "f", "native", strategy, "lr", 0), "ok", folds=folds)
+        )
+    results.append(
+        CellResult(
+            Cell("c9", "d", "d", "f", "native", "adasyn", "lr", 0), "skipped", reason="too few"
+        )
+    )
+    store.commit(results)
+    _, folds = store.consolidate(["c0", "c1", "c9"])
+    store.write_leaderboard(build_leaderboard(folds))
+    (row,) = list_sweeps(tmp_path)
+    assert (row["name"], row["cells"], row["ok"], row["skipped"]) == ("mine", 3, 2, 1)
+    assert row["best_strategy"] == "smote" and row["best_pr_auc"] == pytest.approx(0.6)
