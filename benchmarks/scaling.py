@@ -1,6 +1,6 @@
 """Bar 4: parallel efficiency from 1 to 2 workers, and memory over many tiny cells.
 
-    python benchmarks/scaling.py efficiency      # same grid on 1 and 2 workers
+    python benchmarks/scaling.py efficiency [rf] # same grid on 1 and 2 workers
     python benchmarks/scaling.py memory          # 1 000 and 10 000 tiny cells, peak RSS
 
 Efficiency is measured on the sweep's work (wall time minus the fixed start-up,
@@ -28,10 +28,23 @@ def default_grid() -> dict:
     return {k: raw[k] for k in ("datasets", "ratios", "strategies", "classifiers", "seeds")}
 
 
-def efficiency() -> None:
+def rf_grid() -> dict:
+    """Heavier cells: random forests on the default datasets."""
+    grid = default_grid()
+    grid.update(
+        ratios=["native"],
+        classifiers=["rf"],
+        strategies=["none", "threshold", "balanced", "smote", "rus", "smoteenn"],
+    )
+    return grid
+
+
+def efficiency(grid_name: str = "default") -> None:
+    grid = rf_grid() if grid_name == "rf" else default_grid()
+    print(f"grid: {grid_name}", flush=True)
     work = {}
     for workers in (1, 2):
-        s = sweep(config(workers=workers, **default_grid()))
+        s = sweep(config(workers=workers, **grid))
         work[workers] = s["wall_seconds"] - s["startup_seconds"]
         print(
             f"{workers} worker(s): {s['computed']} cells, wall {s['wall_seconds']:.1f} s, "
@@ -95,4 +108,9 @@ def memory() -> None:
 
 if __name__ == "__main__":
     what = sys.argv[1] if len(sys.argv) > 1 else "efficiency"
-    {"efficiency": efficiency, "memory": memory}.get(what, lambda: tiny(int(sys.argv[2])))()
+    if what == "efficiency":
+        efficiency(sys.argv[2] if len(sys.argv) > 2 else "default")
+    elif what == "memory":
+        memory()
+    else:
+        tiny(int(sys.argv[2]))
