@@ -1,6 +1,7 @@
 """Bar 4: parallel efficiency from 1 to 2 workers, and memory over many tiny cells.
 
     python benchmarks/scaling.py efficiency [rf] # same grid on 1 and 2 workers
+    python benchmarks/scaling.py bare [rf]       # the same cells in a bare joblib loop
     python benchmarks/scaling.py memory          # 1 000 and 10 000 tiny cells, peak RSS
 
 Efficiency is measured on the sweep's work (wall time minus the fixed start-up,
@@ -14,6 +15,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import time
 
 from imbench.strategies import STRATEGIES
 
@@ -52,6 +54,30 @@ def efficiency(grid_name: str = "default") -> None:
             flush=True,
         )
     print(f"parallel efficiency 1->2 workers: {work[1] / (2 * work[2]):.1%}")
+
+
+def bare_efficiency(grid_name: str = "default") -> None:
+    """The same cells through a bare joblib loop on 1 and 2 processes: the machine's ceiling."""
+    from joblib import Parallel, delayed
+
+    from imbench.engine import evaluate_batch
+    from imbench.plan import make_batches, settings_of
+    from imbench.sweep import pending_work, plan_sweep
+
+    cfg = config(**(rf_grid() if grid_name == "rf" else default_grid()))
+    plan = plan_sweep(cfg)
+    units, _ = pending_work(plan, set())
+    seconds = {}
+    for workers in (1, 2):
+        batches = make_batches(units, workers * 6, plan.sizes)
+        start = time.perf_counter()
+        Parallel(n_jobs=workers)(
+            delayed(evaluate_batch)(b, settings_of(cfg), min_minority=cfg.protocol.min_minority)
+            for b in batches
+        )
+        seconds[workers] = time.perf_counter() - start
+        print(f"bare joblib, {workers} process(es): {seconds[workers]:.1f} s", flush=True)
+    print(f"bare joblib efficiency 1->2 ({grid_name}): {seconds[1] / (2 * seconds[2]):.1%}")
 
 
 def tiny(n_cells: int) -> None:
@@ -112,5 +138,7 @@ if __name__ == "__main__":
         efficiency(sys.argv[2] if len(sys.argv) > 2 else "default")
     elif what == "memory":
         memory()
+    elif what == "bare":
+        bare_efficiency(sys.argv[2] if len(sys.argv) > 2 else "default")
     else:
         tiny(int(sys.argv[2]))

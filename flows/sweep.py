@@ -79,11 +79,13 @@ def _sweep(
         ]
         submitted_at = time.time()
         for future in as_completed(futures):
+            futures.clear()  # as_completed holds the pending ones; keep no finished batch alive
             results = future.result()
             first_result = first_result or time.perf_counter() - started
             store.commit(results)
             tracker.log_results(results)
             progress.advance(bar, len(results))
+            del future, results
 
     cells, folds = store.consolidate(plan.ids)
     board = build_leaderboard(folds)

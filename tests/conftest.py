@@ -36,3 +36,21 @@ def tiny_config(out, **over):
     }
     cfg.update(over)
     return cfg
+
+
+def wait_http(url: str, proc, *, timeout: float = 180, log=None) -> None:
+    """Poll ``url`` until it answers 200; fail with the server's log if it dies or stalls."""
+    import time
+    import urllib.request
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            if urllib.request.urlopen(url, timeout=2).status == 200:
+                return
+        except OSError:
+            time.sleep(0.5)
+    tail = log.read_text()[-2000:] if log is not None and log.exists() else ""
+    pytest.fail(f"{url} did not come up: {tail}")

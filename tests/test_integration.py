@@ -7,13 +7,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
+
+from conftest import wait_http
 
 pytestmark = pytest.mark.integration
 
@@ -49,17 +49,14 @@ def start_mlflow_server(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
         cwd=tmp_path,
         start_new_session=True,
     )
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2).status == 200:
-                return proc
-        except OSError:
-            time.sleep(0.5)
-    stop(proc)
-    pytest.fail(
-        "mlflow server did not start: " + (tmp_path / "mlflow-server.log").read_text()[-2000:]
-    )
+    try:
+        wait_http(
+            f"http://127.0.0.1:{port}/health", proc, timeout=120, log=tmp_path / "mlflow-server.log"
+        )
+    except BaseException:
+        stop(proc)
+        raise
+    return proc
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:

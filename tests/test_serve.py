@@ -6,13 +6,14 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 
 import pandas as pd
 import pytest
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from test_integration import _free_port, stop
+
+from conftest import wait_http
 
 pytestmark = pytest.mark.integration
 
@@ -48,15 +49,7 @@ def test_served_deployment_runs_a_sweep(tmp_path):
     )
     served = None
     try:
-        deadline = time.time() + 180
-        while True:
-            try:
-                if urllib.request.urlopen(f"{api}/health", timeout=2).status == 200:
-                    break
-            except OSError:
-                pass
-            assert server.poll() is None and time.time() < deadline, "prefect server did not start"
-            time.sleep(0.5)
+        wait_http(f"{api}/health", server, timeout=180, log=tmp_path / "prefect-server.log")
         served = subprocess.Popen(
             [sys.executable, "-m", "imbench.cli", "serve"],
             env=env,
