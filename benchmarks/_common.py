@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from contextlib import contextmanager
@@ -36,7 +35,3 @@ def sweep(cfg: SweepConfig) -> dict[str, Any]:
     from imbench.flows.sweep import run_sweep
 
     return run_sweep(cfg, api=api)
-
-
-def cpu_note() -> str:
-    return f"cores={os.cpu_count()}"

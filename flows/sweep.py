@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import time
 from pathlib import Path
@@ -25,7 +24,6 @@ from imbench.store import SweepStore
 from imbench.sweep import pending_work, plan_sweep, summarize
 from imbench.tasks.evaluate import evaluate_batch_task
 
-log = logging.getLogger("imbench")
 BATCHES_PER_WORKER = 6
 
 
@@ -107,6 +105,17 @@ def _sweep(
     return summary
 
 
+def _task_runner(cfg: SweepConfig) -> tuple[SweepConfig, Any]:
+    """The Dask cluster's runner if the config names one, else a local process pool;
+    the config comes back with its worker count filled in."""
+    if cfg.dask_address:
+        from imbench.flows.dask import dask_task_runner
+
+        runner, threads = dask_task_runner(cfg.dask_address)
+        return cfg.model_copy(update={"workers": cfg.workers or threads}), runner
+    return cfg, ProcessPoolTaskRunner(max_workers=cfg.workers or default_workers())
+
+
 def run_sweep(
     cfg: SweepConfig, *, show_progress: bool = False, api: PrefectApi | None = None
 ) -> dict[str, Any]:
@@ -120,13 +129,7 @@ def run_sweep(
     try:
         SafeTracker.prepare_store(cfg)  # create the MLflow store once, while Prefect starts
         api.wait()
-        if cfg.dask_address:
-            from imbench.flows.dask import dask_task_runner
-
-            runner, threads = dask_task_runner(cfg.dask_address)
-            cfg = cfg.model_copy(update={"workers": cfg.workers or threads})
-        else:
-            runner = ProcessPoolTaskRunner(max_workers=cfg.workers or default_workers())
+        cfg, runner = _task_runner(cfg)
         flow = sweep_flow.with_options(task_runner=runner)
         # Prefect read its settings when imported, possibly before the URL existed
         with temporary_settings(updates={PREFECT_API_URL: os.environ["PREFECT_API_URL"]}):
@@ -137,10 +140,6 @@ def run_sweep(
         return summary
     finally:
         api.stop()
-
-
-def out_path(cfg: SweepConfig) -> Path:
-    return Path(cfg.out) / cfg.name
 
 
 @flow(name="imbench-sweep-from-parameters", log_prints=False)
@@ -171,5 +170,5 @@ def sweep_from_parameters(
     }  # fmt: skip
     cfg = build_config(load_config_dict(Path(config_path) if config_path else None), overrides)
     SafeTracker.prepare_store(cfg)
-    runner = ProcessPoolTaskRunner(max_workers=cfg.workers or default_workers())
+    cfg, runner = _task_runner(cfg)
     return sweep_flow.with_options(task_runner=runner)(cfg.model_dump(mode="json"))

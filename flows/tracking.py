@@ -25,13 +25,9 @@ MLFLOW_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_
 
 
 def tracking_uri_for(cfg: SweepConfig) -> str:
-    import os
+    from imbench.tracking import resolve_tracking_uri
 
-    from imbench.tracking import default_tracking_uri
-
-    return (
-        cfg.tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(cfg.out)
-    )
+    return resolve_tracking_uri(cfg.tracking_uri, Path(cfg.out))
 
 
 class SafeTracker:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from pathlib import Path
@@ -198,7 +199,7 @@ def runs(out: Annotated[Path, typer.Option("--out")] = Path("results")) -> None:
             row["date"],
             *(str(row[k]) for k in ("cells", "ok", "skipped", "failed")),
             row["best_strategy"],
-            f"{row['best_pr_auc']:.3f}" if row["best_pr_auc"] == row["best_pr_auc"] else "",
+            "" if math.isnan(row["best_pr_auc"]) else f"{row['best_pr_auc']:.3f}",
         )
     console.print(table)
 
@@ -243,9 +244,9 @@ def ui(
     tracking_uri: Annotated[str | None, typer.Option("--tracking-uri")] = None,
 ) -> None:
     """Open the MLflow UI on the sweeps' tracking store."""
-    from imbench.tracking import default_tracking_uri
+    from imbench.tracking import resolve_tracking_uri
 
-    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(out)
+    uri = resolve_tracking_uri(tracking_uri, out)
     if uri.startswith("http"):
         console.print(f"MLflow is served at {uri}")
         return

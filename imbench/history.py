@@ -22,9 +22,8 @@ def list_sweeps(out: Path) -> list[dict[str, Any]]:
         if board_path.exists():
             board = pd.read_parquet(board_path)
             if not board.empty:
-                top = board.sort_values(["mean_rank", "pr_auc_mean"], ascending=[True, False]).iloc[
-                    0
-                ]
+                ranked = board.sort_values(["mean_rank", "pr_auc_mean"], ascending=[True, False])
+                top = ranked.iloc[0]
                 best, best_pr = str(top["strategy"]), float(top["pr_auc_mean"])
         rows.append(
             {

@@ -8,6 +8,7 @@ imports mlflow; the core modules do not import this module.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -45,6 +46,11 @@ def _tune_sqlite(uri: str) -> None:
 
 def default_tracking_uri(out: Path) -> str:
     return f"sqlite:///{(Path(out).resolve() / 'mlflow.db').as_posix()}"
+
+
+def resolve_tracking_uri(explicit: str | None, out: Path) -> str:
+    """--tracking-uri, else MLFLOW_TRACKING_URI, else the SQLite store under ``out``."""
+    return explicit or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(out)
 
 
 class Tracker:
