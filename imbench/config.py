@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import tomllib
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from imbench.errors import ConfigError
 
@@ -25,8 +32,28 @@ class ProtocolConfig(BaseModel):
     outer_folds: int = Field(5, ge=2, le=20)
     outer_repeats: int = Field(1, ge=1, le=20)
     inner_folds: int = Field(3, ge=2, le=10)
-    threshold_objective: Literal["f1", "fbeta"] = "f1"
-    beta: float = Field(1.0, gt=0, le=100)
+    threshold_objective: Literal["f1", "fbeta", "cost", "capacity", "min_precision"] = Field(
+        "f1", description="what `+threshold` optimises on inner out-of-fold predictions"
+    )
+    beta: float = Field(1.0, gt=0, le=100, description="F-beta's beta (objective fbeta)")
+    fp_cost: float = Field(1.0, ge=0, description="cost of a false positive (objective cost)")
+    fn_cost: float = Field(10.0, ge=0, description="cost of a false negative (objective cost)")
+    capacity: float = Field(
+        0.05, gt=0, le=1, description="share of rows that may be flagged (objective capacity)"
+    )
+    min_precision: float = Field(
+        0.5, gt=0, le=1, description="precision to keep (objective min_precision)"
+    )
+    calibration: Literal["sigmoid", "isotonic"] = Field(
+        "sigmoid", description="the `+calibrated` map"
+    )
+
+    @model_validator(mode="after")
+    def _costs(self) -> ProtocolConfig:
+        if self.fp_cost + self.fn_cost <= 0:
+            raise ValueError("fp_cost and fn_cost: at least one must be > 0")
+        return self
+
     min_minority: int = Field(10, ge=2, description="fewest minority rows a cell may have")
 
 

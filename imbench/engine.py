@@ -16,7 +16,7 @@ from threadpoolctl import threadpool_limits
 from imbench.classifiers import get_classifier
 from imbench.datasets import load_dataset, with_ratio
 from imbench.errors import CannotRun
-from imbench.metrics import DEFAULT_THRESHOLD, score_fold
+from imbench.metrics import score_fold
 from imbench.plan import Cell, Unit
 from imbench.protocol import ProtocolSettings, nested_cv
 from imbench.seeding import derive_seed
@@ -97,14 +97,14 @@ def evaluate_unit(unit: Unit, settings: ProtocolSettings, *, min_minority: int) 
     seconds = time.perf_counter() - started
     results = []
     for cell in unit.cells:
-        tuned = parse_strategy(cell.strategy).tune_threshold
+        spec = parse_strategy(cell.strategy)
         folds = []
         for o in outcomes:
-            threshold = o.tuned_threshold if tuned else DEFAULT_THRESHOLD
+            proba, threshold = o.variant(spec, settings)
             folds.append(
                 {
                     "fold": o.fold,
-                    **score_fold(o.y_test, o.proba, threshold),
+                    **score_fold(o.y_test, proba, threshold, settings.objective),
                     "params": repr(o.params),
                     "inner_pr_auc": o.inner_pr_auc,
                     "fit_seconds": o.fit_seconds,

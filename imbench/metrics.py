@@ -1,6 +1,8 @@
-"""The metric suite scored on an outer test fold, and the threshold objective."""
+"""The metric suite scored on an outer test fold."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import (
@@ -11,11 +13,13 @@ from sklearn.metrics import (
     fbeta_score,
     log_loss,
     matthews_corrcoef,
-    precision_recall_curve,
     precision_score,
     recall_score,
     roc_auc_score,
 )
+
+from imbench.calibration import expected_calibration_error, reliability_bins
+from imbench.objectives import ThresholdObjective
 
 DEFAULT_THRESHOLD = 0.5
 METRICS = (
@@ -30,8 +34,12 @@ METRICS = (
     "recall",
     "brier",
     "log_loss",
+    "ece",
+    "expected_cost",
+    "precision_at_k",
+    "min_precision_met",
 )
-LOWER_IS_BETTER = frozenset({"brier", "log_loss"})
+LOWER_IS_BETTER = frozenset({"brier", "log_loss", "ece", "expected_cost"})
 PRIMARY_METRIC = "pr_auc"
 
 
@@ -61,18 +69,14 @@ def label_scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     }
 
 
-def score_fold(y: np.ndarray, proba: np.ndarray, threshold: float) -> dict[str, float]:
-    scores = ranking_scores(y, proba)
+def score_fold(
+    y: np.ndarray, proba: np.ndarray, threshold: float, objective: ThresholdObjective
+) -> dict[str, Any]:
+    """Every metric of one outer test fold, at a threshold fixed beforehand."""
+    scores: dict[str, Any] = ranking_scores(y, proba)
+    scores["ece"] = expected_calibration_error(y, proba)
     scores.update(label_scores(y, (proba >= threshold).astype(int)))
+    scores.update(objective.report(y, proba, threshold))
     scores["threshold"] = float(threshold)
+    scores.update(reliability_bins(y, proba))
     return scores
-
-
-def best_fbeta_threshold(y: np.ndarray, proba: np.ndarray, *, beta: float = 1.0) -> float:
-    """The score cut-off that maximises F-beta on (inner, out-of-fold) predictions."""
-    precision, recall, thresholds = precision_recall_curve(y, proba)
-    b2 = beta * beta
-    with np.errstate(invalid="ignore", divide="ignore"):
-        f = (1 + b2) * precision * recall / (b2 * precision + recall)
-    f = np.nan_to_num(f[:-1])
-    return float(thresholds[int(np.argmax(f))])

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from imbench import ENGINE_VERSION
 from imbench.config import SweepConfig, stable_hash
+from imbench.objectives import ThresholdObjective
 from imbench.protocol import ProtocolSettings
 from imbench.strategies import parse_strategy
 
@@ -56,8 +57,16 @@ def settings_of(cfg: SweepConfig) -> ProtocolSettings:
         outer_folds=p.outer_folds,
         outer_repeats=p.outer_repeats,
         inner_folds=p.inner_folds,
-        beta=p.beta if p.threshold_objective == "fbeta" else 1.0,
         cost_ratio=cfg.cost_ratio,
+        objective=ThresholdObjective(
+            kind=p.threshold_objective,
+            beta=p.beta,
+            fp_cost=p.fp_cost,
+            fn_cost=p.fn_cost,
+            capacity=p.capacity,
+            min_precision=p.min_precision,
+        ),
+        calibration=p.calibration,
     )
 
 

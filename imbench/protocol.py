@@ -1,13 +1,15 @@
 """Honest nested cross-validation for one (dataset, strategy, classifier, seed).
 
 For each outer fold: an inner stratified K-fold on the outer-train rows scores
-every grid point by PR-AUC; the best one's inner out-of-fold predictions choose
-the decision threshold; the best configuration is refitted once on the whole
-outer-train part and the outer test fold is scored once. The outer test rows
-never reach a fit, a model selection or a threshold.
+every grid point by PR-AUC; the best configuration is refitted once on the whole
+outer-train part and the outer test fold is scored once. The best one's inner
+out-of-fold predictions are kept: they alone fit the calibration map
+(``+calibrated``) and choose the decision threshold (``+threshold``), see
+``FoldOutcome.variant``. The outer test rows never reach a fit, a model
+selection, a calibrator or a threshold.
 
 Fits per call: outer folds x (inner folds x grid size + 1). Variants that
-differ only by their threshold share them.
+differ only by their modifiers share them.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ import numpy as np
 from sklearn.metrics import average_precision_score
 from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold
 
+from imbench.calibration import CalibrationMethod, fit_calibrator
 from imbench.classifiers import Classifier
 from imbench.errors import CannotRun
-from imbench.metrics import best_fbeta_threshold
+from imbench.metrics import DEFAULT_THRESHOLD
+from imbench.objectives import ThresholdObjective
 from imbench.seeding import derive_seed
-from imbench.strategies import Strategy, build_pipeline
+from imbench.strategies import Strategy, StrategySpec, build_pipeline
 
 
 @dataclass(frozen=True)
@@ -32,8 +36,9 @@ class ProtocolSettings:
     outer_folds: int = 5
     outer_repeats: int = 1
     inner_folds: int = 3
-    beta: float = 1.0
     cost_ratio: float = 10.0
+    objective: ThresholdObjective = ThresholdObjective()
+    calibration: CalibrationMethod = "sigmoid"
 
 
 @dataclass
@@ -46,11 +51,25 @@ class FoldOutcome:
     proba: np.ndarray = field(repr=False)
     params: dict[str, Any]
     inner_pr_auc: float
-    tuned_threshold: float
+    y_train: np.ndarray = field(repr=False)
+    oof: np.ndarray = field(repr=False)
     fit_seconds: float
     n_train: int
     n_train_minority: int
     n_fits: int
+
+    def variant(self, spec: StrategySpec, s: ProtocolSettings) -> tuple[np.ndarray, float]:
+        """Outer-test probabilities and threshold of one modifier combination.
+
+        Both the calibration map and the threshold come from the inner
+        out-of-fold predictions (``y_train``, ``oof``) only.
+        """
+        proba, inner = self.proba, self.oof
+        if spec.calibrated:
+            calibrate = fit_calibrator(self.y_train, self.oof, s.calibration)
+            proba, inner = calibrate(proba), calibrate(inner)
+        threshold = s.objective.choose(self.y_train, inner) if spec.tune_threshold else None
+        return proba, DEFAULT_THRESHOLD if threshold is None else threshold
 
 
 def outer_splits(
@@ -129,7 +148,6 @@ def nested_cv(
                 best = (score, gi, oof)
         assert best is not None
         inner_score, best_index, best_oof = best
-        threshold = best_fbeta_threshold(y_tr, best_oof, beta=settings.beta)
         final = make(grid[best_index]).fit(X_tr, y_tr)
         proba = _proba(final, X[test])
         outcomes.append(
@@ -140,7 +158,8 @@ def nested_cv(
                 proba=proba,
                 params=dict(grid[best_index]),
                 inner_pr_auc=inner_score,
-                tuned_threshold=threshold,
+                y_train=y_tr,
+                oof=best_oof,
                 fit_seconds=time.perf_counter() - started,
                 n_train=len(train),
                 n_train_minority=int(y_tr.sum()),

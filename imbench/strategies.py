@@ -3,7 +3,9 @@
 Samplers always sit inside ``imblearn.pipeline.Pipeline`` after scaling, so they
 only ever see the rows the pipeline is fitted on. The ``+threshold`` modifier is
 not a different model: it reuses the same fits and tunes the decision threshold
-on inner out-of-fold predictions (see protocol.py).
+on inner out-of-fold predictions (see protocol.py). ``+calibrated`` likewise
+reuses the fits and maps scores to probabilities with a calibrator fitted on
+those inner out-of-fold predictions (calibration.py).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from imbench.classifiers import Classifier
 from imbench.errors import ConfigError
 
-THRESHOLD_SUFFIX = "+threshold"
+MODIFIERS = ("calibrated", "threshold")  # canonical order in names
 K_NEIGHBORS = 5
 
 
@@ -40,16 +42,24 @@ class Strategy:
 
 @dataclass(frozen=True)
 class StrategySpec:
-    """A registry entry plus modifiers, e.g. ``smote+threshold``."""
+    """A registry entry plus modifiers, e.g. ``smote+calibrated+threshold``."""
 
     base: Strategy
     tune_threshold: bool = False
+    calibrated: bool = False
+
+    @property
+    def modifiers(self) -> tuple[str, ...]:
+        on = {"calibrated": self.calibrated, "threshold": self.tune_threshold}
+        return tuple(m for m in MODIFIERS if on[m])
 
     @property
     def name(self) -> str:
-        if self.tune_threshold:
-            return "threshold" if self.base.name == "none" else self.base.name + THRESHOLD_SUFFIX
-        return self.base.name
+        """``none`` is left out when a modifier follows: ``threshold``, ``calibrated``."""
+        parts = list(self.modifiers)
+        if self.base.name != "none" or not parts:
+            parts.insert(0, self.base.name)
+        return "+".join(parts)
 
 
 STRATEGIES: dict[str, Strategy] = {}
@@ -61,19 +71,33 @@ def register_strategy(strategy: Strategy) -> Strategy:
 
 
 def parse_strategy(name: str) -> StrategySpec:
-    """``smote``, ``smote+threshold``, ``threshold`` (= ``none+threshold``)."""
-    text = name.strip()
-    tune = text == "threshold" or text.endswith(THRESHOLD_SUFFIX)
-    base_name = "none" if text == "threshold" else text.removesuffix(THRESHOLD_SUFFIX)
+    """``smote``, ``smote+threshold``, ``smote+calibrated+threshold``, ``threshold``
+    (= ``none+threshold``), in any modifier order."""
+    tokens = [t.strip() for t in name.strip().split("+")]
+    if tokens[0] in MODIFIERS:
+        tokens.insert(0, "none")
+    base_name, mods = tokens[0], tokens[1:]
     if base_name not in STRATEGIES:
-        known = [*STRATEGIES, "threshold"]
+        known = [*STRATEGIES, *MODIFIERS]
         close = difflib.get_close_matches(base_name, known, n=2)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise ConfigError(
-            f"strategies: unknown strategy {name!r}{hint}; known: {', '.join(known)} "
-            f"and the modifier '{THRESHOLD_SUFFIX}'"
+            f"strategies: unknown strategy {name!r}{hint}; known: {', '.join(STRATEGIES)}, "
+            f"with modifiers {', '.join('+' + m for m in MODIFIERS)}"
         )
-    return StrategySpec(STRATEGIES[base_name], tune)
+    for mod in mods:
+        if mod not in MODIFIERS:
+            close = difflib.get_close_matches(mod, MODIFIERS, n=1)
+            hint = f" (did you mean +{close[0]}?)" if close else ""
+            raise ConfigError(
+                f"strategies: unknown modifier '+{mod}' in {name!r}{hint}; "
+                f"known: {', '.join('+' + m for m in MODIFIERS)}"
+            )
+    if len(set(mods)) != len(mods):
+        raise ConfigError(f"strategies: {name!r} repeats a modifier")
+    return StrategySpec(
+        STRATEGIES[base_name], tune_threshold="threshold" in mods, calibrated="calibrated" in mods
+    )
 
 
 class SampleWeighted(ClassifierMixin, BaseEstimator):

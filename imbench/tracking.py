@@ -138,8 +138,9 @@ class Tracker:
         metrics: list[Metric] = []
         if folds is not None and not folds.empty:
             for m in (*METRICS, "threshold"):
-                metrics.append(Metric(m, float(folds[m].mean()), now, 0))
-                metrics.append(Metric(f"{m}_std", float(folds[m].std(ddof=0)), now, 0))
+                if m in folds and folds[m].notna().any():
+                    metrics.append(Metric(m, float(folds[m].mean()), now, 0))
+                    metrics.append(Metric(f"{m}_std", float(folds[m].std(ddof=0)), now, 0))
             # per-fold values live in folds.parquet: logging them here tripled the
             # cost of a cell in MLflow's SQL store
         metrics.append(Metric("cell_seconds", float(row.get("seconds", 0.0)), now, 0))

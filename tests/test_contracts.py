@@ -34,15 +34,20 @@ def test_every_strategy_builds_clones_fits_and_predicts(strategy, classifier, ti
 
 
 @pytest.mark.parametrize("strategy", list(STRATEGIES))
-def test_threshold_modifier_parses_for_every_strategy(strategy):
-    spec = parse_strategy(f"{strategy}+threshold")
-    assert spec.base.name == strategy and spec.tune_threshold
-    assert parse_strategy(spec.name) == spec
+@pytest.mark.parametrize("mods", [["threshold"], ["calibrated"], ["threshold", "calibrated"]])
+def test_modifiers_parse_for_every_strategy_in_any_order(strategy, mods):
+    spec = parse_strategy("+".join([strategy, *mods]))
+    assert spec.base.name == strategy
+    assert spec.tune_threshold == ("threshold" in mods)
+    assert spec.calibrated == ("calibrated" in mods)
+    assert parse_strategy(spec.name) == spec  # the canonical name round-trips
+    assert spec.name == parse_strategy("+".join([strategy, *reversed(mods)])).name
 
 
 def test_threshold_alias_is_none_plus_threshold():
     assert parse_strategy("threshold") == parse_strategy("none+threshold")
     assert parse_strategy("none+threshold").name == "threshold"
+    assert parse_strategy("none+threshold+calibrated").name == "calibrated+threshold"
 
 
 @pytest.mark.parametrize("classifier", list(CLASSIFIERS))

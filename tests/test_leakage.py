@@ -3,6 +3,8 @@ no signal in, no score out -- while a leaky protocol is caught."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from imblearn import FunctionSampler
@@ -12,8 +14,9 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from imbench.classifiers import CLASSIFIERS
+from imbench.objectives import OBJECTIVES, ThresholdObjective
 from imbench.protocol import ProtocolSettings, inner_splits, nested_cv, outer_splits
-from imbench.strategies import STRATEGIES, Strategy
+from imbench.strategies import STRATEGIES, Strategy, parse_strategy
 
 SETTINGS = ProtocolSettings(outer_folds=4, inner_folds=3)
 
@@ -66,7 +69,12 @@ def test_outer_test_fold_never_influences_threshold_or_params(tiny_xy):
         0, 5, size=X2[test].shape
     )  # wreck fold 0's test rows
     after = nested_cv(X2, y, strategy, lr, settings=SETTINGS, split_seed=5, model_seed=0)
-    assert after[0].tuned_threshold == before[0].tuned_threshold
+    assert np.array_equal(after[0].oof, before[0].oof)  # what calibrators and thresholds see
+    for kind in OBJECTIVES:
+        settings = replace(SETTINGS, objective=ThresholdObjective(kind))
+        for name in ("threshold", "calibrated+threshold"):
+            spec = parse_strategy(name)
+            assert after[0].variant(spec, settings)[1] == before[0].variant(spec, settings)[1]
     assert after[0].params == before[0].params
     assert after[0].inner_pr_auc == before[0].inner_pr_auc
     assert not np.allclose(after[0].proba, before[0].proba)  # the change did reach the test fold

@@ -1,0 +1,102 @@
+"""Threshold objectives: how ``+threshold`` picks its cut-off on inner out-of-fold
+scores, and the operating metrics every cell reports at its threshold.
+
+A threshold is always chosen from inner out-of-fold predictions of outer-train
+rows (protocol.py); nothing here sees an outer test fold except the reporting
+functions, which only score a threshold that was fixed before.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from sklearn.metrics import precision_recall_curve, roc_curve
+
+ObjectiveKind = Literal["f1", "fbeta", "cost", "capacity", "min_precision"]
+OBJECTIVES: tuple[str, ...] = ("f1", "fbeta", "cost", "capacity", "min_precision")
+# A cut-off no score reaches: "flag nothing" (probabilities can be exactly 1.0).
+NEVER = float(np.nextafter(1.0, 2.0))
+
+
+@dataclass(frozen=True)
+class ThresholdObjective:
+    kind: ObjectiveKind = "f1"
+    beta: float = 1.0
+    fp_cost: float = 1.0
+    fn_cost: float = 10.0
+    capacity: float = 0.05
+    min_precision: float = 0.5
+
+    def choose(self, y: np.ndarray, scores: np.ndarray) -> float:
+        """The cut-off (flag when score >= it) that is best on (y, scores)."""
+        if self.kind in ("f1", "fbeta"):
+            return best_fbeta_threshold(y, scores, beta=1.0 if self.kind == "f1" else self.beta)
+        if self.kind == "cost":
+            return min_cost_threshold(y, scores, fp_cost=self.fp_cost, fn_cost=self.fn_cost)
+        if self.kind == "capacity":
+            return capacity_threshold(scores, self.capacity)
+        return min_precision_threshold(y, scores, self.min_precision)
+
+    def report(self, y: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
+        """Operating metrics of a fixed threshold on a test fold."""
+        pred = scores >= threshold
+        fp = int(np.sum(pred & (y == 0)))
+        fn = int(np.sum(~pred & (y == 1)))
+        tp = int(np.sum(pred & (y == 1)))
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        met = float(precision >= self.min_precision) if self.kind == "min_precision" else math.nan
+        return {
+            "expected_cost": (self.fp_cost * fp + self.fn_cost * fn) / len(y),
+            "precision_at_k": precision_at_k(y, scores, self.capacity),
+            "min_precision_met": met,
+        }
+
+
+def best_fbeta_threshold(y: np.ndarray, scores: np.ndarray, *, beta: float = 1.0) -> float:
+    """The cut-off that maximises F-beta."""
+    precision, recall, thresholds = precision_recall_curve(y, scores)
+    b2 = beta * beta
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f = (1 + b2) * precision * recall / (b2 * precision + recall)
+    f = np.nan_to_num(f[:-1])
+    return float(thresholds[int(np.argmax(f))])
+
+
+def min_cost_threshold(
+    y: np.ndarray, scores: np.ndarray, *, fp_cost: float, fn_cost: float
+) -> float:
+    """The cut-off with the least total cost fp_cost*FP + fn_cost*FN (flagging none included)."""
+    fpr, tpr, thresholds = roc_curve(y, scores, drop_intermediate=False)
+    n_pos = int(np.sum(y == 1))
+    n_neg = len(y) - n_pos
+    cost = fp_cost * fpr * n_neg + fn_cost * (1 - tpr) * n_pos
+    best = int(np.argmin(cost))
+    return NEVER if not np.isfinite(thresholds[best]) else float(thresholds[best])
+
+
+def capacity_threshold(scores: np.ndarray, capacity: float) -> float:
+    """The cut-off that flags the top ``capacity`` share of rows (at least one)."""
+    k = max(1, math.ceil(capacity * len(scores)))
+    return float(np.sort(scores)[::-1][min(k, len(scores)) - 1])
+
+
+def min_precision_threshold(y: np.ndarray, scores: np.ndarray, target: float) -> float:
+    """Highest recall whose precision reaches ``target``; if none does, the most precise."""
+    precision, recall, thresholds = precision_recall_curve(y, scores)
+    precision, recall = precision[:-1], recall[:-1]
+    ok = precision >= target
+    if not ok.any():
+        return float(thresholds[int(np.argmax(precision))])
+    candidates = np.flatnonzero(ok)
+    best = candidates[np.argmax(recall[candidates])]
+    return float(thresholds[best])
+
+
+def precision_at_k(y: np.ndarray, scores: np.ndarray, capacity: float) -> float:
+    """Precision among the top ``ceil(capacity * n)`` scored rows (ties broken by order)."""
+    k = max(1, math.ceil(capacity * len(scores)))
+    top = np.argsort(-scores, kind="stable")[:k]
+    return float(np.mean(y[top] == 1))
