@@ -18,8 +18,10 @@ from imbench.config import SweepConfig
 from imbench.flows.runtime import PrefectApi
 from imbench.flows.tracking import SafeTracker
 from imbench.leaderboard import build_leaderboard
+from imbench.metrics import PRIMARY_METRIC
 from imbench.plan import make_batches, settings_of
 from imbench.provenance import provenance
+from imbench.report import analyse
 from imbench.store import SweepStore
 from imbench.sweep import pending_work, plan_sweep, summarize
 from imbench.tasks.evaluate import evaluate_batch_task
@@ -88,6 +90,7 @@ def _sweep(
     cells, folds = store.consolidate(plan.ids)
     board = build_leaderboard(folds)
     store.write_leaderboard(board)
+    stats = analyse(store.dir, metric=PRIMARY_METRIC, draw=False) if not folds.empty else None
     summary = summarize(cells, board)
     summary.update(
         computed=n_todo + len(known),
@@ -98,7 +101,9 @@ def _sweep(
         results=str(store.dir),
     )
     tracked = {k: v for k, v in summary.items() if k != "submitted_at"}
-    tracker.finish(cells, folds, tracked, [store.leaderboard_path, store.cells_path])
+    tracked.update(stats.summary if stats else {})
+    artifacts = [store.leaderboard_path, store.cells_path, store.dir / "stats.parquet"]
+    tracker.finish(cells, folds, tracked, artifacts)
     summary["tracking_uri"] = tracker.uri
     summary["tracking_behind"] = tracker.behind
     summary["tracking_error"] = tracker.error[:300]

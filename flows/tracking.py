@@ -119,3 +119,18 @@ def sync_tracking(cfg: SweepConfig, cells: pd.DataFrame, folds: pd.DataFrame) ->
     summary = {"cells": len(cells), "ok": int((cells["status"] == "ok").sum())}
     tracker.finish(cells, folds, summary, [Path(cfg.out) / cfg.name / "leaderboard.parquet"])
     return tracker
+
+
+def attach_to_sweep(
+    cfg: SweepConfig,
+    metrics: dict[str, float],
+    artifacts: list[Path],
+    artifact_path: str | None = None,
+) -> SafeTracker:
+    """Log an analysis (stats, report, figures) to the sweep's parent run."""
+    tracker = SafeTracker.open(cfg)
+    if tracker._tracker is not None:
+        tracker._call(
+            "attach", tracker._tracker.attach, cfg.name, metrics, artifacts, artifact_path
+        )
+    return tracker

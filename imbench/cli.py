@@ -1,4 +1,4 @@
-"""The ``imbench`` command line: run, leaderboard, ui."""
+"""The ``imbench`` command line: run, leaderboard, compare, report, audit, ui, ..."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -204,6 +204,21 @@ def runs(out: Annotated[Path, typer.Option("--out")] = Path("results")) -> None:
     console.print(table)
 
 
+def _sweep_config(sweep_dir: Path, out: Path, tracking_uri: str | None) -> Any:
+    """The finished sweep's own config, pointed at this results root."""
+    import json
+
+    if not (sweep_dir / "config.json").exists():
+        raise ConfigError(f"no sweep {sweep_dir.name!r} under {out}")
+    raw = json.loads((sweep_dir / "config.json").read_text())
+    raw.update(out=str(out), tracking_uri=tracking_uri or raw.get("tracking_uri"))
+    return build_config(raw)
+
+
+def _sweep_dir(sweep: str | None, out: Path) -> Path:
+    return out / sweep if sweep else _latest_sweep(out)
+
+
 @app.command()
 def sync(
     sweep: Annotated[Optional[str], typer.Argument(help="sweep name (default: latest)")] = None,
@@ -211,19 +226,11 @@ def sync(
     tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri")] = None,
 ) -> None:
     """Back-fill MLflow from a sweep's Parquet results (after a tracking outage)."""
-    import json
-
     import pandas as pd
 
-    from imbench.config import SweepConfig
-
     try:
-        sweep_dir = out / sweep if sweep else _latest_sweep(out)
-        if not (sweep_dir / "config.json").exists():
-            raise ConfigError(f"no sweep {sweep_dir.name!r} under {out}")
-        raw = json.loads((sweep_dir / "config.json").read_text())
-        raw.update(out=str(out), tracking_uri=tracking_uri or raw.get("tracking_uri"))
-        cfg = SweepConfig.model_validate(raw)
+        sweep_dir = _sweep_dir(sweep, out)
+        cfg = _sweep_config(sweep_dir, out, tracking_uri)
     except ImbenchError as exc:
         _fail(str(exc))
         return
@@ -235,6 +242,109 @@ def sync(
     if tracker.behind:
         _fail(f"MLflow at {tracker.uri} is still unreachable: {tracker.error}")
     console.print(f"{sweep_dir.name}: MLflow at {tracker.uri} holds all {len(cells)} cells")
+
+
+def _attach(cfg: Any, metrics: dict[str, float], paths: list[Path], where: str) -> None:
+    from imbench.flows.tracking import attach_to_sweep
+
+    tracker = attach_to_sweep(cfg, metrics, paths, where)
+    if tracker.behind:
+        err.print(f"[yellow]not logged to MLflow at {tracker.uri}: {tracker.error}[/]")
+    else:
+        console.print(f"logged to the sweep's MLflow run at {tracker.uri} ({where}/)")
+
+
+@app.command()
+def compare(
+    sweep: Annotated[Optional[str], typer.Argument(help="sweep name (default: latest)")] = None,
+    out: Annotated[Path, typer.Option("--out")] = Path("results"),
+    metric: Annotated[str, typer.Option("--metric")] = "pr_auc",
+    classifier: Annotated[Optional[str], typer.Option("--classifier", "-c")] = None,
+    ratio: Annotated[Optional[str], typer.Option("--ratio", "-r")] = None,
+    baseline: Annotated[
+        Optional[str], typer.Option("--baseline", help="Bayesian signed-rank test against it")
+    ] = None,
+    rope: Annotated[
+        float, typer.Option("--rope", help="region of practical equivalence", min=0.0)
+    ] = 0.01,
+    tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri")] = None,
+) -> None:
+    """Friedman, Nemenyi, Wilcoxon-Holm (and Bayesian) tests over datasets; CD diagrams."""
+    from imbench.plan import ratio_label
+    from imbench.report import analyse
+
+    try:
+        sweep_dir = _sweep_dir(sweep, out)
+        cfg = _sweep_config(sweep_dir, out, tracking_uri)
+        result = analyse(
+            sweep_dir,
+            metric=metric,
+            baseline=baseline,
+            rope=rope,
+            classifier=classifier,
+            ratio=ratio_label(parse_ratio(ratio)) if ratio else None,
+        )
+    except ImbenchError as exc:
+        _fail(str(exc))
+        return
+    _print_stats(result.stats, metric)
+    console.print(f"stats: {sweep_dir / 'stats.parquet'}")
+    for path in result.figures:
+        console.print(f"figure: {path}")
+    _attach(cfg, result.summary, [sweep_dir / "stats.parquet", *result.figures], "stats")
+
+
+def _print_stats(stats: Any, metric: str) -> None:
+    for (clf, ir), block in stats.groupby(["classifier", "imbalance_ratio"], sort=True):
+        ranks = block[block["test"] == "rank"]
+        n = int(ranks["n_datasets"].iloc[0])
+        cd = ranks["critical_difference"].iloc[0]
+        friedman = block[block["test"] == "friedman"]
+        head = f"{metric}, classifier={clf}, ratio={ir}: N={n} datasets, CD={cd:.2f}"
+        if not friedman.empty:
+            head += f", Friedman p={friedman['p_value'].iloc[0]:.3g}"
+        table = Table(title=head)
+        for col in ("mean rank", "strategy", "mean", "differs from (Wilcoxon-Holm p<0.05)"):
+            table.add_column(col)
+        pairs = block[(block["test"] == "wilcoxon_holm") & (block["p_value"] < 0.05)]
+        bayes = block[block["test"] == "bayes_signed_rank"].set_index("strategy")
+        if not bayes.empty:
+            table.add_column(f"vs {bayes['other'].iloc[0]}: P(better/rope/worse)")
+        for row in ranks.itertuples():
+            others = pairs[(pairs["strategy"] == row.strategy) | (pairs["other"] == row.strategy)]
+            names = sorted({*others["strategy"], *others["other"]} - {row.strategy})
+            cells = [f"{row.mean_rank:.2f}", row.strategy, f"{row.mean:.3f}", ", ".join(names)]
+            if not bayes.empty:
+                b = bayes.loc[row.strategy] if row.strategy in bayes.index else None
+                cells.append(
+                    "baseline"
+                    if b is None
+                    else f"{b.p_better:.2f} / {b.p_equivalent:.2f} / {b.p_worse:.2f}"
+                )
+            table.add_row(*cells)
+        console.print(table)
+
+
+@app.command()
+def report(
+    sweep: Annotated[Optional[str], typer.Argument(help="sweep name (default: latest)")] = None,
+    out: Annotated[Path, typer.Option("--out")] = Path("results"),
+    metric: Annotated[str, typer.Option("--metric")] = "pr_auc",
+    baseline: Annotated[Optional[str], typer.Option("--baseline")] = None,
+    tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri")] = None,
+) -> None:
+    """Write a self-contained report.html (tables, CD diagrams, curves, reliability plots)."""
+    from imbench.report import write_report
+
+    try:
+        sweep_dir = _sweep_dir(sweep, out)
+        cfg = _sweep_config(sweep_dir, out, tracking_uri)
+        page, figures, summary = write_report(sweep_dir, metric=metric, baseline=baseline)
+    except ImbenchError as exc:
+        _fail(str(exc))
+        return
+    console.print(f"report: {page} ({len(figures)} figures)")
+    _attach(cfg, summary, [page, *figures], "report")
 
 
 @app.command()

@@ -161,6 +161,27 @@ class Tracker:
                 self.client.log_artifact(self.parent_id, str(path))
         self.client.set_terminated(self.parent_id, "FINISHED")
 
+    def attach(
+        self,
+        sweep: str,
+        metrics: dict[str, float],
+        artifacts: list[Path],
+        artifact_path: str | None = None,
+    ) -> str:
+        """Add metrics and files to an existing sweep's parent run; return its id."""
+        found = self._search(f"tags.`imbench.sweep` = '{sweep}' and tags.`imbench.role` = 'sweep'")
+        if not found:
+            raise LookupError(f"no MLflow run for sweep {sweep!r} at {self.uri}")
+        run_id = found[0].info.run_id
+        now = int(time.time() * 1000)
+        if metrics:
+            self.client.log_batch(
+                run_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()]
+            )
+        for path in artifacts:
+            self.client.log_artifact(run_id, str(path), artifact_path)
+        return run_id
+
     def tags(self, tags: dict[str, str]) -> None:
         assert self.parent_id is not None
         self.client.log_batch(self.parent_id, tags=[RunTag(k, v) for k, v in tags.items()])

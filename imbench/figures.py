@@ -1,0 +1,143 @@
+"""Figures of a sweep as PNG bytes (matplotlib, no display needed).
+
+Every function takes frames from the store and returns ``(title, png_bytes)``
+pairs, so the report embeds them and MLflow logs the same images.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import scikit_posthocs as sp  # noqa: E402
+
+from imbench.calibration import N_BINS  # noqa: E402
+from imbench.leaderboard import per_dataset  # noqa: E402
+from imbench.metrics import LOWER_IS_BETTER  # noqa: E402
+from imbench.stats import Block  # noqa: E402
+from imbench.strategies import parse_strategy  # noqa: E402
+
+Figure = tuple[str, bytes]
+
+
+def _png(fig: Any) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def ratio_order(labels: list[str]) -> list[str]:
+    """``native`` first, then target ratios ascending."""
+    return sorted(set(labels), key=lambda r: (r != "native", float(r) if r != "native" else 0.0))
+
+
+def cd_diagram(block: Block) -> Figure | None:
+    """Critical-difference diagram: mean ranks, bars join strategies Nemenyi cannot split."""
+    n, k = block.scores.shape
+    if n < 3 or k < 3:
+        return None
+    fig, ax = plt.subplots(figsize=(8, 0.35 * k + 1.2))
+    sp.critical_difference_diagram(block.mean_ranks, block.nemenyi, ax=ax)
+    title = (
+        f"Critical difference: {block.metric}, classifier={block.classifier}, "
+        f"ratio={block.imbalance_ratio} (N={n} datasets)"
+    )
+    ax.set_title(title, fontsize=9)
+    return title, _png(fig)
+
+
+def ratio_curves(folds: pd.DataFrame, metric: str) -> list[Figure]:
+    """Mean metric over datasets against the target imbalance ratio, one line per strategy."""
+    scores = per_dataset(folds)
+    out = []
+    for clf, group in scores.groupby("classifier", sort=True):
+        order = ratio_order(group["imbalance_ratio"].tolist())
+        table = group.pivot_table(index="imbalance_ratio", columns="strategy", values=metric)
+        table = table.reindex(order)
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        for strategy in table.columns:
+            ax.plot(range(len(order)), table[strategy], marker="o", label=strategy)
+        ax.set_xticks(range(len(order)), order)
+        ax.set_xlabel("imbalance ratio (majority:minority; native = as shipped)")
+        direction = "lower is better" if metric in LOWER_IS_BETTER else "higher is better"
+        ax.set_ylabel(f"mean {metric} over datasets ({direction})")
+        ax.legend(fontsize=7, ncol=2, loc="best")
+        title = f"{metric} vs imbalance ratio, classifier={clf}"
+        ax.set_title(title, fontsize=10)
+        out.append((title, _png(fig)))
+    return out
+
+
+def heatmap(folds: pd.DataFrame, metric: str) -> list[Figure]:
+    """Strategy x dataset, per classifier and ratio; cells show the metric."""
+    scores = per_dataset(folds)
+    out = []
+    for (clf, ir), group in scores.groupby(["classifier", "imbalance_ratio"], sort=True):
+        table = group.pivot_table(index="strategy", columns="dataset", values=metric)
+        fig, ax = plt.subplots(
+            figsize=(max(5, 0.55 * table.shape[1] + 3), max(3, 0.32 * table.shape[0] + 1.5))
+        )
+        cmap = "viridis_r" if metric in LOWER_IS_BETTER else "viridis"
+        im = ax.imshow(table.to_numpy(dtype=float), aspect="auto", cmap=cmap)
+        ax.set_xticks(range(table.shape[1]), table.columns, rotation=60, ha="right", fontsize=7)
+        ax.set_yticks(range(table.shape[0]), table.index, fontsize=7)
+        fig.colorbar(im, ax=ax, label=metric)
+        title = f"{metric} per strategy and dataset, classifier={clf}, ratio={ir}"
+        ax.set_title(title, fontsize=9)
+        out.append((title, _png(fig)))
+    return out
+
+
+def pooled_reliability(folds: pd.DataFrame) -> pd.DataFrame:
+    """Per strategy x classifier: pooled mean predicted and observed rate per bin."""
+    rows = []
+    for (strategy, clf), group in folds.groupby(["strategy", "classifier"], sort=True):
+        if "rel_count" not in group or group["rel_count"].isna().any():
+            continue
+        count = np.sum(np.stack(group["rel_count"].to_numpy()), axis=0)
+        proba = np.sum(np.stack(group["rel_sum_proba"].to_numpy()), axis=0)
+        pos = np.sum(np.stack(group["rel_sum_pos"].to_numpy()), axis=0)
+        for b in range(N_BINS):
+            if count[b] > 0:
+                rows.append(
+                    {
+                        "strategy": strategy,
+                        "classifier": clf,
+                        "bin": b,
+                        "count": count[b],
+                        "mean_predicted": proba[b] / count[b],
+                        "observed_rate": pos[b] / count[b],
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def reliability(folds: pd.DataFrame) -> list[Figure]:
+    """Reliability diagram per classifier: observed minority rate vs mean predicted."""
+    # +threshold variants share their probabilities with the untuned strategy
+    tuned = folds["strategy"].map(lambda s: parse_strategy(s).tune_threshold)
+    pooled = pooled_reliability(folds[~tuned])
+    out = []
+    if pooled.empty:
+        return out
+    for clf, group in pooled.groupby("classifier", sort=True):
+        fig, ax = plt.subplots(figsize=(6, 6))
+        ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfectly calibrated")
+        for strategy, g in group.groupby("strategy", sort=True):
+            ax.plot(g["mean_predicted"], g["observed_rate"], marker=".", label=strategy)
+        ax.set_xlabel("mean predicted probability of the minority class")
+        ax.set_ylabel("observed minority rate")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.legend(fontsize=7, ncol=2)
+        title = f"Reliability (pooled outer test folds), classifier={clf}"
+        ax.set_title(title, fontsize=10)
+        out.append((title, _png(fig)))
+    return out

@@ -1,0 +1,230 @@
+"""Statistics and a self-contained HTML report for a finished sweep.
+
+``analyse`` writes ``stats.parquet`` (all tests of one metric; other metrics'
+rows are kept) and the critical-difference figures; ``write_report`` writes
+``report.html`` with every figure embedded as a data URI, so the file opens
+offline and loads nothing from the network.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from imbench.errors import ConfigError
+from imbench.leaderboard import build_leaderboard
+from imbench.metrics import LOWER_IS_BETTER
+from imbench.stats import STATS_COLUMNS, compare
+from imbench.store import atomic_write_bytes, atomic_write_parquet
+
+BOARD_COLUMNS = ["pr_auc", "roc_auc", "mcc", "f1", "brier", "ece", "threshold"]
+
+
+@dataclass
+class Analysis:
+    stats: pd.DataFrame  # this metric's rows
+    figures: list[Path]
+    summary: dict[str, float]  # e.g. Friedman p per block, for MLflow
+
+
+def read_folds(sweep_dir: Path) -> pd.DataFrame:
+    path = sweep_dir / "folds.parquet"
+    if not path.exists():
+        raise ConfigError(f"no results for sweep {sweep_dir.name!r} under {sweep_dir.parent}")
+    return pd.read_parquet(path)
+
+
+def _slug(*parts: str) -> str:
+    text = "_".join(str(p) for p in parts)
+    return re.sub(r"[^A-Za-z0-9.+-]+", "-", text).strip("-")
+
+
+def analyse(
+    sweep_dir: Path,
+    *,
+    metric: str,
+    baseline: str | None = None,
+    rope: float = 0.01,
+    classifier: str | None = None,
+    ratio: str | None = None,
+    draw: bool = True,
+) -> Analysis:
+    folds = read_folds(sweep_dir)
+    stats, blocks = compare(
+        folds, metric=metric, baseline=baseline, rope=rope, classifier=classifier, ratio=ratio
+    )
+    path = sweep_dir / "stats.parquet"
+    if path.exists():  # replace this metric's blocks, keep the rest
+        old = pd.read_parquet(path)
+        keys = {(b.metric, b.classifier, b.imbalance_ratio) for b in blocks}
+        keep = [
+            (m, c, r) not in keys
+            for m, c, r in zip(
+                old["metric"], old["classifier"], old["imbalance_ratio"], strict=True
+            )
+        ]
+        merged = pd.concat([old[keep], stats], ignore_index=True)
+    else:
+        merged = stats
+    atomic_write_parquet(merged[STATS_COLUMNS], path)
+    fig_dir = sweep_dir / "figures"
+    fig_dir.mkdir(exist_ok=True)
+    paths: list[Path] = []
+    summary: dict[str, float] = {}
+    for block in blocks:
+        label = _slug(metric, block.classifier, block.imbalance_ratio)
+        friedman = stats[
+            (stats["test"] == "friedman")
+            & (stats["classifier"] == block.classifier)
+            & (stats["imbalance_ratio"] == block.imbalance_ratio)
+        ]
+        if not friedman.empty:
+            summary[f"friedman_p.{label}"] = float(friedman["p_value"].iloc[0])
+        fig = _figures().cd_diagram(block) if draw else None
+        if fig is not None:
+            target = fig_dir / f"cd_{label}.png"
+            atomic_write_bytes(target, fig[1])
+            paths.append(target)
+    return Analysis(stats, paths, summary)
+
+
+def _figures():  # matplotlib only when a figure is drawn
+    from imbench import figures
+
+    return figures
+
+
+def _img(title: str, png: bytes) -> str:
+    data = base64.b64encode(png).decode()
+    alt = html.escape(title)
+    return (
+        f'<figure><img alt="{alt}" src="data:image/png;base64,{data}">'
+        f"<figcaption>{alt}</figcaption></figure>"
+    )
+
+
+def _table(frame: pd.DataFrame) -> str:
+    return frame.to_html(index=False, float_format=lambda v: f"{v:.3f}", border=0, na_rep="")
+
+
+def _board_sections(board: pd.DataFrame, metric: str) -> str:
+    parts = []
+    for (clf, ir), group in board.groupby(["classifier", "imbalance_ratio"], sort=True):
+        cols = ["strategy", "mean_rank", *(f"{c}_mean" for c in BOARD_COLUMNS), "n_datasets"]
+        table = group[cols].rename(columns=lambda c: c.removesuffix("_mean"))
+        parts.append(
+            f"<h3>classifier={html.escape(clf)}, ratio={html.escape(ir)} "
+            f"(ranked by {html.escape(metric)})</h3>{_table(table)}"
+        )
+    return "\n".join(parts)
+
+
+def _stats_section(stats: pd.DataFrame) -> str:
+    friedman = stats[stats["test"] == "friedman"][
+        ["classifier", "imbalance_ratio", "n_datasets", "statistic", "p_value"]
+    ]
+    pairs = stats[(stats["test"] == "wilcoxon_holm") & (stats["p_value"] < 0.05)][
+        ["classifier", "imbalance_ratio", "strategy", "other", "p_value"]
+    ]
+    bayes = stats[stats["test"] == "bayes_signed_rank"][
+        [
+            "classifier",
+            "imbalance_ratio",
+            "strategy",
+            "other",
+            "p_better",
+            "p_equivalent",
+            "p_worse",
+        ]
+    ]
+    out = [
+        "<h3>Friedman test over datasets</h3>",
+        _table(friedman)
+        if len(friedman)
+        else "<p>"
+        "Too few datasets or strategies for a Friedman test (needs at least 3 of each).</p>",
+    ]
+    out.append("<h3>Pairs that differ (Wilcoxon signed-rank, Holm-adjusted p &lt; 0.05)</h3>")
+    out.append(_table(pairs) if len(pairs) else "<p>No pair differs at this level.</p>")
+    if len(bayes):
+        out.append("<h3>Bayesian signed-rank test against the baseline (ROPE)</h3>")
+        out.append(_table(bayes))
+    return "\n".join(out)
+
+
+def _calibration_table(board: pd.DataFrame) -> str:
+    cols = ["classifier", "imbalance_ratio", "strategy", "brier_mean", "log_loss_mean", "ece_mean"]
+    table = board[cols].sort_values(["classifier", "imbalance_ratio", "ece_mean"])
+    return _table(table.rename(columns=lambda c: c.removesuffix("_mean")))
+
+
+def write_report(
+    sweep_dir: Path, *, metric: str = "pr_auc", baseline: str | None = None, rope: float = 0.01
+) -> tuple[Path, list[Path], dict[str, float]]:
+    """Write ``report.html`` and the figures; return the report, figure paths, summary."""
+    figures = _figures()
+    folds = read_folds(sweep_dir)
+    board = build_leaderboard(folds, metric=metric)
+    analysis = analyse(sweep_dir, metric=metric, baseline=baseline, rope=rope)
+    fig_dir = sweep_dir / "figures"
+    made: list[tuple[str, bytes]] = []
+    sections: list[tuple[str, list[tuple[str, bytes]]]] = []
+    for name, figs in (
+        ("Critical-difference diagrams", [(p.stem, p.read_bytes()) for p in analysis.figures]),
+        ("Metric against imbalance ratio", figures.ratio_curves(folds, metric)),
+        ("Strategy x dataset", figures.heatmap(folds, metric)),
+        ("Reliability (calibration)", figures.reliability(folds)),
+    ):
+        sections.append((name, figs))
+        made.extend(figs)
+    paths = list(analysis.figures)
+    for i, (title, png) in enumerate(made[len(analysis.figures) :]):
+        target = fig_dir / f"fig{i:02d}_{_slug(title)[:80]}.png"
+        atomic_write_bytes(target, png)
+        paths.append(target)
+    config = {}
+    if (sweep_dir / "config.json").exists():
+        config = json.loads((sweep_dir / "config.json").read_text())
+    direction = "lower is better" if metric in LOWER_IS_BETTER else "higher is better"
+    body = [
+        f"<h1>imbench report: {html.escape(sweep_dir.name)}</h1>",
+        f"<p>Ranked by <b>{html.escape(metric)}</b> ({direction}); fold scores are averaged per "
+        "dataset before ranking and testing, so N is the number of datasets.</p>",
+        "<details><summary>configuration</summary><pre>"
+        f"{html.escape(json.dumps(config, indent=2))}</pre></details>",
+        "<h2>Leaderboard</h2>",
+        _board_sections(board, metric),
+        "<h2>Statistics</h2>",
+        _stats_section(analysis.stats),
+        "<h2>Calibration: does the strategy distort probabilities?</h2>",
+        "<p>Brier score, log-loss and expected calibration error (10 equal-width bins) on "
+        "the outer test folds; resampling shifts predicted probabilities towards the "
+        "minority class unless the scores are calibrated (<code>+calibrated</code>).</p>",
+        _calibration_table(board),
+    ]
+    for name, figs in sections:
+        body.append(f"<h2>{html.escape(name)}</h2>")
+        body.extend([_img(t, p) for t, p in figs] or ["<p>none</p>"])
+    page = (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        f"<title>imbench: {html.escape(sweep_dir.name)}</title><style>{_CSS}</style></head>"
+        f"<body>{''.join(body)}</body></html>"
+    )
+    target = sweep_dir / "report.html"
+    atomic_write_bytes(target, page.encode())
+    return target, paths, analysis.summary
+
+
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}
+table{border-collapse:collapse;font-size:13px;margin-bottom:1em}
+th,td{padding:2px 8px;text-align:right}th{background:#eee}
+td:first-child,th:first-child{text-align:left}
+figure{margin:1em 0}img{max-width:100%}figcaption{font-size:12px;color:#555}
+"""
