@@ -42,7 +42,7 @@ def read_folds(sweep_dir: Path) -> pd.DataFrame:
 
 def _slug(*parts: str) -> str:
     text = "_".join(str(p) for p in parts)
-    return re.sub(r"[^A-Za-z0-9.+-]+", "-", text).strip("-")
+    return re.sub(r"[^A-Za-z0-9._+-]+", "-", text).strip("-")
 
 
 def analyse(

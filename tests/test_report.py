@@ -1,0 +1,147 @@
+"""compare and report on a finished sweep: files, MLflow artifacts, and the report
+rendered in headless Chromium (offline, every figure drawn, no console errors)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+from typer.testing import CliRunner
+
+from imbench.cli import app
+from imbench.config import build_config
+from imbench.engine import evaluate_batch
+from imbench.leaderboard import build_leaderboard
+from imbench.plan import group_units, settings_of
+from imbench.store import SweepStore
+from imbench.sweep import plan_sweep
+from imbench.tracking import Tracker, default_tracking_uri
+
+from conftest import tiny_config
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+STRATEGIES = ["none", "balanced", "smote", "smote+calibrated", "threshold"]
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory) -> Path:
+    """A finished sweep written by the core (no Prefect needed) and logged to MLflow."""
+    out = tmp_path_factory.mktemp("report")
+    raw = tiny_config(
+        out,
+        name="rep",
+        datasets=[f"synthetic:n=240,minority=0.12,features=4,seed={s}" for s in range(4)],
+        ratios=["native", 10],
+        strategies=STRATEGIES,
+        protocol={"outer_folds": 3, "inner_folds": 2, "min_minority": 6},
+    )
+    cfg = build_config(raw)
+    plan = plan_sweep(cfg)
+    results = evaluate_batch(group_units(plan.cells), settings_of(cfg), min_minority=6)
+    store = SweepStore(out, cfg.name)
+    store.prepare()
+    store.commit(results)
+    cells, folds = store.consolidate(plan.ids)
+    store.write_leaderboard(build_leaderboard(folds))
+    store.write_json("config.json", cfg.model_dump(mode="json"))
+    tracker = Tracker(default_tracking_uri(out), artifact_root=out / "mlartifacts")
+    tracker.start_sweep(cfg.name, {}, {})
+    tracker.log_cells(cells, folds)
+    tracker.finish({"cells": len(cells)}, [])
+    return store.dir
+
+
+def _cli(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _artifacts(out: Path, path: str) -> list[str]:
+    client = MlflowClient(default_tracking_uri(out))
+    (run,) = client.search_runs(
+        [client.get_experiment_by_name("imbench").experiment_id],
+        "tags.`imbench.role` = 'sweep'",
+    )
+    return [Path(a.path).name for a in client.list_artifacts(run.info.run_id, path)]
+
+
+def test_compare_writes_stats_and_cd_figures_and_logs_them(sweep):
+    out = sweep.parent
+    text = _cli("compare", "rep", "--out", str(out), "--metric", "brier", "--baseline", "none")
+    assert "Friedman p=" in text and "N=4 datasets" in text
+    stats = pd.read_parquet(sweep / "stats.parquet")
+    brier = stats[stats["metric"] == "brier"]
+    assert set(brier["imbalance_ratio"]) == {"native", "10"}
+    assert set(brier["test"]) >= {"rank", "friedman", "nemenyi", "wilcoxon_holm"}
+    assert (brier[brier["test"] == "bayes_signed_rank"]["other"] == "none").all()
+    # a second metric adds rows instead of replacing the first one's
+    _cli("compare", "rep", "--out", str(out), "--metric", "mcc", "--ratio", "10")
+    stats = pd.read_parquet(sweep / "stats.parquet")
+    assert {"brier", "mcc"} <= set(stats["metric"])
+    assert set(stats[stats["metric"] == "mcc"]["imbalance_ratio"]) == {"10"}
+    assert (sweep / "figures" / "cd_brier_lr_native.png").stat().st_size > 1000
+    logged = _artifacts(out, "stats")
+    assert "stats.parquet" in logged and "cd_brier_lr_native.png" in logged
+
+
+def test_compare_rejects_a_bad_metric_by_name(sweep):
+    result = CliRunner().invoke(app, ["compare", "rep", "--out", str(sweep.parent), "-m", "x"])
+    assert result.exit_code != 0
+
+
+def test_report_is_self_contained_and_logged(sweep):
+    _cli("report", "rep", "--out", str(sweep.parent))
+    page = (sweep / "report.html").read_text()
+    assert "http://" not in page and "https://" not in page  # nothing to fetch
+    n_img = page.count("<img ")
+    assert n_img == page.count('src="data:image/png;base64,') >= 6
+    for heading in ("Leaderboard", "Critical-difference", "imbalance ratio", "Reliability"):
+        assert heading in page
+    for strategy in STRATEGIES:
+        assert f"<td>{strategy}</td>" in page
+    logged = _artifacts(sweep.parent, "report")
+    assert "report.html" in logged and sum(name.endswith(".png") for name in logged) == n_img
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None and not os.environ.get("IMBENCH_REQUIRE_BROWSER"),
+    reason="Chromium not installed (apt-get install chromium; CI installs it)",
+)
+def test_report_renders_in_headless_chromium_offline(sweep):
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM, "IMBENCH_REQUIRE_BROWSER is set but chromium is missing"
+    _cli("report", "rep", "--out", str(sweep.parent))
+    errors, requests = [], []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        page = browser.new_page()
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto((sweep / "report.html").as_uri(), wait_until="load")
+        sizes = page.eval_on_selector_all(
+            "img", "els => els.map(e => [e.complete, e.naturalWidth, e.naturalHeight])"
+        )
+        title = page.title()
+        browser.close()
+    assert title == "imbench: rep"
+    assert len(sizes) >= 6
+    assert all(done and w > 100 and h > 100 for done, w, h in sizes), sizes
+    assert errors == []
+    assert all(u.startswith(("file:", "data:")) for u in requests), requests

@@ -1,0 +1,108 @@
+"""Statistics across datasets: N is datasets, direction is honoured, tests can tell."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as ss
+
+from imbench.errors import ConfigError
+from imbench.metrics import METRICS
+from imbench.stats import compare, critical_difference
+
+
+def _folds(effects: dict[str, float], n_datasets=10, n_folds=5, noise=0.01, seed=0, skip=()):
+    """Fold rows whose every metric is dataset level + strategy effect + noise."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for d in range(n_datasets):
+        level = rng.random() * 0.5
+        for strategy, effect in effects.items():
+            if (f"d{d}", strategy) in skip:
+                continue
+            for fold in range(n_folds):
+                v = level + effect + rng.normal(0, noise)
+                rows.append(
+                    {
+                        "strategy": strategy,
+                        "classifier": "lr",
+                        "imbalance_ratio": "native",
+                        "dataset": f"d{d}",
+                        "fold": fold,
+                        **dict.fromkeys([*METRICS, "threshold"], v),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def _rows(stats, test):
+    return stats[stats["test"] == test]
+
+
+def test_n_is_the_number_of_datasets_and_folds_are_averaged_first():
+    folds = _folds({"a": 0.0, "b": 0.05, "c": 0.1}, n_datasets=7, n_folds=5)
+    stats, (block,) = compare(folds, metric="pr_auc")
+    assert block.scores.shape == (7, 3)
+    assert (stats["n_datasets"].dropna() == 7).all()  # never 35 (datasets x folds)
+    means = folds.groupby(["dataset", "strategy"])["pr_auc"].mean().unstack()
+    expected = ss.friedmanchisquare(*(means[c] for c in means.columns))
+    friedman = _rows(stats, "friedman").iloc[0]
+    assert friedman["statistic"] == pytest.approx(expected.statistic)
+    assert friedman["p_value"] == pytest.approx(expected.pvalue)
+
+
+def test_real_differences_are_found_and_identical_strategies_are_not():
+    folds = _folds({"worse": 0.0, "better": 0.1, "same": 0.0})
+    folds.loc[folds["strategy"] == "same", "pr_auc"] = folds.loc[
+        folds["strategy"] == "worse", "pr_auc"
+    ].to_numpy()
+    stats, _ = compare(folds, metric="pr_auc", baseline="worse", rope=0.01)
+    assert _rows(stats, "friedman")["p_value"].iloc[0] < 0.01
+    ranks = _rows(stats, "rank").set_index("strategy")["mean_rank"]
+    assert ranks["better"] == 1.0
+    wil = {
+        frozenset((r.strategy, r.other)): r.p_value
+        for r in _rows(stats, "wilcoxon_holm").itertuples()
+    }
+    assert wil[frozenset(("worse", "better"))] < 0.05
+    assert wil[frozenset(("worse", "same"))] == 1.0
+    bayes = _rows(stats, "bayes_signed_rank").set_index("strategy")
+    assert bayes.loc["better", "p_better"] > 0.95
+    assert bayes.loc["same", "p_equivalent"] == 1.0
+
+
+def test_lower_is_better_metrics_rank_and_compare_the_other_way():
+    folds = _folds({"low": 0.0, "high": 0.1, "mid": 0.05})
+    for metric in ("brier", "ece", "expected_cost"):
+        stats, _ = compare(folds, metric=metric, baseline="mid")
+        ranks = _rows(stats, "rank").set_index("strategy")["mean_rank"]
+        assert ranks["low"] == 1.0 and ranks["high"] == 3.0
+        bayes = _rows(stats, "bayes_signed_rank").set_index("strategy")
+        assert bayes.loc["low", "p_better"] > 0.95 and bayes.loc["high", "p_worse"] > 0.95
+    pr = _rows(compare(folds, metric="pr_auc")[0], "rank").set_index("strategy")["mean_rank"]
+    assert pr["high"] == 1.0
+
+
+def test_a_dataset_missing_a_strategy_is_dropped_not_imputed():
+    folds = _folds({"a": 0.0, "b": 0.1, "c": 0.2}, n_datasets=5, skip={("d3", "b")})
+    stats, (block,) = compare(folds, metric="pr_auc")
+    assert block.dropped == ["d3"] and "d3" not in block.scores.index
+    assert _rows(stats, "friedman")["n_datasets"].iloc[0] == 4
+
+
+def test_critical_difference_matches_demsar():
+    # Demsar (2006): k = 4 classifiers, N = 10 datasets, q_0.05 = 2.569
+    assert critical_difference(4, 10) == pytest.approx(2.569 * np.sqrt(4 * 5 / 60), rel=1e-9)
+    # beyond the table: the studentized range gives the same kind of number
+    assert critical_difference(12, 10) > critical_difference(10, 10)
+
+
+def test_bad_inputs_name_the_problem():
+    folds = _folds({"a": 0.0, "b": 0.1, "c": 0.2}, n_datasets=4)
+    with pytest.raises(ConfigError, match="metric"):
+        compare(folds, metric="accuracy")
+    with pytest.raises(ConfigError, match="baseline"):
+        compare(folds, metric="pr_auc", baseline="smote")
+    with pytest.raises(ConfigError, match="classifier=rf"):
+        compare(folds, metric="pr_auc", classifier="rf")
