@@ -12,7 +12,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from imbench.config import build_config, load_config_dict, parse_ratio, split_list
+from imbench.config import (
+    build_config,
+    default_config_dict,
+    load_config_dict,
+    parse_ratio,
+    split_list,
+)
 from imbench.errors import ConfigError, ImbenchError
 
 app = typer.Typer(add_completion=False, no_args_is_help=False, help=__doc__)
@@ -345,6 +351,75 @@ def report(
         return
     console.print(f"report: {page} ({len(figures)} figures)")
     _attach(cfg, summary, [page, *figures], "report")
+
+
+@app.command()
+def audit(
+    dataset: Annotated[str, typer.Option("-d", "--dataset", help="dataset to audit")],
+    strategy: Annotated[str, typer.Option("-s", "--strategy")] = "smote",
+    classifier: Annotated[str, typer.Option("-c", "--classifier")] = "lr",
+    ratio: Annotated[str, typer.Option("-r", "--ratio", help="'native' or IR")] = "native",
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    out: Annotated[Path, typer.Option("--out")] = Path("results"),
+) -> None:
+    """Run the honest protocol next to the classic leakage mistakes and show their optimism."""
+    from imbench.audit import AUDIT_METRICS, audit
+    from imbench.classifiers import get_classifier
+    from imbench.datasets import load_dataset, with_ratio
+    from imbench.errors import CannotRun
+    from imbench.plan import ratio_label, settings_of
+    from imbench.report import _slug
+    from imbench.seeding import derive_seed
+    from imbench.store import atomic_write_parquet
+    from imbench.strategies import parse_strategy
+
+    try:
+        cfg = build_config(
+            default_config_dict(),
+            {"datasets": [dataset], "strategies": [strategy], "classifiers": [classifier]},
+        )
+        label = ratio_label(parse_ratio(ratio))
+        ds = load_dataset(cfg.datasets[0])
+        variant = with_ratio(
+            ds,
+            "native" if label == "native" else float(label),
+            seed=derive_seed("ratio", cfg.datasets[0], label, seed),
+            min_minority=cfg.protocol.min_minority,
+        )
+        frame = audit(
+            variant.X,
+            variant.y,
+            parse_strategy(cfg.strategies[0]),
+            get_classifier(cfg.classifiers[0]),
+            settings=settings_of(cfg),
+            split_seed=derive_seed("split", cfg.datasets[0], label, seed),
+            model_seed=derive_seed("model", cfg.datasets[0], label, seed),
+        )
+    except (ImbenchError, CannotRun) as exc:
+        _fail(str(exc))
+        return
+    title = (
+        f"audit: {ds.name} ({len(variant.y)} rows, {variant.n_minority} minority, ratio={label}), "
+        f"{cfg.strategies[0]}, {cfg.classifiers[0]}: mean over outer folds (optimism vs honest)"
+    )
+    table = Table(title=title)
+    table.add_column("protocol")
+    for m in AUDIT_METRICS:
+        table.add_column(m, justify="right")
+    table.add_column("note")
+    for row in frame.to_dict("records"):
+        cells = [
+            "n/a" if math.isnan(row[m]) else f"{row[m]:.3f} ({row[m + '_optimism']:+.3f})"
+            for m in AUDIT_METRICS
+        ]
+        table.add_row(row["protocol"], *cells, row["note"])
+    console.print(table)
+    target = (
+        out / "audits" / f"{_slug(ds.name, label, cfg.strategies[0], cfg.classifiers[0])}.parquet"
+    )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_parquet(frame, target)
+    console.print(f"saved: {target}")
 
 
 @app.command()
