@@ -423,6 +423,47 @@ def audit(
 
 
 @app.command()
+def datasets(
+    select: Annotated[
+        Optional[str],
+        typer.Argument(help="e.g. 'keel:subset=study' or 'keel:min_ir=9,max_rows=2000'"),
+    ] = None,
+    excluded: Annotated[
+        bool, typer.Option("--excluded", help="list the excluded sets and why")
+    ] = False,
+) -> None:
+    """List the KEEL datasets (rows, features, minority, IR), or those a selection names."""
+    from imbench.catalogue import SUBSETS, catalogue, parse_selection
+    from imbench.catalogue import select as select_rows
+
+    try:
+        if excluded:
+            rows = catalogue()[catalogue()["excluded"] != ""]
+        else:
+            rows = select_rows(parse_selection(select or "keel:"))
+    except ImbenchError as exc:
+        _fail(str(exc))
+        return
+    title = "excluded KEEL datasets" if excluded else f"KEEL datasets: {select or 'all usable'}"
+    table = Table(title=f"{title} ({len(rows)})")
+    cols = ["name", "family", "rows", "features", "minority", "ir"]
+    cols += ["excluded"] if excluded else []
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("name", "family", "excluded") else "right")
+    for row in rows.itertuples():
+        table.add_row(
+            *(f"{getattr(row, c):g}" if c == "ir" else str(getattr(row, c)) for c in cols)
+        )
+    console.print(table)
+    if not excluded:
+        subsets = "; ".join(f"{k}: {v}" for k, v in SUBSETS.items())
+        console.print(
+            f"select in a config or with -d: 'keel:subset=NAME' ({subsets}), filters "
+            "min_ir, max_ir, min_rows, max_rows, max_features, min_minority, per_family"
+        )
+
+
+@app.command()
 def ui(
     out: Annotated[Path, typer.Option("--out")] = Path("results"),
     port: Annotated[int, typer.Option("--port")] = 5000,

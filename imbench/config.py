@@ -121,9 +121,11 @@ class SweepConfig(BaseModel):
     @field_validator("datasets")
     @classmethod
     def _datasets(cls, v: list[str]) -> list[str]:
+        from imbench.catalogue import expand
         from imbench.datasets import resolve_dataset
 
-        return _unique([resolve_dataset(d).key for d in v])
+        names = [n for d in v for n in (expand(d) if d.strip().startswith("keel:") else [d])]
+        return _unique([resolve_dataset(d).key for d in names])
 
     def protocol_hash(self) -> str:
         """Hash of everything besides the grid that changes a cell's numbers."""

