@@ -7,7 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+import numpy as np
+from imblearn.ensemble import BalancedRandomForestClassifier
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.ensemble import (
+    HistGradientBoostingClassifier,
+    IsolationForest,
+    RandomForestClassifier,
+)
 from sklearn.linear_model import LogisticRegression
 
 from imbench.errors import ConfigError
@@ -41,6 +48,45 @@ def get_classifier(name: str) -> Classifier:
         ) from None
 
 
+class AnomalyScorer(ClassifierMixin, BaseEstimator):
+    """The anomaly-detection reframe: an IsolationForest fitted on the majority (normal)
+    training rows; the minority-class score is its anomaly score s(x) in (0, 1]
+    (Liu et al. 2008), thresholded like any other score."""
+
+    def __init__(
+        self,
+        n_estimators: int = 100,
+        max_samples: Any = "auto",
+        max_features: float = 1.0,
+        random_state: int | None = None,
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.max_samples = max_samples
+        self.max_features = max_features
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: Any = None) -> AnomalyScorer:
+        y = np.asarray(y)
+        normal = y == 0
+        self.forest_ = IsolationForest(
+            n_estimators=self.n_estimators,
+            max_samples=self.max_samples,
+            max_features=self.max_features,
+            random_state=self.random_state,
+        )
+        weights = None if sample_weight is None else np.asarray(sample_weight)[normal]
+        self.forest_.fit(np.asarray(X)[normal], sample_weight=weights)
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        anomaly = np.clip(-self.forest_.score_samples(X), 0.0, 1.0)
+        return np.column_stack([1.0 - anomaly, anomaly])
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+
 register_classifier(
     Classifier(
         "lr",
@@ -65,5 +111,29 @@ register_classifier(
         ),
         ({"learning_rate": 0.05}, {"learning_rate": 0.2}),
         description="histogram gradient boosting, 100 iterations, learning-rate grid",
+    )
+)
+register_classifier(
+    Classifier(
+        "brf",
+        lambda seed: BalancedRandomForestClassifier(
+            n_estimators=100,
+            sampling_strategy="all",
+            replacement=True,
+            bootstrap=False,
+            n_jobs=1,
+            random_state=seed,
+        ),
+        ({"min_samples_leaf": 1}, {"min_samples_leaf": 5}),
+        description="balanced random forest (each tree on a balanced bootstrap), leaf-size grid",
+    )
+)
+register_classifier(
+    Classifier(
+        "iforest",
+        lambda seed: AnomalyScorer(random_state=seed),
+        ({"max_features": 1.0}, {"max_features": 0.5}),
+        accepts_class_weight=False,
+        description="anomaly reframe: IsolationForest on majority rows, anomaly score as score",
     )
 )

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 from imblearn.combine import SMOTEENN, SMOTETomek
+from imblearn.ensemble import EasyEnsembleClassifier
 from imblearn.over_sampling import ADASYN, SMOTE, BorderlineSMOTE, RandomOverSampler
 from imblearn.pipeline import Pipeline
 from imblearn.under_sampling import RandomUnderSampler, TomekLinks
@@ -36,6 +37,7 @@ class Strategy:
     name: str
     make_sampler: Callable[[int], Any] | None = None
     weighting: Literal["balanced", "cost"] | None = None
+    wrap: Callable[[Any, int], Any] | None = None  # ensemble around the classifier
     min_minority_train: int = 2
     description: str = ""
 
@@ -137,6 +139,8 @@ def build_pipeline(
             clf.set_params(class_weight=weights)
         else:
             clf = SampleWeighted(clf, class_weight=weights)
+    if strategy.wrap is not None:
+        clf = strategy.wrap(clf, seed)
     steps: list[tuple[str, Any]] = [("scale", StandardScaler())]
     if strategy.make_sampler is not None:
         steps.append(("sample", strategy.make_sampler(seed)))
@@ -183,6 +187,11 @@ for _s in (
         lambda s: SMOTETomek(smote=SMOTE(k_neighbors=K_NEIGHBORS, random_state=s), random_state=s),
         min_minority_train=_NEED_K,
         description="SMOTE then Tomek links",
+    ),
+    Strategy(
+        "easy_ensemble",
+        wrap=lambda clf, s: EasyEnsembleClassifier(n_estimators=10, estimator=clf, random_state=s),
+        description="EasyEnsemble: 10 copies of the classifier, each on a balanced undersample",
     ),
 ):
     register_strategy(_s)

@@ -85,3 +85,26 @@ def test_keel_loaders_give_binary_minority_one(name):
     assert ds.n_minority < len(ds.y) / 2
     assert ds.X.shape[0] == len(ds.y) and np.isfinite(ds.X).all()
     assert len(ds.fingerprint) == 16
+
+
+def test_easy_ensemble_wraps_whatever_classifier_it_is_given(tiny_xy):
+    X, y = tiny_xy
+    for name in ("lr", "rf"):
+        pipe = build_pipeline(
+            STRATEGIES["easy_ensemble"], CLASSIFIERS[name], params={}, seed=0, cost_ratio=5.0
+        ).fit(X, y)
+        ensemble = pipe.named_steps["clf"]
+        assert type(ensemble.estimator).__name__ == type(CLASSIFIERS[name].make(0)).__name__
+        assert len(ensemble.estimators_) == 10
+
+
+def test_isolation_forest_reframe_ranks_anomalous_minority_rows_first():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, size=(400, 4)), rng.normal(0, 1, size=(8, 4)) + 6])
+    y = np.r_[np.zeros(400, int), np.ones(8, int)]
+    pipe = build_pipeline(
+        STRATEGIES["none"], CLASSIFIERS["iforest"], params={}, seed=0, cost_ratio=5.0
+    ).fit(X, y)
+    proba = pipe.predict_proba(X)[:, 1]
+    assert np.all((proba > 0) & (proba <= 1))
+    assert proba[y == 1].min() > np.quantile(proba[y == 0], 0.99)
