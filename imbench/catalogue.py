@@ -110,7 +110,9 @@ def _spread(group: pd.DataFrame, k: int) -> pd.DataFrame:
     if len(group) <= k:
         return group
     ordered = group.sort_values(["ir", "name"])
-    picks = sorted({round(i * (len(ordered) - 1) / max(k - 1, 1)) for i in range(k)})
+    if k == 1:
+        return ordered.iloc[[(len(ordered) - 1) // 2]]  # the family's median IR
+    picks = sorted({round(i * (len(ordered) - 1) / (k - 1)) for i in range(k)})
     return ordered.iloc[picks]
 
 
