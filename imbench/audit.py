@@ -61,8 +61,11 @@ def audit(
     settings: ProtocolSettings,
     split_seed: int,
     model_seed: int,
+    categorical: tuple[int, ...] = (),
 ) -> pd.DataFrame:
     """One row per protocol: mean outer-fold scores and optimism over ``honest``."""
+    if np.isnan(X).any() or categorical:
+        raise CannotRun("the audit needs numeric data without missing values")
     # thresholds are tuned in every row so that the rows differ only by the mistake
     tuned = replace(spec, tune_threshold=True)
     kw = {"settings": settings, "split_seed": split_seed, "model_seed": model_seed}

@@ -394,6 +394,7 @@ def audit(
             settings=settings_of(cfg),
             split_seed=derive_seed("split", cfg.datasets[0], label, seed),
             model_seed=derive_seed("model", cfg.datasets[0], label, seed),
+            categorical=variant.categorical,
         )
     except (ImbenchError, CannotRun) as exc:
         _fail(str(exc))

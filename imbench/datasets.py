@@ -2,6 +2,11 @@
 
 A dataset spec is resolved (validated, no data loaded) before any compute; loading
 returns X (float64), y (minority = 1) and a fingerprint of both.
+
+Mixed-type files: non-numeric columns become categorical features, stored in X
+as category codes (NaN where missing) and listed in ``Dataset.categorical``;
+missing numeric values stay NaN. Both are handled inside the pipeline on
+training rows only (strategies.py): imputation, SMOTENC, one-hot encoding.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ class Dataset:
     X: np.ndarray = field(repr=False)
     y: np.ndarray = field(repr=False)
     fingerprint: str
+    categorical: tuple[int, ...] = ()  # columns of X holding category codes
 
     @property
     def n_minority(self) -> int:
@@ -43,11 +49,17 @@ class DatasetSpec:
 
     key: str
     name: str
-    loader: Callable[[], tuple[np.ndarray, np.ndarray]] = field(repr=False, compare=False)
+    loader: Callable[[], Loaded] = field(repr=False, compare=False)
 
 
-def fingerprint(X: np.ndarray, y: np.ndarray) -> str:
+# X, y and the categorical columns (loaders of numeric data return two items)
+Loaded = tuple[np.ndarray, np.ndarray] | tuple[np.ndarray, np.ndarray, tuple[int, ...]]
+
+
+def fingerprint(X: np.ndarray, y: np.ndarray, categorical: tuple[int, ...] = ()) -> str:
     h = hashlib.sha256()
+    if categorical:
+        h.update(repr(categorical).encode())
     h.update(np.ascontiguousarray(X, dtype=np.float64).tobytes())
     h.update(str(X.shape).encode())
     h.update(np.ascontiguousarray(y, dtype=np.int8).tobytes())
@@ -87,17 +99,29 @@ def _load_keel(loader_name: str) -> tuple[np.ndarray, np.ndarray]:
 # --- files ---------------------------------------------------------------------
 
 
-def _load_file(path: Path, label: str) -> tuple[np.ndarray, np.ndarray]:
+def _load_file(path: Path, label: str) -> Loaded:
     import pandas as pd
 
     frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     if label not in frame.columns:
         raise CannotRun(f"{path.name}: no target column {label!r} (columns: {list(frame.columns)})")
     y_raw = frame.pop(label)
-    non_numeric = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    if non_numeric:
-        raise CannotRun(f"{path.name}: non-numeric feature columns {non_numeric}")
-    return frame.to_numpy(dtype=np.float64), _binarize(y_raw.to_numpy(), path.name)
+    if y_raw.isna().any():
+        raise CannotRun(f"{path.name}: target column {label!r} has missing values")
+    categorical = []
+    columns = []
+    for i, col in enumerate(frame.columns):
+        values = frame[col]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            columns.append(values.to_numpy(dtype=np.float64))
+            continue
+        # categories in sorted order so the codes do not depend on row order
+        codes = pd.Categorical(values.astype("string")).codes.astype(np.float64)
+        codes[codes < 0] = np.nan
+        columns.append(codes)
+        categorical.append(i)
+    X = np.column_stack(columns) if columns else np.empty((len(frame), 0))
+    return X, _binarize(y_raw.to_numpy(), path.name), tuple(categorical)
 
 
 def _binarize(y_raw: np.ndarray, name: str) -> np.ndarray:
@@ -114,6 +138,11 @@ def _binarize(y_raw: np.ndarray, name: str) -> np.ndarray:
 # --- synthetic ------------------------------------------------------------------
 
 _SYNTH_DEFAULTS = {"n": 1000, "minority": 0.1, "features": 10, "informative": 4, "seed": 0}
+# Difficulty knobs, apart from imbalance: class separation, label noise and
+# clusters per class. Label noise swaps the labels of a ``noise`` share of the
+# minority rows with as many majority rows, so class counts do not move. Left out of the canonical
+# key at their defaults, so older synthetic keys still name the same data.
+_SYNTH_KNOBS = {"sep": 1.0, "noise": 0.0, "clusters": 2}
 
 
 def _load_synthetic(params: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
@@ -124,19 +153,27 @@ def _load_synthetic(params: dict[str, float]) -> tuple[np.ndarray, np.ndarray]:
         n_features=int(params["features"]),
         n_informative=int(params["informative"]),
         n_redundant=0,
+        n_clusters_per_class=int(params["clusters"]),
         weights=[1 - params["minority"], params["minority"]],
+        class_sep=params["sep"],
         flip_y=0.0,
         random_state=int(params["seed"]),
     )
+    if params["noise"] > 0:
+        rng = np.random.default_rng(int(params["seed"]))
+        k = int(round(params["noise"] * y.sum()))
+        minority = rng.choice(np.flatnonzero(y == 1), k, replace=False)
+        majority = rng.choice(np.flatnonzero(y == 0), k, replace=False)
+        y[minority], y[majority] = 0, 1
     return X, y.astype(np.int8)
 
 
 def _parse_synthetic(spec: str) -> DatasetSpec:
-    params = dict(_SYNTH_DEFAULTS)
+    params = {**_SYNTH_DEFAULTS, **_SYNTH_KNOBS}
     body = spec.split(":", 1)[1] if ":" in spec else ""
     for part in filter(None, body.split(",")):
         k, _, v = part.partition("=")
-        if k.strip() not in _SYNTH_DEFAULTS:
+        if k.strip() not in params:
             raise ConfigError(f"synthetic dataset: unknown parameter {k.strip()!r} in {spec!r}")
         try:
             params[k.strip()] = float(v)
@@ -150,7 +187,15 @@ def _parse_synthetic(spec: str) -> DatasetSpec:
         raise ConfigError(
             f"synthetic dataset: need n>=20, features>=2, informative<=features: {spec!r}"
         )
-    canon = ",".join(f"{k}={params[k]:g}" for k in sorted(params))
+    if params["sep"] <= 0 or not 0 <= params["noise"] < 0.5 or params["clusters"] < 1:
+        raise ConfigError(f"synthetic dataset: need sep>0, 0<=noise<0.5, clusters>=1: {spec!r}")
+    if 2 * params["clusters"] > 2 ** params["informative"]:
+        raise ConfigError(
+            f"synthetic dataset: 2 classes x {params['clusters']:g} clusters need "
+            f"2**informative >= {2 * params['clusters']:g}: {spec!r}"
+        )
+    shown = {k: v for k, v in params.items() if k in _SYNTH_DEFAULTS or v != _SYNTH_KNOBS[k]}
+    canon = ",".join(f"{k}={shown[k]:g}" for k in sorted(shown))
     return DatasetSpec(f"synthetic:{canon}", f"synthetic({canon})", lambda: _load_synthetic(params))
 
 
@@ -186,14 +231,19 @@ def resolve_dataset(spec: str) -> DatasetSpec:
 def load_dataset(spec: str) -> Dataset:
     """Load and check a dataset; CannotRun if it is unusable (the sweep goes on)."""
     resolved = resolve_dataset(spec)
-    X, y_raw = resolved.loader()
+    loaded = resolved.loader()
+    X, y_raw = loaded[0], loaded[1]
+    categorical = tuple(loaded[2]) if len(loaded) == 3 else ()
     y = _binarize(np.asarray(y_raw), resolved.name)
     X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2 or len(X) != len(y):
+    if X.ndim != 2 or len(X) != len(y) or X.shape[1] == 0:
         raise CannotRun(f"{resolved.name}: X has shape {X.shape} for {len(y)} labels")
-    if not np.isfinite(X).all():
-        raise CannotRun(f"{resolved.name}: features contain NaN or inf")
-    return Dataset(resolved.name, resolved.key, X, y, fingerprint(X, y))
+    if np.isinf(X).any():
+        raise CannotRun(f"{resolved.name}: features contain inf")
+    empty = np.flatnonzero(np.isnan(X).all(axis=0))
+    if len(empty):
+        raise CannotRun(f"{resolved.name}: feature columns {empty.tolist()} are all missing")
+    return Dataset(resolved.name, resolved.key, X, y, fingerprint(X, y, categorical), categorical)
 
 
 def with_ratio(ds: Dataset, ratio: str | float, *, seed: int, min_minority: int) -> Dataset:
@@ -224,4 +274,4 @@ def with_ratio(ds: Dataset, ratio: str | float, *, seed: int, min_minority: int)
         np.concatenate([np.flatnonzero(ds.y == 0), rng.choice(minority, target, replace=False)])
     )
     X, y = ds.X[keep], ds.y[keep]
-    return Dataset(ds.name, ds.key, X, y, fingerprint(X, y))
+    return Dataset(ds.name, ds.key, X, y, fingerprint(X, y, ds.categorical), ds.categorical)

@@ -80,6 +80,7 @@ def evaluate_unit(unit: Unit, settings: ProtocolSettings, *, min_minority: int) 
             get_classifier(unit.classifier),
             settings=settings,
             split_seed=split_seed_for(unit),
+            categorical=variant.categorical,
             model_seed=derive_seed(
                 "model",
                 unit.dataset_key,

@@ -28,7 +28,13 @@ from imbench.errors import CannotRun
 from imbench.metrics import DEFAULT_THRESHOLD
 from imbench.objectives import ThresholdObjective
 from imbench.seeding import derive_seed
-from imbench.strategies import Strategy, StrategySpec, build_pipeline
+from imbench.strategies import (
+    Features,
+    Strategy,
+    StrategySpec,
+    build_pipeline,
+    unsupported_reason,
+)
 
 
 @dataclass(frozen=True)
@@ -88,8 +94,18 @@ def inner_splits(
     return list(cv.split(np.zeros(len(y_train)), y_train))
 
 
-def check_feasible(y: np.ndarray, strategy: Strategy, s: ProtocolSettings, split_seed: int) -> None:
-    """Raise CannotRun before any fit if the folds are too small for the strategy."""
+def check_feasible(
+    y: np.ndarray,
+    strategy: Strategy,
+    s: ProtocolSettings,
+    split_seed: int,
+    features: Features | None = None,
+) -> None:
+    """Raise CannotRun before any fit if the folds are too small for the strategy, or
+    the strategy cannot handle the data's categorical features."""
+    reason = unsupported_reason(strategy, features)
+    if reason:
+        raise CannotRun(reason)
     n_min = int(y.sum())
     if n_min < s.outer_folds:
         raise CannotRun(f"{n_min} minority rows < {s.outer_folds} outer folds")
@@ -120,14 +136,21 @@ def nested_cv(
     settings: ProtocolSettings,
     split_seed: int,
     model_seed: int,
+    categorical: tuple[int, ...] = (),
 ) -> list[FoldOutcome]:
     """Run the protocol; one FoldOutcome per outer fold."""
-    check_feasible(y, strategy, settings, split_seed)
+    features = Features(X.shape[1], tuple(categorical), bool(np.isnan(X).any()))
+    check_feasible(y, strategy, settings, split_seed, features)
     grid = classifier.grid or ({},)
 
     def make(params: dict[str, Any]) -> Any:
         return build_pipeline(
-            strategy, classifier, params=params, seed=model_seed, cost_ratio=settings.cost_ratio
+            strategy,
+            classifier,
+            params=params,
+            seed=model_seed,
+            cost_ratio=settings.cost_ratio,
+            features=None if features.plain else features,
         )
 
     outcomes = []

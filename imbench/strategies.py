@@ -18,11 +18,20 @@ from typing import Any, Literal
 import numpy as np
 from imblearn.combine import SMOTEENN, SMOTETomek
 from imblearn.ensemble import EasyEnsembleClassifier
-from imblearn.over_sampling import ADASYN, SMOTE, BorderlineSMOTE, RandomOverSampler
+from imblearn.over_sampling import (
+    ADASYN,
+    SMOTE,
+    SMOTEN,
+    SMOTENC,
+    BorderlineSMOTE,
+    RandomOverSampler,
+)
 from imblearn.pipeline import Pipeline
 from imblearn.under_sampling import RandomUnderSampler, TomekLinks
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.preprocessing import StandardScaler
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 
 from imbench.classifiers import Classifier
@@ -38,6 +47,9 @@ class Strategy:
     make_sampler: Callable[[int], Any] | None = None
     weighting: Literal["balanced", "cost"] | None = None
     wrap: Callable[[Any, int], Any] | None = None  # ensemble around the classifier
+    # categorical features: "same" sampler works, "smotenc" becomes SMOTENC/SMOTEN,
+    # "unsupported" (a distance-based sampler that would interpolate category codes)
+    on_categorical: Literal["same", "smotenc", "unsupported"] = "same"
     min_minority_train: int = 2
     description: str = ""
 
@@ -123,6 +135,28 @@ class SampleWeighted(ClassifierMixin, BaseEstimator):
         return self.estimator_.predict(X)
 
 
+@dataclass(frozen=True)
+class Features:
+    """What the pipeline must know about X: its width, categorical columns, gaps."""
+
+    n: int
+    categorical: tuple[int, ...] = ()
+    missing: bool = False
+
+    @property
+    def plain(self) -> bool:
+        return not self.categorical and not self.missing
+
+
+def unsupported_reason(strategy: Strategy, features: Features | None) -> str | None:
+    if features is not None and features.categorical and strategy.on_categorical == "unsupported":
+        return (
+            f"{strategy.name} interpolates or measures distances on every feature and has no "
+            "categorical variant; with categorical features use smote (SMOTENC), ros or rus"
+        )
+    return None
+
+
 def build_pipeline(
     strategy: Strategy,
     classifier: Classifier,
@@ -130,8 +164,15 @@ def build_pipeline(
     params: dict[str, Any],
     seed: int,
     cost_ratio: float,
+    features: Features | None = None,
 ) -> Pipeline:
-    """scale -> [sampler] -> classifier (weighted as the strategy says)."""
+    """[impute] -> scale/encode -> [sampler] -> classifier (weighted as the strategy says).
+
+    Numeric data: scale -> sampler. Missing values: a median imputer first.
+    Categorical columns: impute -> sampler (SMOTENC for smote) -> scale numeric
+    and one-hot encode categorical columns -> classifier. Every step is fitted on
+    the rows the pipeline is fitted on.
+    """
     clf = classifier.make(seed).set_params(**params)
     if strategy.weighting is not None:
         weights = "balanced" if strategy.weighting == "balanced" else {0: 1.0, 1: cost_ratio}
@@ -141,11 +182,48 @@ def build_pipeline(
             clf = SampleWeighted(clf, class_weight=weights)
     if strategy.wrap is not None:
         clf = strategy.wrap(clf, seed)
-    steps: list[tuple[str, Any]] = [("scale", StandardScaler())]
-    if strategy.make_sampler is not None:
+    if features is None or not features.categorical:
+        steps: list[tuple[str, Any]] = []
+        if features is not None and features.missing:
+            steps.append(("impute", SimpleImputer(strategy="median", keep_empty_features=True)))
+        steps.append(("scale", StandardScaler()))
+        if strategy.make_sampler is not None:
+            steps.append(("sample", strategy.make_sampler(seed)))
+        steps.append(("clf", clf))
+        return Pipeline(steps)
+    return Pipeline(_mixed_steps(strategy, clf, seed, features))
+
+
+def _mixed_steps(strategy: Strategy, clf: Any, seed: int, f: Features) -> list[tuple[str, Any]]:
+    reason = unsupported_reason(strategy, f)
+    if reason:
+        raise ConfigError(reason)
+    cat = list(f.categorical)
+    num = [i for i in range(f.n) if i not in f.categorical]
+    # the imputer puts numeric columns first, then the categorical ones
+    num_pos, cat_pos = list(range(len(num))), list(range(len(num), f.n))
+    impute = ColumnTransformer(
+        [
+            ("num", SimpleImputer(strategy="median", keep_empty_features=True), num),
+            ("cat", SimpleImputer(strategy="most_frequent", keep_empty_features=True), cat),
+        ]
+    )
+    encode = ColumnTransformer(
+        [
+            ("num", StandardScaler(), num_pos),
+            ("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False), cat_pos),
+        ]
+    )
+    steps: list[tuple[str, Any]] = [("impute", impute)]
+    if strategy.on_categorical == "smotenc":
+        if num:
+            sampler = SMOTENC(cat_pos, k_neighbors=K_NEIGHBORS, random_state=seed)
+        else:
+            sampler = SMOTEN(k_neighbors=K_NEIGHBORS, random_state=seed)
+        steps.append(("sample", sampler))
+    elif strategy.make_sampler is not None:
         steps.append(("sample", strategy.make_sampler(seed)))
-    steps.append(("clf", clf))
-    return Pipeline(steps)
+    return [*steps, ("encode", encode), ("clf", clf)]
 
 
 _NEED_K = K_NEIGHBORS + 1
@@ -158,34 +236,44 @@ for _s in (
         "smote",
         lambda s: SMOTE(k_neighbors=K_NEIGHBORS, random_state=s),
         min_minority_train=_NEED_K,
-        description="SMOTE, k=5",
+        on_categorical="smotenc",
+        description="SMOTE, k=5 (SMOTENC with categorical features)",
     ),
     Strategy(
         "borderline_smote",
         lambda s: BorderlineSMOTE(k_neighbors=K_NEIGHBORS, random_state=s),
         min_minority_train=_NEED_K,
+        on_categorical="unsupported",
         description="Borderline-SMOTE-1, k=5, m=10",
     ),
     Strategy(
         "adasyn",
         lambda s: ADASYN(n_neighbors=K_NEIGHBORS, random_state=s),
         min_minority_train=_NEED_K,
+        on_categorical="unsupported",
         description="ADASYN, k=5",
     ),
     Strategy(
         "rus", lambda s: RandomUnderSampler(random_state=s), description="random undersampling"
     ),
-    Strategy("tomek", lambda s: TomekLinks(), description="Tomek-link cleaning"),
+    Strategy(
+        "tomek",
+        lambda s: TomekLinks(),
+        on_categorical="unsupported",
+        description="Tomek-link cleaning",
+    ),
     Strategy(
         "smoteenn",
         lambda s: SMOTEENN(smote=SMOTE(k_neighbors=K_NEIGHBORS, random_state=s), random_state=s),
         min_minority_train=_NEED_K,
+        on_categorical="unsupported",
         description="SMOTE then Edited Nearest Neighbours",
     ),
     Strategy(
         "smotetomek",
         lambda s: SMOTETomek(smote=SMOTE(k_neighbors=K_NEIGHBORS, random_state=s), random_state=s),
         min_minority_train=_NEED_K,
+        on_categorical="unsupported",
         description="SMOTE then Tomek links",
     ),
     Strategy(

@@ -108,3 +108,26 @@ def test_isolation_forest_reframe_ranks_anomalous_minority_rows_first():
     proba = pipe.predict_proba(X)[:, 1]
     assert np.all((proba > 0) & (proba <= 1))
     assert proba[y == 1].min() > np.quantile(proba[y == 0], 0.99)
+
+
+@pytest.mark.parametrize("strategy", list(STRATEGIES))
+def test_every_strategy_declares_what_it_does_with_categorical_features(strategy, tiny_xy):
+    from imbench.errors import ConfigError
+    from imbench.strategies import Features
+
+    X, y = tiny_xy
+    X = X.copy()
+    X[:, -1] = (X[:, -1] > 0).astype(float) + (X[:, -2] > 0)  # a 3-level categorical code
+    X[::7, 0] = np.nan
+    features = Features(X.shape[1], (X.shape[1] - 1,), True)
+    spec = STRATEGIES[strategy]
+    build = lambda: build_pipeline(  # noqa: E731
+        spec, CLASSIFIERS["lr"], params={}, seed=0, cost_ratio=5.0, features=features
+    )
+    if spec.on_categorical == "unsupported":
+        with pytest.raises(ConfigError, match="categorical"):
+            build()
+        return
+    pipe = build().fit(X, y)
+    assert [n for n, _ in pipe.steps][0] == "impute"
+    assert np.isfinite(pipe.predict_proba(X)).all()

@@ -23,18 +23,67 @@ def test_csv_and_parquet_with_label_column(tmp_path):
 
 
 def test_bad_files_are_cannot_run_not_crashes(tmp_path):
-    pd.DataFrame({"x": [1.0, np.nan, 3.0, 4.0], "target": [0, 0, 1, 0]}).to_csv(
-        tmp_path / "nan.csv", index=False
+    pd.DataFrame({"x": [1.0, np.inf, 3.0, 4.0], "target": [0, 0, 1, 0]}).to_csv(
+        tmp_path / "inf.csv", index=False
     )
-    pd.DataFrame({"x": ["a", "b", "c"], "target": [0, 1, 0]}).to_csv(
-        tmp_path / "txt.csv", index=False
+    pd.DataFrame({"x": [np.nan] * 3, "z": [1, 2, 3], "target": [0, 1, 0]}).to_csv(
+        tmp_path / "gap.csv", index=False
+    )
+    pd.DataFrame({"x": [1.0, 2.0, 3.0], "target": [0, np.nan, 1]}).to_csv(
+        tmp_path / "nolabel.csv", index=False
     )
     pd.DataFrame({"x": [1.0, 2.0], "target": [1, 1]}).to_csv(tmp_path / "one.csv", index=False)
-    for name, needle in [("nan.csv", "NaN"), ("txt.csv", "non-numeric"), ("one.csv", "2 classes")]:
+    for name, needle in [
+        ("inf.csv", "inf"),
+        ("gap.csv", r"columns \[0\] are all missing"),
+        ("nolabel.csv", "missing values"),
+        ("one.csv", "2 classes"),
+    ]:
         with pytest.raises(CannotRun, match=needle):
             load_dataset(str(tmp_path / name))
     with pytest.raises(CannotRun, match="no target column"):
-        load_dataset(f"{tmp_path / 'nan.csv'}:nope")
+        load_dataset(f"{tmp_path / 'inf.csv'}:nope")
+
+
+def test_mixed_type_file_keeps_categories_as_codes_and_gaps_as_nan(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "amount": [1.0, np.nan, 3.0, 4.0, 5.0, 6.0],
+            "channel": ["web", "shop", None, "web", "app", "shop"],
+            "flag": [True, False, True, True, False, False],
+            "target": [0, 0, 1, 0, 1, 0],
+        }
+    )
+    frame.to_csv(tmp_path / "mixed.csv", index=False)
+    ds = load_dataset(str(tmp_path / "mixed.csv"))
+    assert ds.categorical == (1, 2)
+    assert np.isnan(ds.X[1, 0]) and np.isnan(ds.X[2, 1])
+    assert ds.X[:, 1][~np.isnan(ds.X[:, 1])].tolist() == [2, 1, 2, 0, 1]  # app=0, shop=1, web=2
+    # same values, other row order: same codes (sorted categories)
+    frame.iloc[::-1].to_csv(tmp_path / "rev.csv", index=False)
+    rev = load_dataset(str(tmp_path / "rev.csv"))
+    assert np.array_equal(rev.X[::-1], ds.X, equal_nan=True)
+
+
+def test_synthetic_difficulty_knobs_change_difficulty_not_imbalance():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+
+    def auc(spec):
+        ds = load_dataset(spec)
+        assert ds.n_minority == 200  # the knobs never move the imbalance
+        model = LogisticRegression(max_iter=1000)
+        return cross_val_score(model, ds.X, ds.y, scoring="roc_auc", cv=3).mean()
+
+    base = "synthetic:n=2000,minority=0.1,seed=3"
+    assert auc(base + ",sep=2") > auc(base) > auc(base + ",sep=0.3")
+    assert auc(base + ",noise=0.1") < auc(base)
+    # defaults stay out of the key: older keys keep naming the same data
+    assert resolve_dataset(base + ",sep=1,noise=0,clusters=2").key == resolve_dataset(base).key
+    assert "sep=2" in resolve_dataset(base + ",sep=2").key
+    for bad in ("sep=0", "noise=0.6", "clusters=9,informative=2"):
+        with pytest.raises(ConfigError, match="synthetic dataset"):
+            resolve_dataset(f"synthetic:{bad}")
 
 
 def test_synthetic_minority_share_and_canonical_key():

@@ -30,7 +30,7 @@ def _runs(out):
 
 def test_sweep_flow_end_to_end_and_rerun_reuses(harness, tmp_path):
     bad = tmp_path / "bad.csv"
-    pd.DataFrame({"x": [1.0, np.nan] * 20, "target": [0, 1] * 20}).to_csv(bad, index=False)
+    pd.DataFrame({"x": [1.0, np.inf] * 20, "target": [0, 1] * 20}).to_csv(bad, index=False)
     raw = tiny_config(
         tmp_path / "out",
         datasets=["synthetic:n=300,minority=0.15,features=5,seed=1", "ecoli1", str(bad)],
@@ -48,7 +48,7 @@ def test_sweep_flow_end_to_end_and_rerun_reuses(harness, tmp_path):
     assert len(cells) == n_cells and cells["cell_id"].is_unique
     bad_cells = cells[cells["dataset"] == "bad"]
     assert (bad_cells["status"] == "skipped").all()
-    assert bad_cells["reason"].str.contains("NaN").all()
+    assert bad_cells["reason"].str.contains("inf").all()
     # ecoli1 at IR 4: reachable; the synthetic set (IR ~5.7) cannot go down to 4
     synth = cells[cells["dataset"].str.startswith("synthetic") & (cells["imbalance_ratio"] == "4")]
     assert (synth["status"] == "skipped").all() and synth["reason"].str.contains("already").all()
