@@ -465,6 +465,132 @@ def datasets(
 
 
 @app.command()
+def advise(
+    data: Annotated[
+        str, typer.Argument(help="dataset: KEEL name, path.csv[:label], synthetic:...")
+    ],
+    metric: Annotated[
+        str, typer.Option("--metric", help="pr_auc | mcc | fbeta | cost | capacity")
+    ] = "mcc",
+    classifier: Annotated[str, typer.Option("-c", "--classifier")] = "lr",
+    repeats: Annotated[int, typer.Option("--repeats", min=1, help="outer CV repeats")] = 3,
+    alpha: Annotated[float, typer.Option("--alpha", min=0.0, max=0.5)] = 0.05,
+    beta: Annotated[float, typer.Option("--beta", help="fbeta's beta")] = 1.0,
+    fp_cost: Annotated[float, typer.Option("--fp-cost")] = 1.0,
+    fn_cost: Annotated[float, typer.Option("--fn-cost")] = 10.0,
+    capacity: Annotated[float, typer.Option("--capacity", help="share flagged")] = 0.05,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    out: Annotated[Path, typer.Option("--out")] = Path("results"),
+    tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri")] = None,
+) -> None:
+    """Run the imbalance playbook on DATA: diagnose, then class weights, threshold,
+    resampling and calibration, each kept only if it pays (paired test over outer folds)."""
+    from imbench.advise import ADVISE_METRICS
+    from imbench.advise import advise as run_advice
+    from imbench.classifiers import get_classifier
+    from imbench.datasets import load_dataset
+    from imbench.errors import CannotRun
+    from imbench.plan import settings_of
+    from imbench.seeding import derive_seed
+
+    try:
+        if metric not in ADVISE_METRICS:
+            raise ConfigError(f"metric: {metric!r} is not one of {', '.join(ADVISE_METRICS)}")
+        protocol = {
+            "outer_repeats": repeats,
+            "beta": beta,
+            "fp_cost": fp_cost,
+            "fn_cost": fn_cost,
+            "capacity": capacity,
+        }
+        cfg = build_config(
+            default_config_dict(),
+            {"datasets": [data], "classifiers": [classifier], "protocol": protocol},
+        )
+        ds = load_dataset(cfg.datasets[0])
+        result = run_advice(
+            ds.X,
+            ds.y,
+            get_classifier(cfg.classifiers[0]),
+            metric=metric,  # type: ignore[arg-type]
+            settings=settings_of(cfg),
+            split_seed=derive_seed("split", cfg.datasets[0], "native", seed),
+            model_seed=derive_seed("model", cfg.datasets[0], "advise", seed),
+            categorical=ds.categorical,
+            alpha=alpha,
+        )
+    except (ImbenchError, CannotRun) as exc:
+        _fail(str(exc))
+        return
+    _print_advice(result, ds.name)
+    _save_advice(result, ds.name, cfg, out, tracking_uri)
+
+
+def _print_advice(result: Any, name: str) -> None:
+    d = result.diagnosis
+    console.print(
+        f"[bold]{name}[/]: {d.rows} rows, {d.minority} minority ({d.prevalence:.2%}, "
+        f"IR {d.imbalance_ratio:.1f}); SMOTE {'feasible' if d.smote_ok else 'NOT feasible'}; "
+        f"{d.anomaly_note}; baseline ROC-AUC {d.roc_auc:.3f} vs PR-AUC {d.pr_auc:.3f} "
+        f"(chance {d.prevalence:.3f})"
+    )
+    table = Table(title=f"playbook on {result.metric} (each step vs the last kept one)")
+    for col in ("step", "strategy", "status", "mean [95% CI]", "change", "p", "note"):
+        table.add_column(col)
+    for st in result.steps:
+        ci = "" if math.isnan(st.mean) else f"{st.mean:.3f} [{st.low:.3f}, {st.high:.3f}]"
+        table.add_row(
+            st.name,
+            st.strategy,
+            st.status,
+            ci,
+            "" if math.isnan(st.diff) else f"{st.diff:+.3f}",
+            "" if math.isnan(st.p_value) else f"{st.p_value:.3g}",
+            st.note,
+        )
+    console.print(table)
+    q25, q50, q75 = result.threshold
+    usable = "usable as probabilities" if result.calibrated_enough else "not calibrated"
+    console.print(
+        f"[bold green]recommendation: {result.recommendation}[/] at threshold {q50:.3f} "
+        f"(folds {q25:.3f}-{q75:.3f}); ECE {result.ece:.3f}, Brier {result.brier:.3f}: {usable}"
+    )
+
+
+def _save_advice(result: Any, name: str, cfg: Any, out: Path, tracking_uri: str | None) -> None:
+    from imbench.advise import to_markdown
+    from imbench.report import _slug
+    from imbench.store import atomic_write_bytes
+    from imbench.tracking import log_standalone_run, resolve_tracking_uri
+
+    target = out / "advice" / f"{_slug(name, result.metric, cfg.classifiers[0])}.md"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(target, to_markdown(result, name).encode())
+    console.print(f"summary: {target}")
+    metrics = {f"{st.name.replace(' ', '_')}.mean": st.mean for st in result.steps}
+    metrics.update(ece=result.ece, brier=result.brier, threshold=result.threshold[1])
+    params = {"dataset": name, "metric": result.metric, "classifier": cfg.classifiers[0]}
+    params["recommendation"] = result.recommendation
+    uri = resolve_tracking_uri(tracking_uri, out)
+    try:
+        if uri.startswith("sqlite:"):
+            out.mkdir(parents=True, exist_ok=True)
+        log_standalone_run(
+            uri,
+            out / "mlartifacts",
+            "imbench-advise",
+            f"{name}/{result.metric}",
+            params,
+            metrics,
+            [target],
+            {"imbench.role": "advise", "imbench.recommendation": result.recommendation},
+        )
+        console.print(f"MLflow: experiment imbench-advise at {uri}")
+    except Exception as exc:  # noqa: BLE001 - the advice stands without tracking
+        err.print(f"[yellow]not logged to MLflow at {uri}: {exc}[/]")
+
+
+@app.command()
 def ui(
     out: Annotated[Path, typer.Option("--out")] = Path("results"),
     port: Annotated[int, typer.Option("--port")] = 5000,

@@ -32,7 +32,7 @@ class ProtocolConfig(BaseModel):
     outer_folds: int = Field(5, ge=2, le=20)
     outer_repeats: int = Field(1, ge=1, le=20)
     inner_folds: int = Field(3, ge=2, le=10)
-    threshold_objective: Literal["f1", "fbeta", "cost", "capacity", "min_precision"] = Field(
+    threshold_objective: Literal["f1", "fbeta", "mcc", "cost", "capacity", "min_precision"] = Field(
         "f1", description="what `+threshold` optimises on inner out-of-fold predictions"
     )
     beta: float = Field(1.0, gt=0, le=100, description="F-beta's beta (objective fbeta)")

@@ -15,8 +15,8 @@ from typing import Literal
 import numpy as np
 from sklearn.metrics import precision_recall_curve, roc_curve
 
-ObjectiveKind = Literal["f1", "fbeta", "cost", "capacity", "min_precision"]
-OBJECTIVES: tuple[str, ...] = ("f1", "fbeta", "cost", "capacity", "min_precision")
+ObjectiveKind = Literal["f1", "fbeta", "mcc", "cost", "capacity", "min_precision"]
+OBJECTIVES: tuple[str, ...] = ("f1", "fbeta", "mcc", "cost", "capacity", "min_precision")
 # A cut-off no score reaches: "flag nothing" (probabilities can be exactly 1.0).
 NEVER = float(np.nextafter(1.0, 2.0))
 
@@ -34,6 +34,8 @@ class ThresholdObjective:
         """The cut-off (flag when score >= it) that is best on (y, scores)."""
         if self.kind in ("f1", "fbeta"):
             return best_fbeta_threshold(y, scores, beta=1.0 if self.kind == "f1" else self.beta)
+        if self.kind == "mcc":
+            return best_mcc_threshold(y, scores)
         if self.kind == "cost":
             return min_cost_threshold(y, scores, fp_cost=self.fp_cost, fn_cost=self.fn_cost)
         if self.kind == "capacity":
@@ -63,6 +65,20 @@ def best_fbeta_threshold(y: np.ndarray, scores: np.ndarray, *, beta: float = 1.0
         f = (1 + b2) * precision * recall / (b2 * precision + recall)
     f = np.nan_to_num(f[:-1])
     return float(thresholds[int(np.argmax(f))])
+
+
+def best_mcc_threshold(y: np.ndarray, scores: np.ndarray) -> float:
+    """The cut-off that maximises the Matthews correlation coefficient."""
+    fpr, tpr, thresholds = roc_curve(y, scores, drop_intermediate=False)
+    n_pos = float(np.sum(y == 1))
+    n_neg = len(y) - n_pos
+    tp, fp = tpr * n_pos, fpr * n_neg
+    fn, tn = n_pos - tp, n_neg - fp
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mcc = (tp * tn - fp * fn) / np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+    mcc = np.nan_to_num(mcc, nan=0.0)
+    best = int(np.argmax(mcc))
+    return NEVER if not np.isfinite(thresholds[best]) else float(thresholds[best])
 
 
 def min_cost_threshold(

@@ -185,3 +185,37 @@ class Tracker:
     def tags(self, tags: dict[str, str]) -> None:
         assert self.parent_id is not None
         self.client.log_batch(self.parent_id, tags=[RunTag(k, v) for k, v in tags.items()])
+
+
+def log_standalone_run(
+    uri: str,
+    artifact_root: Path,
+    experiment: str,
+    run_name: str,
+    params: dict[str, Any],
+    metrics: dict[str, float],
+    files: list[Path],
+    tags: dict[str, str],
+) -> str:
+    """One finished run outside any sweep (e.g. ``imbench advise``); returns its id."""
+    _tune_sqlite(uri)
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name(experiment)
+    exp_id = (
+        exp.experiment_id
+        if exp
+        else client.create_experiment(
+            experiment, artifact_location=artifact_root.resolve().as_uri()
+        )
+    )
+    run = client.create_run(exp_id, run_name=run_name, tags=tags)
+    now = int(time.time() * 1000)
+    client.log_batch(
+        run.info.run_id,
+        metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items() if v == v],
+        params=[Param(k, str(v)[:6000]) for k, v in params.items()],
+    )
+    for path in files:
+        client.log_artifact(run.info.run_id, str(path))
+    client.set_terminated(run.info.run_id, "FINISHED")
+    return run.info.run_id

@@ -94,6 +94,20 @@ def test_fbeta_threshold_is_the_brute_force_maximum(data, beta):
     assert math.isclose(fbeta(t), max(fbeta(c) for c in np.unique(scores)), abs_tol=1e-12)
 
 
+@settings(max_examples=60, deadline=None)
+@given(labelled_scores())
+def test_mcc_threshold_is_the_brute_force_maximum(data):
+    from sklearn.metrics import matthews_corrcoef
+
+    y, scores = data
+    t = ThresholdObjective("mcc").choose(y, scores)
+
+    def mcc(t):
+        return matthews_corrcoef(y, (scores >= t).astype(int))
+
+    assert math.isclose(mcc(t), max(mcc(c) for c in _candidates(scores)), abs_tol=1e-9)
+
+
 @pytest.mark.parametrize("capacity", [0.01, 0.1, 0.3])
 def test_capacity_flags_the_top_share_and_precision_at_k_counts_it(capacity):
     rng = np.random.default_rng(0)

@@ -1,0 +1,96 @@
+"""imbench advise on data whose right answer is known by construction."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from mlflow.tracking import MlflowClient
+from typer.testing import CliRunner
+
+from imbench.advise import advise, corrected_ttest
+from imbench.classifiers import get_classifier
+from imbench.cli import app
+from imbench.datasets import load_dataset
+from imbench.objectives import ThresholdObjective
+from imbench.protocol import ProtocolSettings
+from imbench.tracking import default_tracking_uri
+
+DATA = "synthetic:n=2000,minority=0.1,seed=1,sep=0.8"  # IR 9
+
+
+def _advise(spec, metric, **objective):
+    ds = load_dataset(spec)
+    settings = ProtocolSettings(
+        outer_folds=5, outer_repeats=3, inner_folds=3, objective=ThresholdObjective(**objective)
+    )
+    return advise(
+        ds.X,
+        ds.y,
+        get_classifier("lr"),
+        metric=metric,
+        settings=settings,
+        split_seed=0,
+        model_seed=0,
+    )
+
+
+def _status(advice):
+    return {s.name: s.status for s in advice.steps}
+
+
+def test_class_weights_suffice_when_costs_match_the_imbalance():
+    # fn_cost / fp_cost = IR: balanced weights put lr's 0.5 cut-off at the cost optimum
+    advice = _advise(DATA, "cost", kind="cost", fp_cost=1.0, fn_cost=9.0)
+    assert advice.recommendation == "balanced"
+    assert _status(advice)["class weights"] == "kept"
+    assert _status(advice)["threshold"] == "rejected"
+    assert _status(advice)["resampling"] == "not tried"  # the playbook stopped
+    assert _status(advice)["calibration"] in ("kept", "rejected")  # always checked
+
+
+def test_threshold_is_the_lever_when_misses_cost_far_more():
+    advice = _advise(DATA, "cost", kind="cost", fp_cost=1.0, fn_cost=40.0)
+    assert advice.recommendation.endswith("+threshold")
+    steps = {s.name: s for s in advice.steps}
+    assert steps["threshold"].status == "kept" and steps["threshold"].diff < 0  # cost went down
+    assert steps["threshold"].p_value < 0.05
+    assert advice.threshold[1] < 0.5  # flag more: misses are expensive
+
+
+def test_too_few_minority_rows_for_smote_is_diagnosed_and_ros_stands_in():
+    advice = _advise("synthetic:n=400,minority=0.025,seed=3,sep=2", "mcc", kind="mcc")
+    d = advice.diagnosis
+    assert d.minority == 10 and not d.smote_ok and "smote needs" in d.smote_note
+    resampling = next(s for s in advice.steps if s.name == "resampling")
+    assert resampling.status == "not tried" or resampling.strategy.startswith("ros")
+
+
+def test_ranking_metrics_skip_the_threshold_step():
+    advice = _advise(DATA, "pr_auc")
+    assert _status(advice)["threshold"] in ("not applicable", "not tried")
+
+
+def test_corrected_ttest_is_more_cautious_than_the_naive_one():
+    rng = np.random.default_rng(0)
+    diff = rng.normal(0.01, 0.02, 15)
+    mean, p, se = corrected_ttest(diff, test_share=0.2)
+    naive_se = diff.std(ddof=1) / np.sqrt(15)
+    assert mean == pytest.approx(diff.mean()) and se > naive_se
+    assert corrected_ttest(np.full(15, 0.01), 0.2)[1] == 0.0  # constant gain: certain
+
+
+def test_cli_prints_saves_and_logs_the_advice(tmp_path):
+    out = tmp_path / "r"
+    args = ["advise", DATA, "--metric", "cost", "--fn-cost", "40", "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "recommendation: balanced+threshold" in result.output
+    (md,) = (out / "advice").glob("*.md")
+    text = md.read_text()
+    assert "Recommendation: **balanced+threshold**" in text and "| threshold |" in text
+    client = MlflowClient(default_tracking_uri(out))
+    (run,) = client.search_runs([client.get_experiment_by_name("imbench-advise").experiment_id])
+    assert run.data.params["recommendation"] == "balanced+threshold"
+    assert run.data.metrics["threshold.mean"] < run.data.metrics["baseline.mean"]
+    bad = CliRunner().invoke(app, ["advise", DATA, "--metric", "accuracy"])
+    assert bad.exit_code == 2 and "accuracy" in bad.output
