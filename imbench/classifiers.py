@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import difflib
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from imblearn.ensemble import BalancedRandomForestClassifier
-from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
     IsolationForest,
@@ -27,6 +28,8 @@ class Classifier:
     grid: tuple[dict[str, Any], ...]
     accepts_class_weight: bool = True
     description: str = ""
+    # the classifier's own imbalance knob: (estimator, "balanced" | "cost", cost_ratio) -> est
+    native_weighting: Callable[[Any, str, float], Any] | None = None
 
 
 CLASSIFIERS: dict[str, Classifier] = {}
@@ -137,3 +140,110 @@ register_classifier(
         description="anomaly reframe: IsolationForest on majority rows, anomaly score as score",
     )
 )
+
+
+# --- gradient boosting extras (pip install imbench[gbdt]) -----------------------------
+
+
+class ScalePosWeight(ClassifierMixin, BaseEstimator):
+    """Sets ``scale_pos_weight`` at fit time: n_negative / n_positive of the rows it is
+    fitted on (``balanced``), or a fixed cost ratio."""
+
+    def __init__(self, estimator: Any = None, weight: Any = "balanced") -> None:
+        self.estimator = estimator
+        self.weight = weight
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> ScalePosWeight:
+        y = np.asarray(y)
+        n_pos = max(int(y.sum()), 1)
+        value = (len(y) - n_pos) / n_pos if self.weight == "balanced" else float(self.weight)
+        self.estimator_ = clone(self.estimator).set_params(scale_pos_weight=value)
+        self.estimator_.fit(X, y)
+        self.classes_ = self.estimator_.classes_
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self.estimator_.predict_proba(X)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.estimator_.predict(X)
+
+
+def installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def _xgb(seed: int) -> Any:
+    from xgboost import XGBClassifier
+
+    return XGBClassifier(
+        n_estimators=100, max_depth=4, tree_method="hist", n_jobs=1, random_state=seed, verbosity=0
+    )
+
+
+def _lgbm(seed: int) -> Any:
+    from lightgbm import LGBMClassifier
+
+    return LGBMClassifier(n_estimators=100, n_jobs=1, random_state=seed, verbose=-1)
+
+
+def _catboost(seed: int) -> Any:
+    from catboost import CatBoostClassifier
+
+    return CatBoostClassifier(
+        iterations=100,
+        depth=6,
+        thread_count=1,
+        random_seed=seed,
+        verbose=0,
+        allow_writing_files=False,
+    )
+
+
+def _lgbm_weighting(est: Any, kind: str, cost_ratio: float) -> Any:
+    if kind == "balanced":
+        return est.set_params(is_unbalance=True)
+    return est.set_params(scale_pos_weight=cost_ratio)
+
+
+def _catboost_weighting(est: Any, kind: str, cost_ratio: float) -> Any:
+    if kind == "balanced":
+        return est.set_params(auto_class_weights="Balanced")
+    return est.set_params(scale_pos_weight=cost_ratio)
+
+
+if installed("xgboost"):
+    register_classifier(
+        Classifier(
+            "xgb",
+            _xgb,
+            ({"learning_rate": 0.05}, {"learning_rate": 0.2}),
+            accepts_class_weight=False,
+            native_weighting=lambda est, kind, c: ScalePosWeight(
+                est, "balanced" if kind == "balanced" else c
+            ),
+            description="XGBoost, 100 trees of depth 4; weights via scale_pos_weight",
+        )
+    )
+if installed("lightgbm"):
+    register_classifier(
+        Classifier(
+            "lgbm",
+            _lgbm,
+            ({"learning_rate": 0.05}, {"learning_rate": 0.2}),
+            accepts_class_weight=False,
+            native_weighting=_lgbm_weighting,
+            description="LightGBM, 100 trees; weights via is_unbalance / scale_pos_weight",
+        )
+    )
+if installed("catboost"):
+    register_classifier(
+        Classifier(
+            "catboost",
+            _catboost,
+            ({"learning_rate": 0.05}, {"learning_rate": 0.2}),
+            accepts_class_weight=False,
+            native_weighting=_catboost_weighting,
+            description="CatBoost, 100 iterations; weights via auto_class_weights / scale_pos_weight",
+        )
+    )

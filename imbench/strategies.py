@@ -174,7 +174,9 @@ def build_pipeline(
     the rows the pipeline is fitted on.
     """
     clf = classifier.make(seed).set_params(**params)
-    if strategy.weighting is not None:
+    if strategy.weighting is not None and classifier.native_weighting is not None:
+        clf = classifier.native_weighting(clf, strategy.weighting, cost_ratio)
+    elif strategy.weighting is not None:
         weights = "balanced" if strategy.weighting == "balanced" else {0: 1.0, 1: cost_ratio}
         if classifier.accepts_class_weight:
             clf.set_params(class_weight=weights)

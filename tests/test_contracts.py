@@ -53,6 +53,8 @@ def test_threshold_alias_is_none_plus_threshold():
 @pytest.mark.parametrize("classifier", list(CLASSIFIERS))
 def test_weighting_reaches_the_classifier(classifier):
     clf = CLASSIFIERS[classifier]
+    if clf.native_weighting is not None or not clf.accepts_class_weight:
+        pytest.skip("weighted natively or by sample_weight: see the tests below")
     pipe = build_pipeline(STRATEGIES["cost"], clf, params={}, seed=0, cost_ratio=7.0)
     assert pipe.named_steps["clf"].get_params()["class_weight"] == {0: 1.0, 1: 7.0}
     pipe = build_pipeline(STRATEGIES["balanced"], clf, params={}, seed=0, cost_ratio=7.0)
@@ -131,3 +133,36 @@ def test_every_strategy_declares_what_it_does_with_categorical_features(strategy
     pipe = build().fit(X, y)
     assert [n for n, _ in pipe.steps][0] == "impute"
     assert np.isfinite(pipe.predict_proba(X)).all()
+
+
+GBDT = [name for name in ("xgb", "lgbm", "catboost") if name in CLASSIFIERS]
+
+
+@pytest.mark.parametrize("name", GBDT)
+def test_gbdt_native_imbalance_knobs(name, tiny_xy):
+    X, y = tiny_xy
+    clf = CLASSIFIERS[name]
+    ratio = (len(y) - y.sum()) / y.sum()
+    balanced = build_pipeline(STRATEGIES["balanced"], clf, params={}, seed=0, cost_ratio=7.0)
+    cost = build_pipeline(STRATEGIES["cost"], clf, params={}, seed=0, cost_ratio=7.0)
+    plain = build_pipeline(STRATEGIES["none"], clf, params={}, seed=0, cost_ratio=7.0).fit(X, y)
+    b, c = balanced.fit(X, y).named_steps["clf"], cost.fit(X, y).named_steps["clf"]
+    if name == "xgb":  # scale_pos_weight from the rows it was fitted on
+        assert b.estimator_.get_params()["scale_pos_weight"] == pytest.approx(ratio)
+        assert c.estimator_.get_params()["scale_pos_weight"] == 7.0
+    elif name == "lgbm":
+        assert b.get_params()["is_unbalance"] is True
+        assert c.get_params()["scale_pos_weight"] == 7.0
+    else:
+        assert b.get_params()["auto_class_weights"] == "Balanced"
+        assert c.get_params()["scale_pos_weight"] == 7.0
+    # the knob moves probabilities towards the minority, as class weights do
+    p0 = plain.predict_proba(X)[:, 1].mean()
+    assert balanced.predict_proba(X)[:, 1].mean() > p0
+
+
+def test_gbdt_extras_are_registered_when_installed():
+    import importlib.util
+
+    for module, name in (("xgboost", "xgb"), ("lightgbm", "lgbm"), ("catboost", "catboost")):
+        assert (name in CLASSIFIERS) == (importlib.util.find_spec(module) is not None)
