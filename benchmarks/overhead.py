@@ -22,8 +22,6 @@ from imbench.sweep import pending_work, plan_sweep
 
 from _common import sweep
 
-BATCHES_PER_WORKER = 6
-
 
 def main() -> None:
     path = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).with_name("overhead.toml"))
@@ -35,7 +33,7 @@ def main() -> None:
     started = time.perf_counter()
     plan = plan_sweep(cfg)
     units, _ = pending_work(plan, set())
-    batches = make_batches(units, workers * BATCHES_PER_WORKER, plan.sizes)
+    batches = make_batches(units, workers, plan.sizes)
     settings = settings_of(cfg)
     results = Parallel(n_jobs=workers)(
         delayed(evaluate_batch)(b, settings, min_minority=cfg.protocol.min_minority)

@@ -69,7 +69,7 @@ def bare_efficiency(grid_name: str = "default") -> None:
     units, _ = pending_work(plan, set())
     seconds = {}
     for workers in (1, 2):
-        batches = make_batches(units, workers * 6, plan.sizes)
+        batches = make_batches(units, workers, plan.sizes)
         start = time.perf_counter()
         Parallel(n_jobs=workers)(
             delayed(evaluate_batch)(b, settings_of(cfg), min_minority=cfg.protocol.min_minority)

@@ -26,8 +26,6 @@ from imbench.store import SweepStore
 from imbench.sweep import pending_work, plan_sweep, summarize
 from imbench.tasks.evaluate import evaluate_batch_task
 
-BATCHES_PER_WORKER = 6
-
 
 def default_workers() -> int:
     return max(1, os.cpu_count() or 1)
@@ -59,7 +57,7 @@ def _sweep(
     tracker.log_results(known)
     settings = settings_of(cfg)
     workers = cfg.workers or default_workers()
-    batches = make_batches(units, workers * BATCHES_PER_WORKER, plan.sizes)
+    batches = make_batches(units, workers, plan.sizes)
     n_todo = sum(len(u.cells) for u in units)
     first_result = None
 

@@ -30,6 +30,7 @@ class Classifier:
     description: str = ""
     # the classifier's own imbalance knob: (estimator, "balanced" | "cost", cost_ratio) -> est
     native_weighting: Callable[[Any, str, float], Any] | None = None
+    cost: float = 1.0  # rough fit time relative to lr, for batching (plan.py)
 
 
 CLASSIFIERS: dict[str, Classifier] = {}
@@ -103,6 +104,7 @@ register_classifier(
         "rf",
         lambda seed: RandomForestClassifier(n_estimators=100, n_jobs=1, random_state=seed),
         ({"min_samples_leaf": 1}, {"min_samples_leaf": 5}),
+        cost=20,
         description="random forest, 100 trees, leaf-size grid",
     )
 )
@@ -113,6 +115,7 @@ register_classifier(
             max_iter=100, early_stopping=False, random_state=seed
         ),
         ({"learning_rate": 0.05}, {"learning_rate": 0.2}),
+        cost=14,
         description="histogram gradient boosting, 100 iterations, learning-rate grid",
     )
 )
@@ -128,6 +131,7 @@ register_classifier(
             random_state=seed,
         ),
         ({"min_samples_leaf": 1}, {"min_samples_leaf": 5}),
+        cost=15,
         description="balanced random forest (each tree on a balanced bootstrap), leaf-size grid",
     )
 )
@@ -137,6 +141,7 @@ register_classifier(
         lambda seed: AnomalyScorer(random_state=seed),
         ({"max_features": 1.0}, {"max_features": 0.5}),
         accepts_class_weight=False,
+        cost=5,
         description="anomaly reframe: IsolationForest on majority rows, anomaly score as score",
     )
 )
@@ -222,6 +227,7 @@ if installed("xgboost"):
             native_weighting=lambda est, kind, c: ScalePosWeight(
                 est, "balanced" if kind == "balanced" else c
             ),
+            cost=6,
             description="XGBoost, 100 trees of depth 4; weights via scale_pos_weight",
         )
     )
@@ -233,6 +239,7 @@ if installed("lightgbm"):
             ({"learning_rate": 0.05}, {"learning_rate": 0.2}),
             accepts_class_weight=False,
             native_weighting=_lgbm_weighting,
+            cost=6,
             description="LightGBM, 100 trees; weights via is_unbalance / scale_pos_weight",
         )
     )
@@ -244,6 +251,7 @@ if installed("catboost"):
             ({"learning_rate": 0.05}, {"learning_rate": 0.2}),
             accepts_class_weight=False,
             native_weighting=_catboost_weighting,
-            description="CatBoost, 100 iterations; weights via auto_class_weights / scale_pos_weight",
+            cost=15,
+            description="CatBoost, 100 iterations; auto_class_weights / scale_pos_weight",
         )
     )

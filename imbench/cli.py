@@ -132,7 +132,7 @@ def _print_board(
         board = board[board["classifier"] == classifier]
     if ratio:
         board = board[board["imbalance_ratio"] == ratio]
-    cols = ["roc_auc", "mcc", "f1", "brier"]
+    cols = ["roc_auc", "mcc", "f1", "brier", "ece"]
     for (clf, ir), group in board.groupby(["classifier", "imbalance_ratio"], sort=True):
         table = Table(title=f"{sweep_dir.name}: classifier={clf} ratio={ir} (rank by {metric})")
         table.add_column("rank", justify="right")

@@ -7,7 +7,6 @@ share all fits (a strategy and its ``+threshold`` variant).
 
 from __future__ import annotations
 
-import heapq
 import itertools
 from dataclasses import dataclass
 
@@ -101,25 +100,46 @@ def group_units(cells: list[Cell]) -> list[Unit]:
     return [Unit(*key, cells=tuple(group)) for key, group in groups.items()]
 
 
-def make_batches(
-    units: list[Unit], n_batches: int, cost: dict[str, float] | None = None
-) -> list[list[Unit]]:
-    """Split units into at most ``n_batches`` batches of similar total cost, largest first.
+def unit_cost(unit: Unit, sizes: dict[str, float] | None) -> float:
+    """A unit's relative work: dataset size x the registries' classifier and strategy costs."""
+    from imbench.classifiers import CLASSIFIERS
+    from imbench.strategies import STRATEGIES
 
-    ``cost`` estimates a unit's work by its dataset (e.g. rows); greedy
-    longest-first packing keeps one slow dataset from leaving a single worker
-    busy at the end while the others idle.
+    size = (sizes or {}).get(unit.dataset_key, 1.0)
+    clf = CLASSIFIERS.get(unit.classifier)
+    strategy = STRATEGIES.get(unit.base_strategy)
+    return size * (clf.cost if clf else 1.0) * (strategy.cost if strategy else 1.0)
+
+
+def make_batches(
+    units: list[Unit], n_workers: int, sizes: dict[str, float] | None = None
+) -> list[list[Unit]]:
+    """Guided batches, submitted in order: large first, then ever smaller.
+
+    Each batch takes about a third of an equal share of the work still left
+    (remaining / (3 x workers)), down to a floor of 1/24 of a worker's share.
+    Workers pull batches in order, so the small batches at the end fill the
+    gaps that wrong cost estimates leave: no worker idles long at the tail,
+    and the number of tasks stays small (~10-12 per worker).
     """
     if not units:
         return []
-    weight = {u.dataset_key: (cost or {}).get(u.dataset_key, 1.0) for u in units}
-    ordered = sorted(units, key=lambda u: (-weight[u.dataset_key], u.dataset_key, u.base_strategy))
-    n = max(1, min(n_batches, len(ordered)))
-    bins: list[tuple[float, int, list[Unit]]] = [(0.0, i, []) for i in range(n)]
-    heapq.heapify(bins)
+    n_workers = max(1, n_workers)
+    cost = {id(u): unit_cost(u, sizes) for u in units}
+    ordered = sorted(units, key=lambda u: (-cost[id(u)], u.dataset_key, u.base_strategy))
+    total = sum(cost.values())
+    floor = total / (24 * n_workers)
+    remaining = total
+    batches: list[list[Unit]] = []
+    current: list[Unit] = []
+    acc = 0.0
     for unit in ordered:
-        total, i, members = heapq.heappop(bins)
-        members.append(unit)
-        heapq.heappush(bins, (total + weight[unit.dataset_key], i, members))
-    filled = sorted(bins, key=lambda b: -b[0])
-    return [members for _, _, members in filled if members]
+        current.append(unit)
+        acc += cost[id(unit)]
+        if acc >= max(remaining / (3 * n_workers), floor):
+            batches.append(current)
+            remaining -= acc
+            current, acc = [], 0.0
+    if current:
+        batches.append(current)
+    return batches

@@ -50,6 +50,7 @@ class Strategy:
     # categorical features: "same" sampler works, "smotenc" becomes SMOTENC/SMOTEN,
     # "unsupported" (a distance-based sampler that would interpolate category codes)
     on_categorical: Literal["same", "smotenc", "unsupported"] = "same"
+    cost: float = 1.0  # rough fit time relative to no treatment, for batching (plan.py)
     min_minority_train: int = 2
     description: str = ""
 
@@ -281,6 +282,7 @@ for _s in (
     Strategy(
         "easy_ensemble",
         wrap=lambda clf, s: EasyEnsembleClassifier(n_estimators=10, estimator=clf, random_state=s),
+        cost=7.0,
         description="EasyEnsemble: 10 copies of the classifier, each on a balanced undersample",
     ),
 ):

@@ -39,7 +39,7 @@ def plan_sweep(cfg: SweepConfig) -> SweepPlan:
         try:
             ds = load_dataset(key)
             fingerprints[key], names[key] = ds.fingerprint, ds.name
-            sizes[key] = float(ds.X.shape[0] * max(ds.X.shape[1], 1))
+            sizes[key] = float(ds.X.shape[0] * max(ds.X.shape[1], 1) ** 0.5)
         except CannotRun as exc:
             fingerprints[key], names[key] = UNAVAILABLE, resolve_dataset(key).name
             unavailable[key] = str(exc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from imbench.config import build_config
 from imbench.engine import evaluate_unit
@@ -96,17 +97,52 @@ def test_paired_outer_folds_across_strategies(tmp_path):
     assert list(a["n_train"]) == list(b["n_train"])
 
 
-def test_batches_cover_every_unit_once_and_balance_cost():
-    from imbench.plan import Unit, make_batches
+def _makespan(batches, costs, workers):
+    """Workers pull batches in submission order; when does the last one finish?"""
+    free = [0.0] * workers
+    for batch in batches:
+        i = free.index(min(free))
+        free[i] += sum(costs[id(u)] for u in batch)
+    return max(free)
 
-    units = [Unit(d, "native", s, "lr", 0, ()) for d in ("big", "small") for s in "abcdef"]
-    batches = make_batches(units, 4, {"big": 10.0, "small": 1.0})
+
+@pytest.mark.parametrize("workers", [1, 2, 4])
+def test_guided_batches_cover_every_unit_once_and_leave_no_long_tail(workers):
+    from imbench.plan import Unit, make_batches, unit_cost
+
+    rng = np.random.default_rng(workers)
+    sizes = {f"d{i}": float(rng.lognormal(3, 1.2)) for i in range(30)}
+    units = [
+        Unit(d, "native", s, c, 0, ())
+        for d in sizes
+        for s in ("none", "smote", "easy_ensemble")
+        for c in ("lr", "rf")
+    ]
+    batches = make_batches(units, workers, sizes)
     flat = [u for b in batches for u in b]
-    assert sorted(map(id, flat)) == sorted(map(id, units)) and len(batches) == 4
-    totals = [sum(10.0 if u.dataset_key == "big" else 1.0 for u in b) for b in batches]
-    assert totals == sorted(totals, reverse=True)  # largest batch is submitted first
-    assert max(totals) - min(totals) <= 10.0  # no batch holds two big units while one idles
+    assert sorted(map(id, flat)) == sorted(map(id, units))
+    assert len(batches) <= 20 * workers  # few tasks: Prefect pays per task
+    costs = {id(u): unit_cost(u, sizes) for u in units}
+    totals = [sum(costs[id(u)] for u in b) for b in batches]
+    assert totals[-1] <= max(totals[0], sum(totals) / (8 * workers))  # small batches last
+    biggest = max(costs.values())
+    ideal = max(sum(totals) / workers, biggest)
+    assert _makespan(batches, costs, workers) <= 1.1 * ideal
+    # a unit that costs twice its estimate still does not leave a worker idle for long
+    costs[id(flat[0])] *= 2
+    assert _makespan(batches, costs, workers) <= 1.1 * max(
+        sum(costs.values()) / workers, 2 * biggest
+    )
     assert make_batches([], 4) == []
+
+
+def test_unit_cost_follows_the_registries():
+    from imbench.plan import Unit, unit_cost
+
+    sizes = {"d": 100.0}
+    lr = unit_cost(Unit("d", "native", "none", "lr", 0, ()), sizes)
+    assert unit_cost(Unit("d", "native", "none", "rf", 0, ()), sizes) > 10 * lr
+    assert unit_cost(Unit("d", "native", "easy_ensemble", "lr", 0, ()), sizes) > 5 * lr
 
 
 def test_constant_columns_and_tiny_minorities_are_handled(tmp_path):
