@@ -111,8 +111,14 @@ def unit_cost(unit: Unit, sizes: dict[str, float] | None) -> float:
     return size * (clf.cost if clf else 1.0) * (strategy.cost if strategy else 1.0)
 
 
+MAX_UNITS_PER_BATCH = 128  # bounds what a batch holds in memory, whatever the sweep's size
+
+
 def make_batches(
-    units: list[Unit], n_workers: int, sizes: dict[str, float] | None = None
+    units: list[Unit],
+    n_workers: int,
+    sizes: dict[str, float] | None = None,
+    max_units: int = MAX_UNITS_PER_BATCH,
 ) -> list[list[Unit]]:
     """Guided batches, submitted in order: large first, then ever smaller.
 
@@ -120,7 +126,9 @@ def make_batches(
     (remaining / (3 x workers)), down to a floor of 1/24 of a worker's share.
     Workers pull batches in order, so the small batches at the end fill the
     gaps that wrong cost estimates leave: no worker idles long at the tail,
-    and the number of tasks stays small (~10-12 per worker).
+    and the number of tasks stays small (~10-12 per worker). A batch never holds
+    more than ``max_units`` units, so the memory a finished batch's results take
+    in the flow process does not grow with the sweep.
     """
     if not units:
         return []
@@ -136,7 +144,7 @@ def make_batches(
     for unit in ordered:
         current.append(unit)
         acc += cost[id(unit)]
-        if acc >= max(remaining / (3 * n_workers), floor):
+        if acc >= max(remaining / (3 * n_workers), floor) or len(current) >= max_units:
             batches.append(current)
             remaining -= acc
             current, acc = [], 0.0

@@ -134,6 +134,7 @@ def test_guided_batches_cover_every_unit_once_and_leave_no_long_tail(workers):
         sum(costs.values()) / workers, 2 * biggest
     )
     assert make_batches([], 4) == []
+    assert max(len(b) for b in make_batches(units, workers, sizes, max_units=7)) <= 7
 
 
 def test_unit_cost_follows_the_registries():
