@@ -92,6 +92,14 @@ def evaluate_unit(unit: Unit, settings: ProtocolSettings, *, min_minority: int) 
         )
     except CannotRun as exc:
         return [_no_result(c, "skipped", str(exc), started) for c in unit.cells]
+    except (ValueError, RuntimeError) as exc:
+        if not _raised_by_sampler(exc):
+            summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            return [_no_result(c, "failed", summary, started) for c in unit.cells]
+        # e.g. ADASYN finding no majority neighbours: the data, not a bug; a rerun would
+        # fail the same way, so it is skipped (not retried) with the sampler's reason
+        reason = f"{unit.base_strategy} cannot resample this data: {exc}"
+        return [_no_result(c, "skipped", reason, started) for c in unit.cells]
     except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
         summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         return [_no_result(c, "failed", summary, started) for c in unit.cells]
@@ -128,6 +136,15 @@ def evaluate_unit(unit: Unit, settings: ProtocolSettings, *, min_minority: int) 
             )
         )
     return results
+
+
+_SAMPLER_PACKAGES = ("imblearn/over_sampling", "imblearn/under_sampling", "imblearn/combine")
+
+
+def _raised_by_sampler(exc: BaseException) -> bool:
+    """True if ``exc`` came from inside an imbalanced-learn sampler (its frames or below)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    return any(pkg in f.filename.replace("\\", "/") for f in frames for pkg in _SAMPLER_PACKAGES)
 
 
 def _no_result(cell: Cell, status: Status, reason: str, started: float) -> CellResult:

@@ -173,3 +173,19 @@ def test_constant_columns_and_tiny_minorities_are_handled(tmp_path):
     assert results[("const", "smote")].status == "ok"
     assert results[("tiny", "none")].status == "skipped"
     assert "4 minority rows" in results[("tiny", "none")].reason
+
+
+def test_a_sampler_that_cannot_handle_the_data_is_skipped_not_failed(tmp_path):
+    # minority rows far from every majority row: ADASYN finds no majority neighbours
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, size=(200, 3)), rng.normal(40, 1, size=(30, 3))])
+    y = np.r_[np.zeros(200, int), np.ones(30, int)]
+    path = tmp_path / "apart.csv"
+    pd.DataFrame(X, columns=list("abc")).assign(target=y).to_csv(path, index=False)
+    cfg = build_config(tiny_config(tmp_path, datasets=[str(path)], strategies=["adasyn"]))
+    (unit,) = _units(cfg)
+    (result,) = evaluate_unit(unit, settings_of(cfg), min_minority=5)
+    assert result.status == "skipped"
+    assert (
+        result.reason.startswith("adasyn cannot resample this data") and "ADASYN" in result.reason
+    )
