@@ -18,6 +18,14 @@ CORE = [
     "imbench.sweep",
     "imbench.provenance",
     "imbench.cli",
+    "imbench.objectives",
+    "imbench.calibration",
+    "imbench.stats",
+    "imbench.report",
+    "imbench.figures",
+    "imbench.audit",
+    "imbench.advise",
+    "imbench.catalogue",
 ]
 
 
