@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import threading
+import time
+
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
@@ -9,10 +14,36 @@ from imbench.engine import CellResult, evaluate_batch
 from imbench.plan import Unit
 from imbench.protocol import ProtocolSettings
 
+_watching = False
+
+
+def _die_with_parent() -> None:
+    """In a spawned worker, exit when the process that spawned it is gone.
+
+    A process pool's workers otherwise outlive a flow killed with ``kill -9``:
+    they block forever on a queue nobody feeds. Only processes started by
+    multiprocessing watch (pool workers, Dask nanny workers); a process the user
+    started, e.g. ``dask worker``, does not.
+    """
+    global _watching
+    if _watching or multiprocessing.parent_process() is None:
+        return
+    _watching = True
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:  # re-parented: the spawner died
+                os._exit(0)
+
+    threading.Thread(target=watch, name="imbench-parent-watch", daemon=True).start()
+
 
 @task(name="evaluate-batch", cache_policy=NO_CACHE, persist_result=False, retries=0)
 def evaluate_batch_task(
     units: list[Unit], settings: ProtocolSettings, min_minority: int
 ) -> list[CellResult]:
     """No retries: a fit that fails is a result (``failed``), not an I/O hiccup."""
+    _die_with_parent()
     return evaluate_batch(units, settings, min_minority=min_minority)
