@@ -150,7 +150,18 @@ register_classifier(
 # --- gradient boosting extras (pip install imbench[gbdt]) -----------------------------
 
 
-class ScalePosWeight(ClassifierMixin, BaseEstimator):
+class FittedDelegate(ClassifierMixin, BaseEstimator):
+    """A wrapper that fits a configured copy of ``estimator`` as ``estimator_`` and
+    predicts through it."""
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self.estimator_.predict_proba(X)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.estimator_.predict(X)
+
+
+class ScalePosWeight(FittedDelegate):
     """Sets ``scale_pos_weight`` at fit time: n_negative / n_positive of the rows it is
     fitted on (``balanced``), or a fixed cost ratio."""
 
@@ -166,12 +177,6 @@ class ScalePosWeight(ClassifierMixin, BaseEstimator):
         self.estimator_.fit(X, y)
         self.classes_ = self.estimator_.classes_
         return self
-
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return self.estimator_.predict_proba(X)
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.estimator_.predict(X)
 
 
 def installed(module: str) -> bool:

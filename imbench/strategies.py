@@ -28,13 +28,13 @@ from imblearn.over_sampling import (
 )
 from imblearn.pipeline import Pipeline
 from imblearn.under_sampling import RandomUnderSampler, TomekLinks
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 
-from imbench.classifiers import Classifier
+from imbench.classifiers import Classifier, FittedDelegate
 from imbench.errors import ConfigError
 
 MODIFIERS = ("calibrated", "threshold")  # canonical order in names
@@ -115,7 +115,7 @@ def parse_strategy(name: str) -> StrategySpec:
     )
 
 
-class SampleWeighted(ClassifierMixin, BaseEstimator):
+class SampleWeighted(FittedDelegate):
     """Class weights as sample_weight, for classifiers without ``class_weight``."""
 
     def __init__(self, estimator: Any = None, class_weight: Any = "balanced") -> None:
@@ -128,12 +128,6 @@ class SampleWeighted(ClassifierMixin, BaseEstimator):
         self.estimator_.fit(X, y, sample_weight=weights)
         self.classes_ = self.estimator_.classes_
         return self
-
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        return self.estimator_.predict_proba(X)
-
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.estimator_.predict(X)
 
 
 @dataclass(frozen=True)

@@ -44,10 +44,8 @@ def _features(ds):
     return Features(ds.X.shape[1], ds.categorical, bool(np.isnan(ds.X).any()))
 
 
-def test_smote_becomes_smotenc_and_synthetic_rows_keep_real_categories(mixed_csv):
-    ds = load_dataset(str(mixed_csv))
-    assert ds.categorical == (2, 3)
-    pipe = build_pipeline(
+def _smote_lr(ds):
+    return build_pipeline(
         STRATEGIES["smote"],
         CLASSIFIERS["lr"],
         params={},
@@ -55,6 +53,12 @@ def test_smote_becomes_smotenc_and_synthetic_rows_keep_real_categories(mixed_csv
         cost_ratio=5,
         features=_features(ds),
     )
+
+
+def test_smote_becomes_smotenc_and_synthetic_rows_keep_real_categories(mixed_csv):
+    ds = load_dataset(str(mixed_csv))
+    assert ds.categorical == (2, 3)
+    pipe = _smote_lr(ds)
     assert [n for n, _ in pipe.steps] == ["impute", "sample", "encode", "clf"]
     sampler = pipe.named_steps["sample"]
     assert isinstance(sampler, SMOTENC) and list(sampler.categorical_features) == [2, 3]
@@ -112,12 +116,5 @@ def test_numeric_gaps_get_a_median_imputer_in_front(tmp_path):
     (result,) = evaluate_unit(unit, settings_of(cfg), min_minority=5)
     assert result.status == "ok", result.reason
     ds = load_dataset(str(path))
-    pipe = build_pipeline(
-        STRATEGIES["smote"],
-        CLASSIFIERS["lr"],
-        params={},
-        seed=0,
-        cost_ratio=5,
-        features=_features(ds),
-    )
+    pipe = _smote_lr(ds)
     assert [n for n, _ in pipe.steps] == ["impute", "scale", "sample", "clf"]
