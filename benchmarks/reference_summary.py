@@ -38,6 +38,7 @@ QUESTIONS = {
     "undersampling vs class weights": ("balanced", "rus"),
 }
 METRICS = ("mcc", "f1", "pr_auc", "brier")
+TIE = 1e-12  # per-dataset differences smaller than this are ties
 ECE_STRATEGIES = (
     "none",
     "calibrated",
@@ -83,7 +84,8 @@ def planned(folds: pd.DataFrame) -> pd.DataFrame:
                     continue
                 pair = wide[[a, b]].dropna()
                 diff = sign * (pair[b] - pair[a])  # > 0: b is better
-                nonzero = diff[diff.abs() > 1e-12]
+                better, worse = diff > TIE, diff < -TIE
+                nonzero = diff[better | worse]
                 p = float(wilcoxon(nonzero).pvalue) if len(nonzero) >= 5 else 1.0
                 block.append(
                     dict(
@@ -94,9 +96,9 @@ def planned(folds: pd.DataFrame) -> pd.DataFrame:
                         n=len(pair),
                         a=pair[a].mean(),
                         b=pair[b].mean(),
-                        wins=int((diff > 1e-12).sum()),
-                        ties=int((diff.abs() <= 1e-12).sum()),
-                        losses=int((diff < -1e-12).sum()),
+                        wins=int(better.sum()),
+                        ties=len(pair) - len(nonzero),
+                        losses=int(worse.sum()),
                         p=p,
                     )
                 )
