@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import queue
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from prefect import flow
-from prefect.futures import as_completed
+from prefect.futures import PrefectFuture
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.task_runners import ProcessPoolTaskRunner
 from rich.console import Console
@@ -76,8 +78,7 @@ def _sweep(
             for batch in batches
         ]
         submitted_at = time.time()
-        for future in as_completed(futures):
-            futures.clear()  # as_completed holds the pending ones; keep no finished batch alive
+        for future in _as_completed(futures):
             results = future.result()
             first_result = first_result or time.perf_counter() - started
             store.commit(results)
@@ -106,6 +107,22 @@ def _sweep(
     summary["tracking_behind"] = tracker.behind
     summary["tracking_error"] = tracker.error[:300]
     return summary
+
+
+def _as_completed(futures: list[PrefectFuture[Any]]) -> Iterator[PrefectFuture[Any]]:
+    """Yield ``futures`` as they finish, emptying the list; nothing here holds a
+    future once it has been yielded.
+
+    ``prefect.futures.as_completed`` keeps every future it was given until the
+    loop ends, and a finished future keeps its result (the unpickled state and
+    its pickled bytes), so the flow process grew with every finished batch.
+    """
+    finished: queue.SimpleQueue[PrefectFuture[Any]] = queue.SimpleQueue()
+    n = len(futures)
+    while futures:
+        futures.pop().add_done_callback(finished.put)
+    for _ in range(n):
+        yield finished.get()
 
 
 def _task_runner(cfg: SweepConfig) -> tuple[SweepConfig, Any]:

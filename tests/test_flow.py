@@ -68,3 +68,37 @@ def test_sweep_flow_end_to_end_and_rerun_reuses(harness, tmp_path):
     assert len(_runs(tmp_path / "out")) == len(runs)  # nothing logged twice
     again = pd.read_parquet(tmp_path / "out" / "t" / "folds.parquet")
     pd.testing.assert_frame_equal(again.reset_index(drop=True), folds.reset_index(drop=True))
+
+
+def test_finished_batches_are_released_while_others_still_run():
+    """The sweep loop must not hold a finished batch (its future keeps the result)
+    until the whole sweep ends: that grew the flow process with every batch.
+    prefect.futures.as_completed holds them all and fails this test."""
+    import gc
+    import threading
+    import uuid
+    import weakref
+    from concurrent.futures import ThreadPoolExecutor
+
+    from prefect.futures import PrefectConcurrentFuture
+
+    from imbench.flows.sweep import _as_completed
+
+    release = threading.Event()
+    with ThreadPoolExecutor(2) as pool:
+
+        def future(wait: bool) -> PrefectConcurrentFuture:
+            wrapped = pool.submit(lambda: release.wait(30) and "late" if wait else "early")
+            return PrefectConcurrentFuture(task_run_id=uuid.uuid4(), wrapped_future=wrapped)
+
+        futures = [future(False), future(True)]
+        completed = _as_completed(futures)
+        first = next(completed)
+        assert first.result() == "early"
+        assert futures == []  # the loop's list does not keep them either
+        seen = weakref.ref(first)
+        del first
+        gc.collect()
+        assert seen() is None, "a finished future is kept alive while the sweep runs"
+        release.set()
+        assert [f.result() for f in completed] == ["late"]
