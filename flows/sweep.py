@@ -37,6 +37,7 @@ def default_workers() -> int:
 def sweep_flow(config: dict[str, Any], show_progress: bool = False) -> dict[str, Any]:
     """Run every pending cell of the sweep ``config`` and write its results."""
     started = time.perf_counter()
+    _release_arrow_memory()
     cfg = SweepConfig.model_validate(config)
     store = SweepStore(cfg.out, cfg.name)
     with store.lock():
@@ -107,6 +108,19 @@ def _sweep(
     summary["tracking_behind"] = tracker.behind
     summary["tracking_error"] = tracker.error[:300]
     return summary
+
+
+def _release_arrow_memory() -> None:
+    """Let Arrow free what it no longer uses, unless the user chose a pool.
+
+    Arrow's default pool (mimalloc) keeps freed pages: writing each batch's
+    Parquet parts and consolidating them at the end left the flow process ~2x
+    larger on a 10 000-cell sweep than the system allocator does.
+    """
+    if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
+        import pyarrow as pa
+
+        pa.set_memory_pool(pa.system_memory_pool())
 
 
 def _as_completed(futures: list[PrefectFuture[Any]]) -> Iterator[PrefectFuture[Any]]:
