@@ -90,7 +90,11 @@ def _sweep(
     cells, folds = store.consolidate(plan.ids)
     board = build_leaderboard(folds)
     store.write_leaderboard(board)
-    stats = analyse(store.dir, metric=PRIMARY_METRIC, draw=False) if not folds.empty else None
+    stats = (
+        analyse(store.dir, metric=PRIMARY_METRIC, draw=False, folds=folds)
+        if not folds.empty
+        else None
+    )
     summary = summarize(cells, board)
     summary.update(
         computed=n_todo + len(known),

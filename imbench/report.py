@@ -54,8 +54,11 @@ def analyse(
     classifier: str | None = None,
     ratio: str | None = None,
     draw: bool = True,
+    folds: pd.DataFrame | None = None,
 ) -> Analysis:
-    folds = read_folds(sweep_dir)
+    """``folds``: the sweep's folds if the caller holds them (the flow does), so a
+    second copy is not read back from ``folds.parquet``."""
+    folds = read_folds(sweep_dir) if folds is None else folds
     stats, blocks = compare(
         folds, metric=metric, baseline=baseline, rope=rope, classifier=classifier, ratio=ratio
     )
