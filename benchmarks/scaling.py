@@ -90,12 +90,9 @@ def bare_efficiency(grid_name: str = "default") -> None:
     print(f"bare joblib efficiency 1->2 ({grid_name}): {seconds[1] / (2 * seconds[2]):.1%}")
 
 
-def _high_water_mb() -> float:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmHWM"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _peak_mb(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak RSS so far (ru_maxrss is in KB on Linux)."""
+    return resource.getrusage(who).ru_maxrss / 1024
 
 
 def tiny(n_cells: int) -> None:
@@ -111,7 +108,7 @@ def tiny(n_cells: int) -> None:
     at_end_of_cells = {}
 
     def measured(store, plan_ids):
-        at_end_of_cells["mb"] = _high_water_mb()
+        at_end_of_cells["mb"] = _peak_mb()
         return consolidate(store, plan_ids)
 
     SweepStore.consolidate = measured
@@ -127,8 +124,8 @@ def tiny(n_cells: int) -> None:
             out=tempfile.mkdtemp(prefix="imbench-tiny-"),
         )
     )
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    own = _peak_mb()
+    kids = _peak_mb(resource.RUSAGE_CHILDREN)
     print(
         json.dumps(
             {
