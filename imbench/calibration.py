@@ -5,38 +5,97 @@ rows of the original (never resampled) outer-train distribution, each scored by
 a model that did not see it. It is then applied to the outer test scores of the
 model refitted on the whole outer-train part -- the scheme of scikit-learn's
 ``CalibratedClassifierCV(ensemble=False)``, without a single extra fit.
+
+A calibration map never reverses a ranking. Platt's slope is unconstrained, and
+on inner predictions it can come out negative (lr on winequality-white-3_vs_7:
+-0.21, which turned ROC-AUC 0.78 into 0.22) or the inner scores can be constant
+(hgb after undersampling a tiny minority), which flattens every output. So:
+
+* ``sigmoid``: p = expit(a * logit(s) + b) with a > 0 -- strictly increasing,
+  ROC-AUC unchanged (up to float ties where expit saturates);
+* ``isotonic``: non-decreasing by construction; it can only merge scores into ties;
+* when the inner fit is degenerate (a <= 0, constant inner scores, an isotonic
+  map that is constant) the safe map is a **logit shift**, expit(logit(s) + b)
+  with b fitted by maximum likelihood: strictly increasing, it moves the
+  scores to the inner prevalence without touching their order; when the inner
+  labels hold one class there is nothing to fit and the map is the identity.
+  Which map was used is recorded per fold (``CalibrationMap.fallback``).
 """
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
+from scipy.optimize import minimize_scalar
+from scipy.special import expit
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
 CalibrationMethod = Literal["sigmoid", "isotonic"]
 N_BINS = 10
-_EPS = 1e-6
-
-
-class Calibrator(Protocol):
-    def __call__(self, scores: np.ndarray) -> np.ndarray: ...
+_EPS = 1e-15  # logit clip: scores closer to 0 or 1 than this tie
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(p, _EPS, 1 - _EPS)
-    return np.log(p / (1 - p)).reshape(-1, 1)
+    p = np.clip(np.asarray(p, dtype=float), _EPS, 1 - _EPS)
+    return np.log(p) - np.log1p(-p)
 
 
-def fit_calibrator(y: np.ndarray, scores: np.ndarray, method: CalibrationMethod) -> Calibrator:
-    """A monotone map from scores to probabilities, fitted on (y, scores)."""
+@dataclass(frozen=True)
+class CalibrationMap:
+    """A monotone non-decreasing map from scores to probabilities.
+
+    ``kind`` is the map applied: ``sigmoid`` (Platt), ``isotonic``,
+    ``logit_shift`` or ``identity``; ``fallback`` says why the requested
+    method was replaced ("" when it was not).
+    """
+
+    kind: str
+    fallback: str = ""
+    slope: float = 1.0
+    intercept: float = 0.0
+    iso: Any = None
+
+    def __call__(self, scores: np.ndarray) -> np.ndarray:
+        if self.kind == "identity":
+            return np.asarray(scores, dtype=float)
+        if self.kind == "isotonic":
+            return np.asarray(self.iso.predict(scores), dtype=float)
+        return expit(self.slope * _logit(scores) + self.intercept)
+
+
+def _logit_shift(y: np.ndarray, scores: np.ndarray, why: str) -> CalibrationMap:
+    z = _logit(scores)
+
+    def nll(b: float) -> float:
+        t = z + b  # log-loss of expit(t), stable for any t
+        return float(np.sum(np.logaddexp(0.0, t) - y * t))
+
+    b = float(minimize_scalar(nll, bounds=(-50.0, 50.0), method="bounded").x)
+    return CalibrationMap("logit_shift", why, 1.0, b)
+
+
+def fit_calibrator(y: np.ndarray, scores: np.ndarray, method: CalibrationMethod) -> CalibrationMap:
+    """A monotone map from scores to probabilities, fitted on (y, scores); see the module doc."""
+    y = np.asarray(y, dtype=float)
+    scores = np.asarray(scores, dtype=float)
+    if np.unique(y).size < 2:
+        return CalibrationMap("identity", "inner labels hold one class: identity map")
+    if np.ptp(scores) == 0.0:
+        return _logit_shift(y, scores, "constant inner scores: logit shift")
     if method == "isotonic":
         iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(scores, y)
-        return lambda s: np.asarray(iso.predict(s), dtype=float)
+        if np.ptp(iso.predict(scores)) == 0.0:
+            return _logit_shift(y, scores, "constant isotonic map: logit shift")
+        return CalibrationMap("isotonic", iso=iso)
     # Platt scaling: a one-feature logistic regression on the score's logit.
-    platt = LogisticRegression(C=1e6).fit(_logit(scores), y)
-    return lambda s: platt.predict_proba(_logit(s))[:, 1]
+    platt = LogisticRegression(C=1e6).fit(_logit(scores).reshape(-1, 1), y)
+    slope, intercept = float(platt.coef_[0, 0]), float(platt.intercept_[0])
+    if not slope > 0.0:
+        return _logit_shift(y, scores, f"Platt slope {slope:.3g} <= 0: logit shift")
+    return CalibrationMap("sigmoid", slope=slope, intercept=intercept)
 
 
 def reliability_bins(y: np.ndarray, proba: np.ndarray, n_bins: int = N_BINS) -> dict[str, list]:

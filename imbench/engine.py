@@ -110,10 +110,15 @@ def evaluate_unit(unit: Unit, settings: ProtocolSettings, *, min_minority: int) 
         folds = []
         for o in outcomes:
             proba, threshold = o.variant(spec, settings)
+            calibration = ""
+            if spec.calibrated:
+                cmap = o.calibration(settings.calibration)
+                calibration = cmap.fallback or cmap.kind
             folds.append(
                 {
                     "fold": o.fold,
                     **score_fold(o.y_test, proba, threshold, settings.objective),
+                    "calibration": calibration,
                     "params": repr(o.params),
                     "inner_pr_auc": o.inner_pr_auc,
                     "fit_seconds": o.fit_seconds,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from imbench import ENGINE_VERSION
+from imbench import CALIBRATION_MAP_VERSION, ENGINE_VERSION
 from imbench.config import SweepConfig, stable_hash
 from imbench.objectives import ThresholdObjective
 from imbench.protocol import ProtocolSettings
@@ -87,6 +87,10 @@ def make_plan(cfg: SweepConfig, fingerprints: dict[str, str], names: dict[str, s
             "protocol": protocol,
             "engine": ENGINE_VERSION,
         }
+        if parse_strategy(strategy).calibrated:
+            # monotone calibration maps (no reversed or flattened rankings): only these
+            # cells' numbers changed, so only they are recomputed
+            ident["calibration_map"] = CALIBRATION_MAP_VERSION
         cells.append(
             Cell(stable_hash(ident), names[key], key, fingerprints[key], label, strategy, clf, seed)
         )

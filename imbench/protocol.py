@@ -22,7 +22,7 @@ import numpy as np
 from sklearn.metrics import average_precision_score
 from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold
 
-from imbench.calibration import CalibrationMethod, fit_calibrator
+from imbench.calibration import CalibrationMap, CalibrationMethod, fit_calibrator
 from imbench.classifiers import Classifier
 from imbench.errors import CannotRun
 from imbench.metrics import DEFAULT_THRESHOLD
@@ -63,6 +63,13 @@ class FoldOutcome:
     n_train: int
     n_train_minority: int
     n_fits: int
+    _maps: dict[str, CalibrationMap] = field(default_factory=dict, repr=False, compare=False)
+
+    def calibration(self, method: CalibrationMethod) -> CalibrationMap:
+        """The ``+calibrated`` map, fitted on the inner out-of-fold predictions only."""
+        if method not in self._maps:
+            self._maps[method] = fit_calibrator(self.y_train, self.oof, method)
+        return self._maps[method]
 
     def variant(self, spec: StrategySpec, s: ProtocolSettings) -> tuple[np.ndarray, float]:
         """Outer-test probabilities and threshold of one modifier combination.
@@ -72,7 +79,7 @@ class FoldOutcome:
         """
         proba, inner = self.proba, self.oof
         if spec.calibrated:
-            calibrate = fit_calibrator(self.y_train, self.oof, s.calibration)
+            calibrate = self.calibration(s.calibration)
             proba, inner = calibrate(proba), calibrate(inner)
         threshold = s.objective.choose(self.y_train, inner) if spec.tune_threshold else None
         return proba, DEFAULT_THRESHOLD if threshold is None else threshold
