@@ -57,6 +57,20 @@ class SweepStore:
 
     def prepare(self) -> None:
         self.parts.mkdir(parents=True, exist_ok=True)
+        self._adopt_consolidated()
+
+    def _adopt_consolidated(self) -> None:
+        """A sweep folder with results but no parts (committed results such as
+        ``results/reference``, a copied folder) resumes from its consolidated files:
+        they become the oldest part, so a rerun computes only cells it lacks."""
+        if not self.cells_path.exists() or any(self.parts.glob("*.cells.parquet")):
+            return
+        stem = f"{0:020d}-adopted"
+        if self.folds_path.exists():
+            atomic_write_parquet(
+                pd.read_parquet(self.folds_path), self.parts / f"{stem}.folds.parquet"
+            )
+        atomic_write_parquet(pd.read_parquet(self.cells_path), self.parts / f"{stem}.cells.parquet")
 
     def lock(self) -> FileLock:
         """Held while a sweep writes here; a second writer fails at once, clearly.

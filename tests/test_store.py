@@ -67,3 +67,22 @@ def test_a_cells_part_without_its_folds_part_is_not_possible(tmp_path, monkeypat
         store.commit([_ok(1)])
     assert calls[0].endswith(".folds.parquet")
     assert store.finished_ids() == set()
+
+
+def test_a_folder_without_parts_resumes_from_its_consolidated_files(tmp_path):
+    """Committed results (results/reference) carry no parts: a rerun must not recompute them."""
+    import shutil
+
+    store = SweepStore(tmp_path, "s")
+    store.commit([_ok(1, 0.7), CellResult(_cell(2), "skipped", reason="tiny")])
+    store.consolidate(["id1", "id2"])
+    shutil.rmtree(store.parts)  # what a clean clone of committed results holds
+    store.prepare()
+    assert store.finished_ids() == {"id1", "id2"}
+    store.commit([_ok(3, 0.2)])
+    cells, folds = store.consolidate(["id1", "id2", "id3"])
+    assert sorted(cells["cell_id"]) == ["id1", "id2", "id3"]
+    assert folds.set_index("cell_id").loc["id1", "pr_auc"].tolist() == [0.7] * 3
+    assert len(folds) == 6  # adopted once: nothing duplicated
+    store.prepare()
+    assert len(list(store.parts.glob("*.cells.parquet"))) == 2
