@@ -1,19 +1,28 @@
-"""The imbalance playbook as a procedure: diagnose, then class weights, then
-threshold tuning, then resampling, then calibration -- each step kept only if it
-pays on the chosen metric, and the playbook stops at the first one that does not.
-Calibration is about probabilities, not the metric: it is judged on the Brier
-score and always checked.
+"""The imbalance playbook as an honest model selection.
 
-Every number is an outer-fold estimate of the honest nested CV (protocol.py),
-with repeated outer folds so that paired comparisons have power. Steps are
-compared with the corrected resampled t-test (Nadeau & Bengio 2003), which
-accounts for the overlap of training sets between folds. Nothing is reported
-on rows that chose anything.
+The domain texts' order -- diagnose, class weights, threshold, resampling,
+calibration -- is kept, and each step is compared with the last *kept* step by
+the corrected resampled t-test (Nadeau & Bengio 2003) over the paired outer
+folds of the honest nested CV (protocol.py). A step that does not pay is only
+not kept: the steps after it are still tried. Threshold tuning costs no fit, so
+for decision metrics it is tried on top of whatever is kept at that point;
+resampling is tried whether or not class weights paid. Calibration is about
+probabilities: it is judged on the Brier score (ECE shown) and kept only if it
+does not make the user's metric worse.
+
+Every candidate's estimate is shown, not only the path taken. The path is a
+model selection, and the winner's score on the folds that chose it is
+optimistic; so the recommendation's estimate is *cross-validated selection*:
+for each outer fold, the whole path is run again on the other folds of the same
+repeat (whose test rows are disjoint from it), and the strategy that path
+chooses is scored on the held-out fold. That estimate and the selection
+optimism (all-folds score of the recommendation minus it) are both reported.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -21,12 +30,13 @@ import numpy as np
 from scipy import stats as ss
 from sklearn.metrics import fbeta_score
 
+from imbench.calibration import expected_calibration_error
 from imbench.classifiers import Classifier
 from imbench.errors import CannotRun
 from imbench.metrics import ranking_scores
 from imbench.objectives import ThresholdObjective, precision_at_k
 from imbench.protocol import FoldOutcome, ProtocolSettings, check_feasible, nested_cv
-from imbench.strategies import STRATEGIES, Features, StrategySpec, parse_strategy
+from imbench.strategies import STRATEGIES, Features, parse_strategy
 
 AdviseMetric = Literal["pr_auc", "mcc", "fbeta", "cost", "capacity"]
 ADVISE_METRICS = ("pr_auc", "mcc", "fbeta", "cost", "capacity")
@@ -34,7 +44,13 @@ RANKING = {"pr_auc", "capacity"}  # threshold-free: tuning a threshold cannot mo
 ANOMALY_IR = 1000.0
 ECE_OK = 0.05
 
-StepStatus = Literal["baseline", "kept", "rejected", "not applicable", "not tried"]
+StepStatus = Literal["baseline", "kept", "not kept", "not applicable"]
+RULE = (
+    "each step vs the last kept one: kept if it improves {metric} (one-sided corrected "
+    "resampled t-test over paired outer folds, p < {alpha}); a step not kept does not stop "
+    "the next; calibration is judged on Brier, for probabilities: it does not change the "
+    "recommendation for {metric}"
+)
 
 
 @dataclass
@@ -54,9 +70,12 @@ class Diagnosis:
 
 @dataclass
 class Step:
+    """One step of the path; ``measure`` is the metric it was judged on."""
+
     name: str
     strategy: str
     status: StepStatus
+    measure: str = ""
     mean: float = math.nan
     low: float = math.nan
     high: float = math.nan
@@ -66,11 +85,43 @@ class Step:
 
 
 @dataclass
+class Candidate:
+    """One strategy's outer-fold estimates over all folds (the path's inputs)."""
+
+    strategy: str
+    mean: float
+    low: float
+    high: float
+    brier: float
+    ece: float
+
+
+@dataclass
+class Estimate:
+    """The recommendation's score from folds that took no part in choosing it."""
+
+    mean: float
+    low: float
+    high: float
+    naive: float  # the recommendation's mean over all folds, including those that chose it
+    agreement: int  # held-out folds whose own path chose the final recommendation
+    n_folds: int
+
+    @property
+    def optimism(self) -> float:
+        return self.naive - self.mean
+
+
+@dataclass
 class Advice:
     metric: str
     diagnosis: Diagnosis
+    rule: str = ""
     steps: list[Step] = field(default_factory=list)
-    recommendation: str = "none"
+    candidates: list[Candidate] = field(default_factory=list)
+    recommendation: str = "none"  # for decisions (or ranking) on the metric
+    probabilities: str = "none"  # the recommendation, +calibrated if that pays on Brier
+    estimate: Estimate | None = None
     threshold: tuple[float, float, float] = (math.nan, math.nan, math.nan)  # q25, median, q75
     ece: float = math.nan
     brier: float = math.nan
@@ -156,104 +207,53 @@ def advise(
         raise ValueError(f"metric must be one of {ADVISE_METRICS}")
     objective = settings.objective
     if metric in ("mcc", "fbeta", "cost", "capacity"):
-        objective = replace(objective, kind=metric if metric != "fbeta" else "fbeta")
+        objective = replace(objective, kind=metric)
     s = replace(settings, objective=objective)
     score = _Scorer(metric, objective)
     diag = diagnose(X, y, categorical, s, split_seed)
-    kw = {"settings": s, "split_seed": split_seed, "model_seed": model_seed}
     runs: dict[str, list[FoldOutcome]] = {}
 
     def outcomes(base: str) -> list[FoldOutcome]:
         if base not in runs:
             runs[base] = nested_cv(
-                X, y, STRATEGIES[base], classifier, categorical=categorical, **kw
-            )
+                X, y, STRATEGIES[base], classifier, categorical=categorical, settings=s,
+                split_seed=split_seed, model_seed=model_seed,
+            )  # fmt: skip
         return runs[base]
 
-    def fold_scores(spec: StrategySpec) -> np.ndarray:
-        values = []
-        for o in outcomes(spec.base.name):
-            proba, threshold = o.variant(spec, s)
-            values.append(score(o.y_test, proba, threshold))
-        return np.asarray(values)
-
-    def brier_scores(spec: StrategySpec) -> np.ndarray:
-        values = []
-        for o in outcomes(spec.base.name):
-            proba, _ = o.variant(spec, s)
-            values.append(ranking_scores(o.y_test, proba)["brier"])
-        return np.asarray(values)
-
-    sign = -1.0 if score.lower_is_better else 1.0
-    n_test = np.mean([len(o.y_test) for o in outcomes("none")])
-    test_share = float(n_test / len(y))
     base_folds = outcomes("none")
+    n_test = np.mean([len(o.y_test) for o in base_folds])
+    test_share = float(n_test / len(y))
     diag.roc_auc = float(
         np.mean([ranking_scores(o.y_test, o.proba)["roc_auc"] for o in base_folds])
     )
     diag.pr_auc = float(np.mean([ranking_scores(o.y_test, o.proba)["pr_auc"] for o in base_folds]))
 
-    lowest = -1.0 if metric == "mcc" else 0.0
-    highest = math.inf if metric == "cost" else 1.0
+    resampler = "smote" if diag.smote_ok else "ros"
+    table = _FoldTable(score, s, outcomes)
+    for name in _candidate_names(resampler, metric):
+        table.add(name)
+    path = _Path(table, metric, alpha, test_share, resampler, diag)
+    steps, chosen, for_probabilities = path.run(np.arange(len(base_folds)))
 
-    def interval(values: np.ndarray) -> tuple[float, float, float]:
-        """Mean and 95 % t-interval with the same overlap correction, within the metric's range."""
-        mean = float(np.mean(values))
-        se = math.sqrt((1 / len(values) + test_share / (1 - test_share)) * np.var(values, ddof=1))
-        half = float(ss.t.ppf(0.975, len(values) - 1)) * se
-        return mean, max(lowest, mean - half), min(highest, mean + half)
-
-    current = parse_strategy("none")
-    current_scores = fold_scores(current)
-    advice = Advice(metric, diag)
-    mean, low, high = interval(current_scores)
-    advice.steps.append(Step("baseline", "none", "baseline", mean, low, high, note="no treatment"))
-
-    def candidate(name: str) -> StrategySpec | None:
-        if name == "class weights":
-            return parse_strategy("balanced")
-        if name == "threshold":
-            return replace(current, tune_threshold=True)
-        if name == "resampling":
-            base = "smote" if diag.smote_ok else "ros"
-            return replace(parse_strategy(base), tune_threshold=current.tune_threshold)
-        return replace(current, calibrated=True)
-
-    stopped = ""
-    for name in ("class weights", "threshold", "resampling", "calibration"):
-        spec = candidate(name)
-        assert spec is not None
-        if stopped and name != "calibration":  # probabilities are checked regardless
-            advice.steps.append(Step(name, spec.name, "not tried", note=stopped))
-            continue
-        if name == "threshold" and metric in RANKING:
-            advice.steps.append(
-                Step(name, spec.name, "not applicable", note=f"{metric} does not use a threshold")
+    advice = Advice(metric, diag, RULE.format(metric=metric, alpha=alpha), steps)
+    advice.recommendation, advice.probabilities = chosen, for_probabilities
+    for name in table.names:
+        mean, low, high = _interval(table.metric[name], test_share, metric)
+        advice.candidates.append(
+            Candidate(
+                name,
+                mean,
+                low,
+                high,
+                *(float(np.mean(table.brier[name])), float(np.mean(table.ece[name]))),
             )
-            continue
-        note = ""
-        if name == "resampling" and not diag.smote_ok:
-            note = f"SMOTE cannot run ({diag.smote_note}); random oversampling instead"
-        try:
-            values = fold_scores(spec)
-        except CannotRun as exc:
-            advice.steps.append(Step(name, spec.name, "not applicable", note=str(exc)))
-            continue
-        diff, p, _ = corrected_ttest(sign * (values - current_scores), test_share)
-        mean, low, high = interval(values)
-        pays = diff > 0 and p < alpha
-        status: StepStatus = "kept" if pays else "rejected"
-        advice.steps.append(Step(name, spec.name, status, mean, low, high, sign * diff, p, note))
-        if pays:
-            current, current_scores = spec, values
-        else:
-            stopped = f"'{name}' did not pay (p={p:.2g}); the playbook stops there"
-    advice.recommendation = current.name
+        )
+    advice.estimate = _cross_validated_selection(path, table, s, chosen, test_share, metric)
     thresholds, eces, briers = [], [], []
-    from imbench.calibration import expected_calibration_error
-
-    for o in outcomes(current.base.name):
-        proba, threshold = o.variant(current, s)
+    spec = parse_strategy(chosen)
+    for o in outcomes(spec.base.name):
+        proba, threshold = o.variant(spec, s)
         thresholds.append(threshold)
         eces.append(expected_calibration_error(o.y_test, proba))
         briers.append(ranking_scores(o.y_test, proba)["brier"])
@@ -264,12 +264,218 @@ def advise(
     return advice
 
 
+def _candidate_names(resampler: str, metric: str) -> list[str]:
+    """Every strategy a path can reach: bases, their threshold and calibrated variants."""
+    names = []
+    for base in ("none", "balanced", resampler):
+        for cal in (False, True):
+            for thr in (False, True) if metric not in RANKING else (False,):
+                spec = replace(parse_strategy(base), tune_threshold=thr, calibrated=cal)
+                names.append(spec.name)
+    return names
+
+
+class _FoldTable:
+    """Per candidate and outer fold: the user's metric, Brier and ECE (variants share fits)."""
+
+    def __init__(
+        self, score: _Scorer, s: ProtocolSettings, outcomes: Callable[[str], list[FoldOutcome]]
+    ) -> None:
+        self.score, self.s, self.outcomes = score, s, outcomes
+        self.names: list[str] = []
+        self.metric: dict[str, np.ndarray] = {}
+        self.brier: dict[str, np.ndarray] = {}
+        self.ece: dict[str, np.ndarray] = {}
+        self.unavailable: dict[str, str] = {}
+
+    def add(self, name: str) -> None:
+        spec = parse_strategy(name)
+        try:
+            folds = self.outcomes(spec.base.name)
+        except CannotRun as exc:
+            self.unavailable[name] = str(exc)
+            return
+        m, b, e = [], [], []
+        for o in folds:
+            proba, threshold = o.variant(spec, self.s)
+            m.append(self.score(o.y_test, proba, threshold))
+            b.append(ranking_scores(o.y_test, proba)["brier"])
+            e.append(expected_calibration_error(o.y_test, proba))
+        self.names.append(name)
+        self.metric[name], self.brier[name], self.ece[name] = map(np.asarray, (m, b, e))
+
+
+class _Path:
+    """The playbook's decisions on a subset of outer folds (all of them, or the folds
+    that choose for one held-out fold)."""
+
+    def __init__(
+        self, table: _FoldTable, metric: str, alpha: float, test_share: float, resampler: str,
+        diag: Diagnosis,
+    ) -> None:  # fmt: skip
+        self.t, self.metric, self.alpha = table, metric, alpha
+        self.test_share, self.resampler, self.diag = test_share, resampler, diag
+        self.sign = -1.0 if metric == "cost" else 1.0
+
+    def _test(
+        self, values: dict[str, np.ndarray], cand: str, cur: str, idx: np.ndarray, sign: float
+    ) -> tuple[float, float, bool]:
+        """Change of ``cand`` over ``cur``, one-sided p, and whether it pays."""
+        diff, p, _ = corrected_ttest(sign * (values[cand][idx] - values[cur][idx]), self.test_share)
+        return sign * diff, p, bool(diff > 0 and p < self.alpha)
+
+    def run(self, idx: np.ndarray) -> tuple[list[Step], str, str]:
+        """The steps, the strategy for decisions on the metric, and the one for probabilities."""
+        t, metric = self.t, self.metric
+        current = parse_strategy("none")
+        steps = [
+            Step(
+                "baseline",
+                "none",
+                "baseline",
+                metric,
+                *self._ci(t.metric, "none", idx),
+                note="no treatment",
+            )
+        ]
+        for name in ("class weights", "threshold", "resampling"):
+            if name == "threshold" and metric in RANKING:
+                na = replace(current, tune_threshold=True).name
+                note = f"{metric} does not use a threshold"
+                steps.append(Step(name, na, "not applicable", note=note))
+                continue
+            if name == "class weights":
+                spec = replace(current, base=STRATEGIES["balanced"])
+            elif name == "threshold":
+                spec = replace(current, tune_threshold=True)
+            else:
+                spec = replace(current, base=STRATEGIES[self.resampler])
+            note = ""
+            if name == "resampling" and self.resampler != "smote":
+                note = f"SMOTE cannot run ({self.diag.smote_note}); random oversampling instead"
+            if spec.name in t.unavailable:
+                steps.append(Step(name, spec.name, "not applicable", note=t.unavailable[spec.name]))
+                continue
+            diff, p, pays = self._test(t.metric, spec.name, current.name, idx, self.sign)
+            status: StepStatus = "kept" if pays else "not kept"
+            steps.append(
+                Step(
+                    name,
+                    spec.name,
+                    status,
+                    metric,
+                    *self._ci(t.metric, spec.name, idx),
+                    diff,
+                    p,
+                    note,
+                )
+            )
+            if pays:
+                current = spec
+        spec = replace(current, calibrated=True)
+        diff, p, better = self._test(t.brier, spec.name, current.name, idx, -1.0)
+        before, after = current.name, spec.name
+        note = (
+            f"ECE {t.ece[before][idx].mean():.3f} -> {t.ece[after][idx].mean():.3f}; {metric} "
+            f"{t.metric[before][idx].mean():.3f} -> {t.metric[after][idx].mean():.3f}"
+        )
+        ci = self._ci(t.brier, spec.name, idx)
+        status: StepStatus = "kept" if better else "not kept"
+        steps.append(Step("calibration", spec.name, status, "brier", *ci, diff, p, note))
+        return steps, current.name, (spec if better else current).name
+
+    def _ci(
+        self, values: dict[str, np.ndarray], name: str, idx: np.ndarray
+    ) -> tuple[float, float, float]:
+        return _interval(
+            values[name][idx], self.test_share, self.metric if values is self.t.metric else "brier"
+        )
+
+
+def _interval(values: np.ndarray, test_share: float, metric: str) -> tuple[float, float, float]:
+    """Mean and 95 % t-interval with the overlap correction, within the metric's range."""
+    lowest = -1.0 if metric == "mcc" else 0.0
+    highest = math.inf if metric == "cost" else 1.0
+    mean = float(np.mean(values))
+    if len(values) < 2:
+        return mean, math.nan, math.nan
+    se = math.sqrt((1 / len(values) + test_share / (1 - test_share)) * np.var(values, ddof=1))
+    half = float(ss.t.ppf(0.975, len(values) - 1)) * se
+    return mean, max(lowest, mean - half), min(highest, mean + half)
+
+
+def _cross_validated_selection(
+    path: _Path, table: _FoldTable, s: ProtocolSettings, chosen: str, test_share: float, metric: str
+) -> Estimate:
+    """Score, on each outer fold, what the path chooses from the other folds of its repeat."""
+    n = len(table.metric["none"])
+    held_out, agree = [], 0
+    for f in range(n):
+        repeat = f // s.outer_folds
+        others = np.array(
+            [g for g in range(repeat * s.outer_folds, (repeat + 1) * s.outer_folds) if g != f]
+        )
+        _, pick, _ = path.run(others)
+        held_out.append(table.metric[pick][f])
+        agree += pick == chosen
+    mean, low, high = _interval(np.asarray(held_out), test_share, metric)
+    return Estimate(mean, low, high, float(np.mean(table.metric[chosen])), agree, n)
+
+
+def step_rows(advice: Advice) -> list[list[str]]:
+    """The path as table rows (terminal and Markdown print the same)."""
+    rows = []
+    for st in advice.steps:
+        ci = "" if math.isnan(st.mean) else f"{st.mean:.3f} [{st.low:.3f}, {st.high:.3f}]"
+        rows.append(
+            [
+                st.name,
+                st.strategy,
+                st.status,
+                st.measure,
+                ci,
+                "" if math.isnan(st.diff) else f"{st.diff:+.{4 if st.measure == 'brier' else 3}f}",
+                "" if math.isnan(st.p_value) else f"{st.p_value:.3g}",
+                st.note,
+            ]
+        )
+    return rows
+
+
+STEP_COLUMNS = ("step", "strategy", "status", "judged on", "mean [95% CI]", "change", "p", "note")
+CANDIDATE_COLUMNS = ("strategy", "mean [95% CI]", "Brier", "ECE")
+
+
+def candidate_rows(advice: Advice) -> list[list[str]]:
+    return [
+        [c.strategy, f"{c.mean:.3f} [{c.low:.3f}, {c.high:.3f}]", f"{c.brier:.3f}", f"{c.ece:.3f}"]
+        for c in advice.candidates
+    ]
+
+
+def estimate_line(advice: Advice) -> str:
+    e = advice.estimate
+    if e is None:
+        return ""
+    return (
+        f"{advice.metric} of the recommendation, each outer fold scored by the choice its "
+        f"repeat's other folds made (cross-validated selection, N = {e.n_folds} folds): "
+        f"{e.mean:.3f} [{e.low:.3f}, {e.high:.3f}]; on all folds, including those that chose "
+        f"it: {e.naive:.3f} (selection optimism {e.optimism:+.3f}); "
+        f"{e.agreement}/{e.n_folds} held-out folds chose {advice.recommendation} too"
+    )
+
+
 def to_markdown(advice: Advice, title: str) -> str:
     d = advice.diagnosis
+    n = advice.estimate.n_folds if advice.estimate else 0
     lines = [
         f"# imbench advise: {title}",
         "",
-        f"Metric: **{advice.metric}**. Recommendation: **{advice.recommendation}**.",
+        f"Metric: **{advice.metric}**. Recommendation: **{advice.recommendation}**; "
+        f"for probabilities: **{advice.probabilities}**.",
+        "",
+        f"- {estimate_line(advice)}",
         "",
         "## Diagnosis",
         "",
@@ -280,19 +486,18 @@ def to_markdown(advice: Advice, title: str) -> str:
         f"- baseline ROC-AUC {d.roc_auc:.3f} vs PR-AUC {d.pr_auc:.3f} "
         f"(chance PR-AUC = prevalence {d.prevalence:.3f})",
         "",
-        "## Steps (outer-fold means with 95 % intervals; paired corrected t-test vs the "
-        "previous kept step)",
+        f"## Path ({advice.rule}; N = {n} outer folds)",
         "",
-        "| step | strategy | status | mean [95 % CI] | change | p | note |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| " + " | ".join(STEP_COLUMNS) + " |",
+        "|" + " --- |" * len(STEP_COLUMNS),
+        *("| " + " | ".join(r) + " |" for r in step_rows(advice)),
+        "",
+        f"## Every candidate ({advice.metric}, outer-fold means over all folds)",
+        "",
+        "| " + " | ".join(CANDIDATE_COLUMNS) + " |",
+        "|" + " --- |" * len(CANDIDATE_COLUMNS),
+        *("| " + " | ".join(r) + " |" for r in candidate_rows(advice)),
     ]
-    for st in advice.steps:
-        ci = "" if math.isnan(st.mean) else f"{st.mean:.3f} [{st.low:.3f}, {st.high:.3f}]"
-        gain = "" if math.isnan(st.diff) else f"{st.diff:+.3f}"
-        p = "" if math.isnan(st.p_value) else f"{st.p_value:.3g}"
-        lines.append(
-            f"| {st.name} | {st.strategy} | {st.status} | {ci} | {gain} | {p} | {st.note} |"
-        )
     q25, q50, q75 = advice.threshold
     verdict = (
         "calibrated enough to use as probabilities"

@@ -534,20 +534,26 @@ def _print_advice(result: Any, name: str) -> None:
         f"{d.anomaly_note}; baseline ROC-AUC {d.roc_auc:.3f} vs PR-AUC {d.pr_auc:.3f} "
         f"(chance {d.prevalence:.3f})"
     )
-    table = Table(title=f"playbook on {result.metric} (each step vs the last kept one)")
-    for col in ("step", "strategy", "status", "mean [95% CI]", "change", "p", "note"):
+    from imbench.advise import (
+        CANDIDATE_COLUMNS,
+        STEP_COLUMNS,
+        candidate_rows,
+        estimate_line,
+        step_rows,
+    )
+
+    console.print(f"rule: {result.rule}")
+    table = Table(title=f"playbook path on {result.metric}")
+    for col in STEP_COLUMNS:
         table.add_column(col)
-    for st in result.steps:
-        ci = "" if math.isnan(st.mean) else f"{st.mean:.3f} [{st.low:.3f}, {st.high:.3f}]"
-        table.add_row(
-            st.name,
-            st.strategy,
-            st.status,
-            ci,
-            "" if math.isnan(st.diff) else f"{st.diff:+.3f}",
-            "" if math.isnan(st.p_value) else f"{st.p_value:.3g}",
-            st.note,
-        )
+    for row in step_rows(result):
+        table.add_row(*row)
+    console.print(table)
+    table = Table(title=f"every candidate: {result.metric} over all outer folds, Brier, ECE")
+    for col in CANDIDATE_COLUMNS:
+        table.add_column(col)
+    for row in candidate_rows(result):
+        table.add_row(*row)
     console.print(table)
     q25, q50, q75 = result.threshold
     usable = "usable as probabilities" if result.calibrated_enough else "not calibrated"
@@ -555,6 +561,8 @@ def _print_advice(result: Any, name: str) -> None:
         f"[bold green]recommendation: {result.recommendation}[/] at threshold {q50:.3f} "
         f"(folds {q25:.3f}-{q75:.3f}); ECE {result.ece:.3f}, Brier {result.brier:.3f}: {usable}"
     )
+    console.print(f"for probabilities: {result.probabilities} (the calibration step, on Brier)")
+    console.print(estimate_line(result))
 
 
 def _save_advice(result: Any, name: str, cfg: Any, out: Path, tracking_uri: str | None) -> None:
@@ -569,6 +577,14 @@ def _save_advice(result: Any, name: str, cfg: Any, out: Path, tracking_uri: str 
     console.print(f"summary: {target}")
     metrics = {f"{st.name.replace(' ', '_')}.mean": st.mean for st in result.steps}
     metrics.update(ece=result.ece, brier=result.brier, threshold=result.threshold[1])
+    if result.estimate is not None:
+        metrics.update(
+            {
+                "recommendation.cv_selection_mean": result.estimate.mean,
+                "recommendation.all_folds_mean": result.estimate.naive,
+                "recommendation.selection_optimism": result.estimate.optimism,
+            }
+        )
     params = {"dataset": name, "metric": result.metric, "classifier": cfg.classifiers[0]}
     params["recommendation"] = result.recommendation
     uri = resolve_tracking_uri(tracking_uri, out)

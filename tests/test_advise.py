@@ -43,9 +43,63 @@ def test_class_weights_suffice_when_costs_match_the_imbalance():
     advice = _advise(DATA, "cost", kind="cost", fp_cost=1.0, fn_cost=9.0)
     assert advice.recommendation == "balanced"
     assert _status(advice)["class weights"] == "kept"
-    assert _status(advice)["threshold"] == "rejected"
-    assert _status(advice)["resampling"] == "not tried"  # the playbook stopped
-    assert _status(advice)["calibration"] in ("kept", "rejected")  # always checked
+    assert _status(advice)["threshold"] == "not kept"
+    # a step that does not pay does not stop the path: resampling is still tried
+    resampling = next(s for s in advice.steps if s.name == "resampling")
+    assert resampling.strategy == "smote" and resampling.p_value == resampling.p_value
+    calibration = next(s for s in advice.steps if s.name == "calibration")
+    assert calibration.measure == "brier" and calibration.strategy == "balanced+calibrated"
+
+
+# only the threshold pays for MCC here: class weights and SMOTE move lr's 0.5 cut-off far
+# past the MCC optimum (MCC 0.57 -> 0.22), a tuned threshold lifts it (0.57 -> 0.65)
+THRESHOLD_ONLY = "synthetic:n=4000,minority=0.03,seed=2,sep=0.7"
+
+
+def test_threshold_is_tried_after_class_weights_fail_and_recommended():
+    advice = _advise(THRESHOLD_ONLY, "mcc", kind="mcc")
+    steps = {s.name: s for s in advice.steps}
+    assert steps["class weights"].status == "not kept" and steps["class weights"].diff < 0
+    assert steps["threshold"].status == "kept" and steps["threshold"].strategy == "threshold"
+    assert steps["resampling"].strategy == "smote+threshold"  # on top of the kept threshold
+    assert advice.recommendation == "threshold"
+    # every candidate is shown, with Brier and ECE next to the metric
+    names = {c.strategy for c in advice.candidates}
+    assert {"none", "balanced", "threshold", "smote+threshold", "calibrated"} <= names
+    by_name = {c.strategy: c for c in advice.candidates}
+    assert by_name["threshold"].mean == pytest.approx(steps["threshold"].mean)
+
+
+def test_pr_auc_recommends_none_when_nothing_beats_it():
+    advice = _advise(THRESHOLD_ONLY, "pr_auc")
+    assert advice.recommendation == "none"
+    assert _status(advice)["threshold"] == "not applicable"
+    assert _status(advice)["class weights"] == _status(advice)["resampling"] == "not kept"
+
+
+def test_recommendation_is_scored_on_folds_that_did_not_choose_it():
+    advice = _advise(THRESHOLD_ONLY, "mcc", kind="mcc")
+    e = advice.estimate
+    assert e is not None and e.n_folds == 15
+    by_name = {c.strategy: c for c in advice.candidates}
+    assert e.naive == pytest.approx(by_name[advice.recommendation].mean)
+    # each held-out fold is scored by what 4 other folds chose: some choose `none`,
+    # so the honest estimate lies between none's and the winner's all-folds scores
+    assert by_name["none"].mean <= e.mean < e.naive
+    assert e.optimism == pytest.approx(e.naive - e.mean) and e.optimism > 0
+    assert e.agreement < e.n_folds
+
+
+def test_calibration_is_judged_on_brier():
+    advice = _advise(DATA, "mcc", kind="mcc")
+    cal = next(s for s in advice.steps if s.name == "calibration")
+    by_name = {c.strategy: c for c in advice.candidates}
+    assert cal.measure == "brier"
+    assert cal.mean == pytest.approx(by_name[cal.strategy].brier)
+    assert cal.diff == pytest.approx(
+        by_name[cal.strategy].brier - by_name[advice.recommendation].brier
+    )
+    assert "ECE" in cal.note
 
 
 def test_threshold_is_the_lever_when_misses_cost_far_more():
@@ -62,12 +116,12 @@ def test_too_few_minority_rows_for_smote_is_diagnosed_and_ros_stands_in():
     d = advice.diagnosis
     assert d.minority == 10 and not d.smote_ok and "smote needs" in d.smote_note
     resampling = next(s for s in advice.steps if s.name == "resampling")
-    assert resampling.status == "not tried" or resampling.strategy.startswith("ros")
+    assert resampling.strategy.startswith("ros") and "random oversampling" in resampling.note
 
 
 def test_ranking_metrics_skip_the_threshold_step():
     advice = _advise(DATA, "pr_auc")
-    assert _status(advice)["threshold"] in ("not applicable", "not tried")
+    assert _status(advice)["threshold"] == "not applicable"
 
 
 def test_corrected_ttest_is_more_cautious_than_the_naive_one():
@@ -88,9 +142,11 @@ def test_cli_prints_saves_and_logs_the_advice(tmp_path):
     (md,) = (out / "advice").glob("*.md")
     text = md.read_text()
     assert "Recommendation: **balanced+threshold**" in text and "| threshold |" in text
+    assert "cross-validated selection" in text and "## Every candidate" in text
     client = MlflowClient(default_tracking_uri(out))
     (run,) = client.search_runs([client.get_experiment_by_name("imbench-advise").experiment_id])
     assert run.data.params["recommendation"] == "balanced+threshold"
     assert run.data.metrics["threshold.mean"] < run.data.metrics["baseline.mean"]
+    assert "recommendation.cv_selection_mean" in run.data.metrics
     bad = CliRunner().invoke(app, ["advise", DATA, "--metric", "accuracy"])
     assert bad.exit_code == 2 and "accuracy" in bad.output
