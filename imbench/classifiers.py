@@ -31,6 +31,9 @@ class Classifier:
     # the classifier's own imbalance knob: (estimator, "balanced" | "cost", cost_ratio) -> est
     native_weighting: Callable[[Any, str, float], Any] | None = None
     cost: float = 1.0  # rough fit time relative to lr, for batching (plan.py)
+    # fits on majority rows only (the anomaly reframe): class weights and oversampling
+    # cannot change it, so those cells are skipped with that reason
+    fits_majority_only: bool = False
 
 
 CLASSIFIERS: dict[str, Classifier] = {}
@@ -142,6 +145,7 @@ register_classifier(
         ({"max_features": 1.0}, {"max_features": 0.5}),
         accepts_class_weight=False,
         cost=5,
+        fits_majority_only=True,
         description="anomaly reframe: IsolationForest on majority rows, anomaly score as score",
     )
 )

@@ -195,19 +195,21 @@ def runs(out: Annotated[Path, typer.Option("--out")] = Path("results")) -> None:
     if not sweeps:
         _fail(f"no sweeps under {out}")
     table = Table(title=f"sweeps under {out}")
-    for col in ("name", "date", "cells", "ok", "skipped", "failed", "best strategy", "pr_auc"):
-        table.add_column(
-            col, justify="left" if col in ("name", "date", "best strategy") else "right"
-        )
+    columns = ("name", "date", "cells", "ok", "skipped", "failed", "best by pr_auc rank", "in")
+    for col in (*columns, "pr_auc", "N"):
+        table.add_column(col, justify="right" if col in ("cells", "ok", "pr_auc", "N") else "left")
     for row in sweeps:
         table.add_row(
             row["name"],
             row["date"],
             *(str(row[k]) for k in ("cells", "ok", "skipped", "failed")),
             row["best_strategy"],
+            row["slice"],
             "" if math.isnan(row["best_pr_auc"]) else f"{row['best_pr_auc']:.3f}",
+            str(row["n_datasets"] or ""),
         )
     console.print(table)
+    console.print("best: lowest mean rank within one classifier x ratio (`imbench leaderboard`)")
 
 
 def _sweep_config(sweep_dir: Path, out: Path, tracking_uri: str | None) -> Any:
@@ -273,12 +275,24 @@ def compare(
     rope: Annotated[
         float, typer.Option("--rope", help="region of practical equivalence", min=0.0)
     ] = 0.01,
+    pairs: Annotated[
+        Optional[str],
+        typer.Option(
+            "--pairs",
+            help="planned comparisons A:B,... (A vs B), Holm over these pairs only; "
+            "--metric may then list several metrics (mcc,f1); writes nothing",
+        ),
+    ] = None,
     tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri")] = None,
 ) -> None:
-    """Friedman, Nemenyi, Wilcoxon-Holm (and Bayesian) tests over datasets; CD diagrams."""
+    """Friedman, Nemenyi, Wilcoxon-Holm (and Bayesian) tests over datasets; CD diagrams.
+    With --pairs: only the comparisons asked in advance."""
     from imbench.plan import ratio_label
     from imbench.report import analyse
 
+    if pairs is not None:
+        _compare_pairs(_sweep_dir(sweep, out), metric, pairs, classifier, ratio)
+        return
     try:
         sweep_dir = _sweep_dir(sweep, out)
         cfg = _sweep_config(sweep_dir, out, tracking_uri)
@@ -298,6 +312,47 @@ def compare(
     for path in result.figures:
         console.print(f"figure: {path}")
     _attach(cfg, result.summary, [sweep_dir / "stats.parquet", *result.figures], "stats")
+
+
+def _compare_pairs(
+    sweep_dir: Path, metrics: str, pairs: str, classifier: str | None, ratio: str | None
+) -> None:
+    from imbench.plan import ratio_label
+    from imbench.report import read_folds
+    from imbench.stats import parse_pairs, planned
+
+    try:
+        wanted = parse_pairs(pairs)
+        if not (sweep_dir / "folds.parquet").exists():
+            raise ConfigError(f"no finished sweep {sweep_dir.name!r} under {sweep_dir.parent}")
+        folds = read_folds(sweep_dir)
+        label = ratio_label(parse_ratio(ratio)) if ratio else None
+        tables = [
+            planned(folds, metric=m.strip(), pairs=wanted, classifier=classifier, ratio=label)
+            for m in metrics.split(",")
+        ]
+    except ImbenchError as exc:
+        _fail(str(exc))
+        return
+    console.print(
+        f"{sweep_dir.name}: planned comparisons A vs B on the datasets where both ran "
+        f"(N each); w/t/l = datasets where A is better / tied / worse; Wilcoxon signed-rank, "
+        f"Holm over the {len(wanted)} planned pairs of each metric x classifier x ratio"
+    )
+    for table in tables:
+        for (m, clf, ir), block in table.groupby(
+            ["metric", "classifier", "imbalance_ratio"], sort=False
+        ):
+            t = Table(title=f"{m}, classifier={clf}, ratio={ir}")
+            for col in ("A", "B", "N", "A mean", "B mean", "A - B", "w/t/l", "p", "p (Holm)"):
+                t.add_column(col, justify="left" if col in ("A", "B") else "right")
+            for r in block.itertuples():
+                t.add_row(
+                    r.strategy, r.other, str(r.n_datasets), f"{r.mean:.4f}",
+                    f"{r.mean_other:.4f}", f"{r.difference:+.4f}",
+                    f"{r.wins}/{r.ties}/{r.losses}", f"{r.p_value:.3g}", f"{r.p_holm:.3g}",
+                )  # fmt: skip
+            console.print(t)
 
 
 def _print_stats(stats: Any, metric: str) -> None:

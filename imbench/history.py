@@ -9,6 +9,24 @@ from typing import Any
 import pandas as pd
 
 
+def ratio_order(label: str) -> float:
+    """Sort key for ratio labels: native first, then the target ratios ascending."""
+    return -1.0 if label == "native" else float(label)
+
+
+def primary_slice_best(board: pd.DataFrame) -> pd.Series | None:
+    """The best strategy by mean rank inside one classifier x ratio group: the first
+    classifier (alphabetically) at its first ratio (native first). Mean ranks of
+    different groups are not comparable, so no best is taken across them."""
+    if board.empty:
+        return None
+    clf = sorted(board["classifier"].unique())[0]
+    group = board[board["classifier"] == clf]
+    ratio = min(group["imbalance_ratio"].unique(), key=ratio_order)
+    group = group[group["imbalance_ratio"] == ratio]
+    return group.sort_values(["mean_rank", "pr_auc_mean"], ascending=[True, False]).iloc[0]
+
+
 def list_sweeps(out: Path) -> list[dict[str, Any]]:
     rows = []
     for cells_path in sorted(Path(out).glob("*/cells.parquet")):
@@ -17,14 +35,14 @@ def list_sweeps(out: Path) -> list[dict[str, Any]]:
         counts = cells["status"].value_counts()
         prov = sweep_dir / "provenance.json"
         date = json.loads(prov.read_text()).get("created", "") if prov.exists() else ""
-        best, best_pr = "", float("nan")
+        best, best_pr, slice_, n = "", float("nan"), "", 0
         board_path = sweep_dir / "leaderboard.parquet"
         if board_path.exists():
-            board = pd.read_parquet(board_path)
-            if not board.empty:
-                ranked = board.sort_values(["mean_rank", "pr_auc_mean"], ascending=[True, False])
-                top = ranked.iloc[0]
+            top = primary_slice_best(pd.read_parquet(board_path))
+            if top is not None:
                 best, best_pr = str(top["strategy"]), float(top["pr_auc_mean"])
+                slice_ = f"{top['classifier']}, {top['imbalance_ratio']}"
+                n = int(top["n_datasets"])
         rows.append(
             {
                 "name": sweep_dir.name,
@@ -35,6 +53,8 @@ def list_sweeps(out: Path) -> list[dict[str, Any]]:
                 "failed": int(counts.get("failed", 0)),
                 "best_strategy": best,
                 "best_pr_auc": best_pr,
+                "slice": slice_,
+                "n_datasets": n,
             }
         )
     return sorted(rows, key=lambda r: r["date"], reverse=True)

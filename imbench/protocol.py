@@ -33,6 +33,7 @@ from imbench.strategies import (
     Strategy,
     StrategySpec,
     build_pipeline,
+    no_effect_reason,
     unsupported_reason,
 )
 
@@ -147,6 +148,9 @@ def nested_cv(
 ) -> list[FoldOutcome]:
     """Run the protocol; one FoldOutcome per outer fold."""
     features = Features(X.shape[1], tuple(categorical), bool(np.isnan(X).any()))
+    no_effect = no_effect_reason(strategy, classifier)
+    if no_effect:
+        raise CannotRun(no_effect)
     check_feasible(y, strategy, settings, split_seed, features)
     grid = classifier.grid or ({},)
 

@@ -214,3 +214,96 @@ def _bayes_vs(block: Block, baseline: str, rope: float) -> list[dict]:
             }
         )
     return rows
+
+
+PLANNED_COLUMNS = [
+    "metric",
+    "classifier",
+    "imbalance_ratio",
+    "strategy",
+    "other",
+    "n_datasets",
+    "mean",
+    "mean_other",
+    "difference",
+    "wins",
+    "ties",
+    "losses",
+    "p_value",
+    "p_holm",
+]
+TIE = 1e-12  # per-dataset differences smaller than this are ties
+
+
+def parse_pairs(text: str) -> list[tuple[str, str]]:
+    """``"threshold:none,smote:balanced"`` -> [("threshold", "none"), ("smote", "balanced")]:
+    each strategy is compared with the one after its colon."""
+    pairs = []
+    for item in (t.strip() for t in text.split(",")):
+        if not item:
+            continue
+        a, sep, b = item.partition(":")
+        if not sep or not a.strip() or not b.strip():
+            raise ConfigError(f"--pairs: {item!r} is not STRATEGY:REFERENCE (e.g. threshold:none)")
+        pairs.append((a.strip(), b.strip()))
+    if not pairs:
+        raise ConfigError("--pairs: no pair given (e.g. --pairs threshold:none,balanced:none)")
+    return pairs
+
+
+def planned(
+    folds: pd.DataFrame,
+    *,
+    metric: str,
+    pairs: list[tuple[str, str]],
+    classifier: str | None = None,
+    ratio: str | None = None,
+) -> pd.DataFrame:
+    """Comparisons asked in advance: per classifier x ratio, each pair on the datasets
+    where both strategies ran (N per pair), wins/ties/losses in the metric's direction,
+    a Wilcoxon signed-rank p on the non-tied datasets, and Holm's correction over the
+    planned pairs of the block (not over every pair of strategies)."""
+    if metric not in METRICS:
+        raise ConfigError(f"metric: unknown metric {metric!r}; known: {', '.join(METRICS)}")
+    known = set(folds["strategy"]) if not folds.empty else set()
+    for name in {s for pair in pairs for s in pair} - known:
+        raise ConfigError(f"--pairs: {name!r} is not a strategy of this sweep")
+    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+    scores = per_dataset(folds)
+    rows: list[dict] = []
+    for (clf, ir), group in scores.groupby(["classifier", "imbalance_ratio"], sort=True):
+        if (classifier and clf != classifier) or (ratio and ir != ratio):
+            continue
+        wide = group.pivot_table(index="dataset", columns="strategy", values=metric)
+        block = []
+        for a, b in pairs:
+            if a not in wide or b not in wide:
+                continue
+            both = wide[[a, b]].dropna()
+            diff = sign * (both[a] - both[b])  # > 0: a is better
+            better, worse = diff > TIE, diff < -TIE
+            nonzero = diff[better | worse]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                p = float(ss.wilcoxon(nonzero).pvalue) if len(nonzero) else 1.0
+            block.append(
+                {
+                    "metric": metric, "classifier": clf, "imbalance_ratio": ir,
+                    "strategy": a, "other": b, "n_datasets": len(both),
+                    "mean": both[a].mean(), "mean_other": both[b].mean(),
+                    "difference": both[a].mean() - both[b].mean(),
+                    "wins": int(better.sum()), "ties": int(len(both) - len(nonzero)),
+                    "losses": int(worse.sum()), "p_value": p,
+                }
+            )  # fmt: skip
+        if block:
+            adjusted = multipletests([r["p_value"] for r in block], method="holm")[1]
+            for r, q in zip(block, adjusted, strict=True):
+                r["p_holm"] = float(q)
+            rows.extend(block)
+    if not rows:
+        raise ConfigError(
+            f"--pairs: no block has both strategies of any pair "
+            f"(classifier={classifier or 'any'}, ratio={ratio or 'any'})"
+        )
+    return pd.DataFrame(rows, columns=PLANNED_COLUMNS)

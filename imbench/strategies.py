@@ -53,6 +53,9 @@ class Strategy:
     cost: float = 1.0  # rough fit time relative to no treatment, for batching (plan.py)
     min_minority_train: int = 2
     description: str = ""
+    # the sampler only adds minority rows (oversampling): no effect on a classifier
+    # that fits on majority rows alone
+    adds_minority_only: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,22 @@ def unsupported_reason(strategy: Strategy, features: Features | None) -> str | N
     return None
 
 
+def no_effect_reason(strategy: Strategy, classifier: Classifier) -> str | None:
+    """Why ``strategy`` cannot change ``classifier`` at all (its cells would repeat ``none``)."""
+    if not classifier.fits_majority_only:
+        return None
+    if strategy.weighting:
+        what = "class weights"
+    elif strategy.adds_minority_only:
+        what = "added minority rows"
+    else:
+        return None
+    return (
+        f"{classifier.name} fits on majority rows only: {strategy.name} ({what}) cannot "
+        "change it; its cells would repeat `none`"
+    )
+
+
 def build_pipeline(
     strategy: Strategy,
     classifier: Classifier,
@@ -228,12 +247,18 @@ for _s in (
     Strategy("none", description="no treatment"),
     Strategy("balanced", weighting="balanced", description="class_weight='balanced'"),
     Strategy("cost", weighting="cost", description="explicit class weights {0: 1, 1: cost_ratio}"),
-    Strategy("ros", lambda s: RandomOverSampler(random_state=s), description="random oversampling"),
+    Strategy(
+        "ros",
+        lambda s: RandomOverSampler(random_state=s),
+        description="random oversampling",
+        adds_minority_only=True,
+    ),
     Strategy(
         "smote",
         lambda s: SMOTE(k_neighbors=K_NEIGHBORS, random_state=s),
         min_minority_train=_NEED_K,
         on_categorical="smotenc",
+        adds_minority_only=True,
         description="SMOTE, k=5 (SMOTENC with categorical features)",
     ),
     Strategy(
@@ -241,6 +266,7 @@ for _s in (
         lambda s: BorderlineSMOTE(k_neighbors=K_NEIGHBORS, random_state=s),
         min_minority_train=_NEED_K,
         on_categorical="unsupported",
+        adds_minority_only=True,
         description="Borderline-SMOTE-1, k=5, m=10",
     ),
     Strategy(
@@ -248,6 +274,7 @@ for _s in (
         lambda s: ADASYN(n_neighbors=K_NEIGHBORS, random_state=s),
         min_minority_train=_NEED_K,
         on_categorical="unsupported",
+        adds_minority_only=True,
         description="ADASYN, k=5",
     ),
     Strategy(

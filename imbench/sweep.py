@@ -15,6 +15,7 @@ from imbench.config import SweepConfig
 from imbench.datasets import load_dataset, resolve_dataset
 from imbench.engine import CellResult
 from imbench.errors import CannotRun
+from imbench.history import primary_slice_best
 from imbench.metrics import PRIMARY_METRIC
 from imbench.plan import Cell, Unit, group_units, make_plan
 
@@ -72,8 +73,9 @@ def summarize(cells: pd.DataFrame, leaderboard: pd.DataFrame) -> dict[str, Any]:
         "skipped": int(counts.get("skipped", 0)),
         "failed": int(counts.get("failed", 0)),
     }
-    if not leaderboard.empty:
-        best = leaderboard.sort_values("mean_rank").iloc[0]
+    best = primary_slice_best(leaderboard)
+    if best is not None:  # within one classifier x ratio: ranks of groups do not compare
         summary["best_strategy"] = str(best["strategy"])
+        summary["best_slice"] = f"{best['classifier']}, {best['imbalance_ratio']}"
         summary[f"best_{PRIMARY_METRIC}"] = float(best[f"{PRIMARY_METRIC}_mean"])
     return summary

@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import tiny_config
 from sklearn.metrics import roc_auc_score
 
 from imbench.calibration import fit_calibrator
@@ -20,6 +19,8 @@ from imbench.engine import evaluate_unit
 from imbench.objectives import OBJECTIVES
 from imbench.plan import group_units, settings_of
 from imbench.sweep import plan_sweep
+
+from conftest import tiny_config
 
 RNG = np.random.default_rng(7)
 TEST_SCORES = RNG.random(400)

@@ -166,3 +166,27 @@ def test_gbdt_extras_are_registered_when_installed():
 
     for module, name in (("xgboost", "xgb"), ("lightgbm", "lgbm"), ("catboost", "catboost")):
         assert (name in CLASSIFIERS) == (importlib.util.find_spec(module) is not None)
+
+
+@pytest.mark.parametrize("strategy", list(STRATEGIES))
+def test_strategies_declared_no_ops_on_iforest_really_change_nothing(strategy, tiny_xy):
+    """iforest fits on majority rows only: the strategies skipped on it ("cannot change
+    it") must give exactly `none`'s scores, and the ones that run must not."""
+    from imbench.strategies import no_effect_reason
+
+    X, y = tiny_xy
+    iforest = CLASSIFIERS["iforest"]
+
+    def scores(name):
+        pipe = build_pipeline(STRATEGIES[name], iforest, params={}, seed=0, cost_ratio=5.0)
+        return pipe.fit(X, y).predict_proba(X)[:, 1]
+
+    reason = no_effect_reason(STRATEGIES[strategy], iforest)
+    if strategy == "none":
+        assert reason is None
+    elif reason:
+        assert "majority rows only" in reason
+        assert np.array_equal(scores(strategy), scores("none"))
+    elif strategy in ("rus", "easy_ensemble"):  # they drop majority rows: iforest changes
+        assert not np.array_equal(scores(strategy), scores("none"))
+    assert no_effect_reason(STRATEGIES[strategy], CLASSIFIERS["lr"]) is None

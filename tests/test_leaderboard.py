@@ -47,3 +47,27 @@ def test_lower_is_better_metrics_rank_the_other_way():
     assert by_brier.loc["y", "mean_rank"] == 1 and by_brier.loc["x", "mean_rank"] == 2
     by_pr = build_leaderboard(folds).set_index("strategy")
     assert by_pr.loc["x", "mean_rank"] == 1
+
+
+def test_best_strategy_is_taken_within_one_classifier_and_ratio():
+    from imbench.history import primary_slice_best
+
+    board = pd.DataFrame(
+        [
+            # rf at IR 10 has the lowest mean rank overall, but groups do not compare
+            ("cost", "rf", "10", 1.0, 0.30, 7),
+            ("balanced", "lr", "10", 1.2, 0.40, 7),
+            ("none", "lr", "native", 1.8, 0.70, 35),
+            ("threshold", "lr", "native", 1.5, 0.70, 35),
+            ("smote", "lr", "native", 2.7, 0.69, 33),
+        ],
+        columns=["strategy", "classifier", "imbalance_ratio", "mean_rank", "pr_auc_mean",
+                 "n_datasets"],
+    )  # fmt: skip
+    best = primary_slice_best(board)
+    assert (best["strategy"], best["classifier"], best["imbalance_ratio"]) == (
+        "threshold",
+        "lr",
+        "native",
+    )
+    assert primary_slice_best(board.iloc[:0]) is None

@@ -106,3 +106,47 @@ def test_bad_inputs_name_the_problem():
         compare(folds, metric="pr_auc", baseline="smote")
     with pytest.raises(ConfigError, match="classifier=rf"):
         compare(folds, metric="pr_auc", classifier="rf")
+
+
+def test_planned_pairs_match_scipy_and_holm_over_the_planned_set_only():
+    from statsmodels.stats.multitest import multipletests
+
+    from imbench.leaderboard import per_dataset
+    from imbench.stats import parse_pairs, planned
+
+    folds = _folds({"none": 0.0, "a": 0.05, "b": 0.002, "c": -0.03}, noise=0.02, seed=3)
+    folds = folds[~((folds["dataset"] == "d0") & (folds["strategy"] == "a"))]  # a lacks d0
+    pairs = parse_pairs("a:none, b:none,c:none")
+    table = planned(folds, metric="pr_auc", pairs=pairs)
+    wide = per_dataset(folds).pivot_table(index="dataset", columns="strategy", values="pr_auc")
+    raw = []
+    for a, b in pairs:
+        both = wide[[a, b]].dropna()
+        raw.append(ss.wilcoxon(both[a] - both[b]).pvalue)
+        row = table[table["strategy"] == a].iloc[0]
+        assert row["n_datasets"] == len(both) == (9 if a == "a" else 10)
+        assert row["difference"] == pytest.approx((both[a] - both[b]).mean())
+        assert row["wins"] + row["ties"] + row["losses"] == len(both)
+    assert np.allclose(table["p_value"], raw)
+    assert np.allclose(table["p_holm"], multipletests(raw, method="holm")[1])
+    a_row = table[table["strategy"] == "a"].iloc[0]
+    c_row = table[table["strategy"] == "c"].iloc[0]
+    assert a_row["wins"] == 9 and a_row["p_holm"] < 0.05 and c_row["losses"] == 10
+    # lower-is-better metrics count a win when A is lower
+    brier = planned(folds, metric="brier", pairs=pairs)
+    assert brier[brier["strategy"] == "c"].iloc[0]["wins"] == 10
+
+
+@pytest.mark.parametrize("text", ["a", "a:", ":b", ","])
+def test_bad_pairs_are_config_errors(text):
+    from imbench.stats import parse_pairs
+
+    with pytest.raises(ConfigError):
+        parse_pairs(text)
+
+
+def test_planned_pair_with_an_unknown_strategy_names_it():
+    from imbench.stats import planned
+
+    with pytest.raises(ConfigError, match="smote"):
+        planned(_folds({"none": 0.0, "a": 0.1}), metric="f1", pairs=[("smote", "none")])
