@@ -13,8 +13,6 @@ from prefect import flow
 from prefect.futures import PrefectFuture
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.task_runners import ProcessPoolTaskRunner
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from imbench.config import SweepConfig
 from imbench.flows.runtime import PrefectApi
@@ -22,6 +20,7 @@ from imbench.flows.tracking import SafeTracker
 from imbench.leaderboard import build_leaderboard
 from imbench.metrics import PRIMARY_METRIC
 from imbench.plan import make_batches, settings_of
+from imbench.progress import SweepProgress
 from imbench.provenance import provenance
 from imbench.report import analyse
 from imbench.store import SweepStore
@@ -64,16 +63,7 @@ def _sweep(
     n_todo = sum(len(u.cells) for u in units)
     first_result = None
 
-    console = Console(stderr=True, quiet=not show_progress)
-    with Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    ) as progress:
-        bar = progress.add_task(f"sweep {cfg.name}", total=n_todo)
+    with SweepProgress(cfg.name, n_todo, show=show_progress) as progress:
         futures = [
             evaluate_batch_task.submit(batch, settings, cfg.protocol.min_minority)
             for batch in batches
@@ -84,7 +74,7 @@ def _sweep(
             first_result = first_result or time.perf_counter() - started
             store.commit(results)
             tracker.log_results(results)
-            progress.advance(bar, len(results))
+            progress.advance(len(results))
             del future, results
 
     cells, folds = store.consolidate(plan.ids)

@@ -44,10 +44,23 @@ def register_classifier(clf: Classifier) -> Classifier:
     return clf
 
 
+# registered only when their library is installed: what to install otherwise
+OPTIONAL_CLASSIFIERS = {
+    "xgb": 'pip install -e ".[gbdt]" (xgboost)',
+    "lgbm": 'pip install -e ".[gbdt]" (lightgbm)',
+    "catboost": 'pip install -e ".[gbdt]" (catboost)',
+}
+
+
 def get_classifier(name: str) -> Classifier:
     try:
         return CLASSIFIERS[name.strip()]
     except KeyError:
+        if name.strip() in OPTIONAL_CLASSIFIERS:
+            raise ConfigError(
+                f"classifiers: {name.strip()!r} needs its library: "
+                f"{OPTIONAL_CLASSIFIERS[name.strip()]}"
+            ) from None
         close = difflib.get_close_matches(name, list(CLASSIFIERS), n=2)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
         raise ConfigError(

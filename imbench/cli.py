@@ -17,11 +17,14 @@ from imbench.config import (
     default_config_dict,
     load_config_dict,
     parse_ratio,
+    split_datasets,
     split_list,
 )
 from imbench.errors import ConfigError, ImbenchError
 
-app = typer.Typer(add_completion=False, no_args_is_help=False, help=__doc__)
+app = typer.Typer(
+    add_completion=False, no_args_is_help=False, help=__doc__, pretty_exceptions_enable=False
+)
 console = Console(width=None if sys.stdout.isatty() else 120)  # pipes get full tables
 err = Console(stderr=True)
 
@@ -43,7 +46,17 @@ def _seeds(values: list[str] | None) -> list[int] | None:
         raise ConfigError(f"seeds: {items!r} must be whole numbers") from None
 
 
-@app.command()
+def _config_keys() -> str:
+    from imbench.config import ProtocolConfig, SweepConfig
+
+    top = ", ".join(k for k in SweepConfig.model_fields if k != "protocol")
+    return f"Config keys: {top}; [protocol] {', '.join(ProtocolConfig.model_fields)}."
+
+
+@app.command(
+    epilog="Strategies, classifiers, metrics and threshold objectives: `imbench list`. "
+    + _config_keys()
+)
 def run(
     config: Annotated[Path | None, typer.Argument(help="TOML config (default: embedded)")] = None,
     dataset: Annotated[ListOpt, typer.Option("-d", "--dataset", help="dataset(s)")] = None,
@@ -65,7 +78,7 @@ def run(
     try:
         ratios = split_list(ratio)
         overrides = {
-            "datasets": split_list(dataset),
+            "datasets": split_datasets(dataset),
             "strategies": split_list(strategy),
             "classifiers": split_list(classifier),
             "ratios": [parse_ratio(r) for r in ratios] if ratios else None,
@@ -77,6 +90,9 @@ def run(
             "dask_address": dask_address,
         }
         cfg = build_config(load_config_dict(config), overrides)
+        from imbench.sweep import check_datasets
+
+        check_datasets(cfg)  # before any server starts or anything is written
     except ImbenchError as exc:
         _fail(str(exc))
         return
@@ -101,7 +117,25 @@ def run(
             f"[yellow]MLflow tracking is behind ({summary.get('tracking_error', '')}); run "
             f"`imbench sync {cfg.name}` or this command again to back-fill it.[/]"
         )
-    _print_board(Path(summary["results"]), metric="pr_auc", top=15)
+    _print_reasons(Path(summary["results"]))
+    if summary["ok"]:
+        _print_board(Path(summary["results"]), metric="pr_auc", top=15)
+
+
+def _print_reasons(sweep_dir: Path, limit: int = 10) -> None:
+    """Skipped and failed cells grouped by reason, with counts (all: `imbench cells`)."""
+    from imbench.history import reason_counts
+
+    counts = reason_counts(sweep_dir)
+    if counts.empty:
+        return
+    for status, group in counts.groupby("status", sort=False):
+        color = "red" if status == "failed" else "yellow"
+        err.print(f"[{color}]{int(group['cells'].sum())} {status}[/], by reason:", highlight=False)
+        for row in group.head(limit).itertuples():
+            err.print(f"  {row.cells:>5} x {row.reason}", highlight=False, soft_wrap=True)
+        if len(group) > limit:
+            err.print(f"  ... {len(group) - limit} more reasons: imbench cells {sweep_dir.name}")
 
 
 def _latest_sweep(out: Path) -> Path:
@@ -111,6 +145,9 @@ def _latest_sweep(out: Path) -> Path:
     return boards[-1].parent
 
 
+FORMATS = ("table", "csv", "markdown", "json")
+
+
 def _print_board(
     sweep_dir: Path,
     *,
@@ -118,34 +155,67 @@ def _print_board(
     top: int | None = None,
     classifier: str | None = None,
     ratio: str | None = None,
+    per_dataset: bool = False,
+    fmt: str = "table",
 ) -> None:
     import pandas as pd
 
-    from imbench.leaderboard import build_leaderboard
-    from imbench.metrics import METRICS
+    from imbench.leaderboard import board_view
 
-    if metric not in METRICS:
-        raise ConfigError(f"metric: unknown metric {metric!r}; known: {', '.join(METRICS)}")
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
     folds = pd.read_parquet(sweep_dir / "folds.parquet")
-    board = build_leaderboard(folds, metric=metric)
-    if classifier:
-        board = board[board["classifier"] == classifier]
-    if ratio:
-        board = board[board["imbalance_ratio"] == ratio]
-    cols = ["roc_auc", "mcc", "f1", "brier", "ece"]
-    for (clf, ir), group in board.groupby(["classifier", "imbalance_ratio"], sort=True):
-        table = Table(title=f"{sweep_dir.name}: classifier={clf} ratio={ir} (rank by {metric})")
-        table.add_column("rank", justify="right")
-        table.add_column("strategy", no_wrap=True)
-        table.add_column(f"{metric} ± sd", justify="right", no_wrap=True)
-        for c in cols:
-            table.add_column(c, justify="right")
-        table.add_column("n", justify="right")
-        for row in group.head(top).itertuples():
-            spread = f"{getattr(row, metric + '_mean'):.3f} ± {getattr(row, metric + '_std'):.3f}"
-            vals = [f"{getattr(row, c + '_mean'):.3f}" for c in cols]
-            table.add_row(f"{row.mean_rank:.2f}", row.strategy, spread, *vals, str(row.n_datasets))
+    if folds.empty:
+        raise ConfigError(
+            f"sweep {sweep_dir.name!r} has no scored cells; `imbench cells {sweep_dir.name}` "
+            "says why"
+        )
+    view = board_view(
+        folds, metric=metric, classifier=classifier, ratio=ratio, per_dataset_rows=per_dataset
+    )
+    if fmt != "table":
+        _write_frame(view, fmt)
+        return
+    group_by = ["classifier", "imbalance_ratio"]
+    for (clf, ir), group in view.groupby(group_by, sort=False):
+        what = "per dataset" if per_dataset else "means over datasets"
+        table = Table(
+            title=f"{sweep_dir.name}: classifier={clf} ratio={ir} ({what}, rank by {metric})"
+        )
+        shown = [c for c in group.columns if c not in group_by]
+        for c in shown:
+            table.add_column(c, justify="left" if c in ("strategy", "dataset") else "right")
+        for row in group.head(top).itertuples(index=False):
+            table.add_row(
+                *(_cell_text(c, v) for c, v in zip(group.columns, row, strict=True) if c in shown)
+            )
         console.print(table)
+    if not per_dataset and (view["n_datasets"] == 1).any():
+        console.print("sd is shown only where there are at least 2 datasets (`--per-dataset`).")
+
+
+def _cell_text(column: str, value: Any) -> str:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "-"
+        return f"{value:.2f}" if column == "rank" else f"{value:.3f}"
+    return str(value)
+
+
+def _write_frame(frame: Any, fmt: str) -> None:
+    """csv / markdown / json on stdout, for pipes and documents."""
+    if fmt == "csv":
+        sys.stdout.write(frame.to_csv(index=False))
+    elif fmt == "json":
+        sys.stdout.write(frame.to_json(orient="records", indent=1) + "\n")
+    else:
+        cols = list(frame.columns)
+        lines = ["| " + " | ".join(cols) + " |", "|" + " --- |" * len(cols)]
+        for row in frame.itertuples(index=False):
+            lines.append(
+                "| " + " | ".join(_cell_text(c, v) for c, v in zip(cols, row, strict=True)) + " |"
+            )
+        sys.stdout.write("\n".join(lines) + "\n")
 
 
 @app.command()
@@ -155,13 +225,26 @@ def leaderboard(
     metric: Annotated[str, typer.Option("--metric")] = "pr_auc",
     classifier: Annotated[str | None, typer.Option("--classifier", "-c")] = None,
     ratio: Annotated[str | None, typer.Option("--ratio", "-r")] = None,
+    per_dataset: Annotated[
+        bool, typer.Option("--per-dataset", help="one row per dataset x strategy")
+    ] = False,
+    fmt: Annotated[str, typer.Option("--format", help="table | csv | markdown | json")] = "table",
 ) -> None:
     """Show the strategy leaderboard of a sweep (the latest by default)."""
+    from imbench.plan import ratio_label
+
     try:
         sweep_dir = out / sweep if sweep else _latest_sweep(out)
         if not (sweep_dir / "folds.parquet").exists():
             raise ConfigError(f"no results for sweep {sweep_dir.name!r} under {out}")
-        _print_board(sweep_dir, metric=metric, classifier=classifier, ratio=ratio)
+        _print_board(
+            sweep_dir,
+            metric=metric,
+            classifier=classifier,
+            ratio=ratio_label(parse_ratio(ratio)) if ratio else None,
+            per_dataset=per_dataset,
+            fmt=fmt,
+        )
     except ImbenchError as exc:
         _fail(str(exc))
 
@@ -695,8 +778,117 @@ def ui(
     os.execv(sys.executable, cmd)
 
 
+@app.callback(invoke_without_command=True)
+def _root(
+    ctx: typer.Context,
+    version: Annotated[bool, typer.Option("--version", help="print the version and exit")] = False,
+) -> None:
+    if version:
+        from imbench import __version__
+
+        console.print(f"imbench {__version__}")
+        raise typer.Exit(0)
+    if ctx.invoked_subcommand is None:
+        console.print(ctx.get_help())
+
+
+@app.command("list")
+def list_entries() -> None:
+    """Strategies, modifiers, classifiers, metrics and threshold objectives."""
+    for title, rows in registry_rows().items():
+        table = Table(title=title)
+        table.add_column("name", no_wrap=True)
+        table.add_column("what it is")
+        for name, text in rows:
+            table.add_row(name, text)
+        console.print(table)
+
+
+def registry_rows() -> dict[str, list[tuple[str, str]]]:
+    from imbench.classifiers import CLASSIFIERS, OPTIONAL_CLASSIFIERS
+    from imbench.metrics import LOWER_IS_BETTER, METRICS
+    from imbench.objectives import OBJECTIVES
+    from imbench.strategies import STRATEGIES
+
+    clfs = [(c.name, c.description) for c in CLASSIFIERS.values()]
+    clfs += [
+        (name, f"not installed: {hint}")
+        for name, hint in OPTIONAL_CLASSIFIERS.items()
+        if name not in CLASSIFIERS
+    ]
+    return {
+        "strategies (add +threshold and/or +calibrated to any)": [
+            (s.name, s.description) for s in STRATEGIES.values()
+        ],
+        "modifiers": [
+            (
+                "+threshold",
+                "decision threshold tuned on inner folds (protocol.threshold_objective)",
+            ),
+            ("+calibrated", "probabilities calibrated on inner folds (protocol.calibration)"),
+        ],
+        "classifiers": clfs,
+        "metrics": [
+            (m, "lower is better" if m in LOWER_IS_BETTER else "higher is better") for m in METRICS
+        ],
+        "threshold objectives (protocol.threshold_objective)": [(o, "") for o in OBJECTIVES],
+    }
+
+
+@app.command()
+def cells(
+    sweep: Annotated[Optional[str], typer.Argument(help="sweep name (default: latest)")] = None,
+    out: Annotated[Path, typer.Option("--out")] = Path("results"),
+    status: Annotated[Optional[str], typer.Option("--status", help="ok | skipped | failed")] = None,
+) -> None:
+    """Every cell of a sweep with its status and reason; skip/failure reasons counted."""
+    import pandas as pd
+
+    try:
+        sweep_dir = _sweep_dir(sweep, out)
+        path = sweep_dir / "cells.parquet"
+        if not path.exists():
+            raise ConfigError(f"no sweep {sweep_dir.name!r} under {out}")
+        table = pd.read_parquet(path)
+        if status:
+            if status not in ("ok", "skipped", "failed"):
+                raise ConfigError(f"--status: {status!r} is not ok, skipped or failed")
+            table = table[table["status"] == status]
+    except ImbenchError as exc:
+        _fail(str(exc))
+    cols = ["dataset", "imbalance_ratio", "strategy", "classifier", "seed", "status", "reason"]
+    view = Table(title=f"{sweep_dir.name}: {len(table)} cells")
+    for c in cols:
+        view.add_column(c, overflow="fold")
+    for row in table[cols].itertuples(index=False):
+        view.add_row(*(str(v) for v in row))
+    console.print(view)
+    _print_reasons(sweep_dir, limit=50)
+
+
+LOG_DIR_ENV = "IMBENCH_LOG_DIR"
+
+
 def main() -> None:
-    app()
+    """Entry point: anything unexpected is logged with its traceback, and the user is
+    told where, in one line (errors a user can fix never reach here)."""
+    try:
+        app()
+    except Exception as exc:  # noqa: BLE001 - the last resort: log, say where, exit 1
+        import datetime
+        import traceback
+
+        log_dir = Path(os.environ.get(LOG_DIR_ENV) or Path.home() / ".imbench" / "logs")
+        log_dir.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        log = log_dir / f"error-{stamp}-{os.getpid()}.log"
+        log.write_text(f"imbench {' '.join(sys.argv[1:])}\n\n{traceback.format_exc()}")
+        err.print(
+            f"[bold red]unexpected error:[/] {type(exc).__name__}: {str(exc)[:300]}\n"
+            f"the traceback is in {log}; please report it with that file",
+            highlight=False,
+        )
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

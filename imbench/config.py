@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -156,6 +157,27 @@ def split_list(values: list[str] | None) -> list[str] | None:
     if not values:
         return None
     return [p.strip() for v in values for p in v.split(",") if p.strip()]
+
+
+_PARAM = re.compile(r"^[A-Za-z_]+\s*=")
+
+
+def split_datasets(values: list[str] | None) -> list[str] | None:
+    """Dataset flags keep their commas: ``synthetic:minority=0.02,n=3000`` is one spec,
+    ``ecoli1,yeast4`` two. A piece ``key=value`` continues the spec before it when that
+    spec has parameters (``synthetic:...``, ``keel:...``)."""
+    if not values:
+        return None
+    specs: list[str] = []
+    for value in values:
+        for piece in (p.strip() for p in value.split(",")):
+            if not piece:
+                continue
+            if specs and _PARAM.match(piece) and ":" in specs[-1]:
+                specs[-1] = f"{specs[-1]},{piece}"
+            else:
+                specs.append(piece)
+    return specs
 
 
 def parse_ratio(text: str) -> Ratio:

@@ -102,7 +102,12 @@ def _load_keel(loader_name: str) -> tuple[np.ndarray, np.ndarray]:
 def _load_file(path: Path, label: str) -> Loaded:
     import pandas as pd
 
-    frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    try:
+        frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    except Exception as exc:  # noqa: BLE001 - any reader error: the file is unusable
+        raise CannotRun(f"{path.name}: cannot be read ({type(exc).__name__}: {exc})") from None
+    if frame.empty:
+        raise CannotRun(f"{path.name}: no data rows")
     if label not in frame.columns:
         raise CannotRun(f"{path.name}: no target column {label!r} (columns: {list(frame.columns)})")
     y_raw = frame.pop(label)

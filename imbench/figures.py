@@ -33,9 +33,32 @@ def _png(fig: Any) -> bytes:
     return buf.getvalue()
 
 
+_MARKERS = "osD^v<>Pp*Xh"
+_LINES = ("-", "--", ":", "-.")
+
+
+def style(i: int) -> dict[str, Any]:
+    """A distinct look for the i-th strategy: 20 colours (tab20) x markers x line styles,
+    so 14 or 30 strategies never share a look (matplotlib's default cycle has 10)."""
+    colours = plt.get_cmap("tab20").colors
+    return {
+        "color": colours[i % 20],
+        "marker": _MARKERS[i % len(_MARKERS)],
+        "linestyle": _LINES[(i // 20) % len(_LINES)],
+    }
+
+
 def ratio_order(labels: list[str]) -> list[str]:
     """``native`` first, then target ratios ascending."""
     return sorted(set(labels), key=lambda r: (r != "native", float(r) if r != "native" else 0.0))
+
+
+def cd_title(metric: str, classifier: str, ratio: str, n: int | None = None) -> str:
+    over = f" over {n} datasets" if n else ""
+    return (
+        f"Mean rank of each strategy on {metric}{over} ({classifier}, ratio {ratio}); "
+        "a bar joins strategies the Nemenyi test cannot tell apart"
+    )
 
 
 def cd_diagram(block: Block) -> Figure | None:
@@ -45,10 +68,7 @@ def cd_diagram(block: Block) -> Figure | None:
         return None
     fig, ax = plt.subplots(figsize=(8, 0.35 * k + 1.2))
     sp.critical_difference_diagram(block.mean_ranks, block.nemenyi, ax=ax)
-    title = (
-        f"Critical difference: {block.metric}, classifier={block.classifier}, "
-        f"ratio={block.imbalance_ratio} (N={n} datasets)"
-    )
+    title = cd_title(block.metric, block.classifier, block.imbalance_ratio, n)
     ax.set_title(title, fontsize=9)
     return title, _png(fig)
 
@@ -61,35 +81,56 @@ def ratio_curves(folds: pd.DataFrame, metric: str) -> list[Figure]:
         order = ratio_order(group["imbalance_ratio"].tolist())
         table = group.pivot_table(index="imbalance_ratio", columns="strategy", values=metric)
         table = table.reindex(order)
-        fig, ax = plt.subplots(figsize=(8, 4.5))
-        for strategy in table.columns:
-            ax.plot(range(len(order)), table[strategy], marker="o", label=strategy)
+        fig, ax = plt.subplots(figsize=(9, 5))
+        last = len(order) - 1
+        for i, strategy in enumerate(table.columns):
+            ax.plot(range(len(order)), table[strategy], label=strategy, **style(i))
+            if np.isfinite(table[strategy].iloc[-1]):  # direct label at the line's end
+                ax.annotate(
+                    strategy, (last, table[strategy].iloc[-1]), xytext=(6, 0),
+                    textcoords="offset points", fontsize=6, va="center", color=style(i)["color"],
+                )  # fmt: skip
         ax.set_xticks(range(len(order)), order)
+        ax.set_xlim(-0.2, last + 0.8)
         ax.set_xlabel("imbalance ratio (majority:minority; native = as shipped)")
         direction = "lower is better" if metric in LOWER_IS_BETTER else "higher is better"
         ax.set_ylabel(f"mean {metric} over datasets ({direction})")
         ax.legend(fontsize=7, ncol=2, loc="best")
-        title = f"{metric} vs imbalance ratio, classifier={clf}"
+        title = f"Mean {metric} of each strategy as the imbalance grows, for {clf}"
         ax.set_title(title, fontsize=10)
         out.append((title, _png(fig)))
     return out
 
 
-def heatmap(folds: pd.DataFrame, metric: str) -> list[Figure]:
-    """Strategy x dataset, per classifier and ratio; cells show the metric."""
+def heatmap(folds: pd.DataFrame, metric: str, baseline: str = "none") -> list[Figure]:
+    """Strategy x dataset, per classifier and ratio. Absolute scores mostly show how hard
+    each dataset is; so each cell is the strategy's difference to ``baseline`` on that
+    dataset (better = warm, whatever the metric's direction), or, without the baseline
+    in a block, the strategy's rank on that dataset."""
     scores = per_dataset(folds)
     out = []
+    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
     for (clf, ir), group in scores.groupby(["classifier", "imbalance_ratio"], sort=True):
         table = group.pivot_table(index="strategy", columns="dataset", values=metric)
         fig, ax = plt.subplots(
             figsize=(max(5, 0.55 * table.shape[1] + 3), max(3, 0.32 * table.shape[0] + 1.5))
         )
-        cmap = "viridis_r" if metric in LOWER_IS_BETTER else "viridis"
-        im = ax.imshow(table.to_numpy(dtype=float), aspect="auto", cmap=cmap)
+        if baseline in table.index:
+            values = sign * (table - table.loc[baseline])
+            lim = float(np.nanmax(np.abs(values.to_numpy(dtype=float)))) or 1.0
+            im = ax.imshow(values.to_numpy(dtype=float), aspect="auto", cmap="RdBu_r",
+                           vmin=-lim, vmax=lim)  # fmt: skip
+            label = f"{metric} gain over {baseline} (> 0: better)"
+            what = f"how much each strategy gains over {baseline}"
+        else:
+            ranks = table.rank(axis=0, ascending=metric in LOWER_IS_BETTER)
+            im = ax.imshow(ranks.to_numpy(dtype=float), aspect="auto", cmap="viridis_r")
+            label = f"rank on {metric} (1 = best)"
+            what = "each strategy's rank"
         ax.set_xticks(range(table.shape[1]), table.columns, rotation=60, ha="right", fontsize=7)
         ax.set_yticks(range(table.shape[0]), table.index, fontsize=7)
-        fig.colorbar(im, ax=ax, label=metric)
-        title = f"{metric} per strategy and dataset, classifier={clf}, ratio={ir}"
+        fig.colorbar(im, ax=ax, label=label)
+        title = f"On each dataset, {what} on {metric}: {clf}, ratio {ir}"
         ax.set_title(title, fontsize=9)
         out.append((title, _png(fig)))
     return out
@@ -130,14 +171,14 @@ def reliability(folds: pd.DataFrame) -> list[Figure]:
     for clf, group in pooled.groupby("classifier", sort=True):
         fig, ax = plt.subplots(figsize=(6, 6))
         ax.plot([0, 1], [0, 1], color="grey", linestyle="--", label="perfectly calibrated")
-        for strategy, g in group.groupby("strategy", sort=True):
-            ax.plot(g["mean_predicted"], g["observed_rate"], marker=".", label=strategy)
+        for i, (strategy, g) in enumerate(group.groupby("strategy", sort=True)):
+            ax.plot(g["mean_predicted"], g["observed_rate"], label=strategy, **style(i))
         ax.set_xlabel("mean predicted probability of the minority class")
         ax.set_ylabel("observed minority rate")
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1)
         ax.legend(fontsize=7, ncol=2)
-        title = f"Reliability (pooled outer test folds), classifier={clf}"
+        title = f"Do predicted probabilities match observed rates? {clf}, pooled outer test folds"
         ax.set_title(title, fontsize=10)
         out.append((title, _png(fig)))
     return out

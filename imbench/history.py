@@ -8,10 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-
-def ratio_order(label: str) -> float:
-    """Sort key for ratio labels: native first, then the target ratios ascending."""
-    return -1.0 if label == "native" else float(label)
+from imbench.leaderboard import ratio_key
 
 
 def primary_slice_best(board: pd.DataFrame) -> pd.Series | None:
@@ -22,7 +19,7 @@ def primary_slice_best(board: pd.DataFrame) -> pd.Series | None:
         return None
     clf = sorted(board["classifier"].unique())[0]
     group = board[board["classifier"] == clf]
-    ratio = min(group["imbalance_ratio"].unique(), key=ratio_order)
+    ratio = min(group["imbalance_ratio"].unique(), key=ratio_key)
     group = group[group["imbalance_ratio"] == ratio]
     return group.sort_values(["mean_rank", "pr_auc_mean"], ascending=[True, False]).iloc[0]
 
@@ -58,3 +55,21 @@ def list_sweeps(out: Path) -> list[dict[str, Any]]:
             }
         )
     return sorted(rows, key=lambda r: r["date"], reverse=True)
+
+
+def reason_counts(sweep_dir: Path) -> pd.DataFrame:
+    """Skipped and failed cells of a sweep grouped by (status, reason), most frequent
+    first: columns status, reason, cells."""
+    path = Path(sweep_dir) / "cells.parquet"
+    columns = ["status", "reason", "cells"]
+    if not path.exists():
+        return pd.DataFrame(columns=columns)
+    cells = pd.read_parquet(path, columns=["status", "reason"])
+    cells = cells[cells["status"] != "ok"]
+    if cells.empty:
+        return pd.DataFrame(columns=columns)
+    counts = cells.groupby(["status", "reason"]).size().reset_index(name="cells")
+    order = {"failed": 0, "skipped": 1}
+    counts["_o"] = counts["status"].map(order)
+    counts = counts.sort_values(["_o", "cells", "reason"], ascending=[True, False, True])
+    return counts.drop(columns="_o").reset_index(drop=True)

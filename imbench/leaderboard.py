@@ -31,3 +31,57 @@ def build_leaderboard(folds: pd.DataFrame, *, metric: str = PRIMARY_METRIC) -> p
     board = scores.groupby(GROUP, as_index=False).agg(**agg)
     board.insert(len(GROUP), "rank_metric", metric)
     return board.sort_values(["classifier", "imbalance_ratio", "mean_rank"]).reset_index(drop=True)
+
+
+BOARD_COLUMNS = ["roc_auc", "mcc", "f1", "brier", "ece"]
+
+
+def ratio_key(label: str) -> float:
+    """Sort key for ratio labels: native first, then the target ratios ascending."""
+    return -1.0 if label == "native" else float(label)
+
+
+def board_view(
+    folds: pd.DataFrame,
+    *,
+    metric: str = PRIMARY_METRIC,
+    classifier: str | None = None,
+    ratio: str | None = None,
+    per_dataset_rows: bool = False,
+) -> pd.DataFrame:
+    """The leaderboard as shown: filtered, native first then ratios ascending, ranked
+    by ``metric`` within each classifier x ratio. With ``per_dataset_rows`` one row per
+    dataset x strategy instead of means over datasets. A filter that matches nothing
+    raises ConfigError saying what exists."""
+    from imbench.errors import ConfigError
+
+    if metric not in METRICS:
+        raise ConfigError(f"metric: unknown metric {metric!r}; known: {', '.join(METRICS)}")
+    for value, column, flag in ((classifier, "classifier", "-c"), (ratio, "imbalance_ratio", "-r")):
+        if value is not None and value not in set(folds[column]):
+            known = sorted(set(folds[column]), key=ratio_key if flag == "-r" else str)
+            raise ConfigError(f"{flag} {value}: not in this sweep; it has {', '.join(known)}")
+    if classifier:
+        folds = folds[folds["classifier"] == classifier]
+    if ratio:
+        folds = folds[folds["imbalance_ratio"] == ratio]
+    columns = [metric, *(c for c in BOARD_COLUMNS if c != metric)]
+    if per_dataset_rows:
+        table = per_dataset(folds)
+        table["rank"] = table.groupby(["classifier", "imbalance_ratio", "dataset"])[metric].rank(
+            ascending=metric in LOWER_IS_BETTER, method="average"
+        )
+        table = table[["classifier", "imbalance_ratio", "dataset", "strategy", "rank", *columns]]
+        order = ["classifier", "_r", "dataset", "rank"]
+    else:
+        board = build_leaderboard(folds, metric=metric)
+        keep = {"mean_rank": "rank", f"{metric}_std": f"{metric}_sd", "n_datasets": "n_datasets"}
+        keep.update({f"{c}_mean": c for c in columns})
+        table = board[["classifier", "imbalance_ratio", "strategy", *keep]].rename(columns=keep)
+        table = table[
+            ["classifier", "imbalance_ratio", "strategy", "rank", metric, f"{metric}_sd",
+             *columns[1:], "n_datasets"]
+        ]  # fmt: skip
+        order = ["classifier", "_r", "rank"]
+    table = table.assign(_r=table["imbalance_ratio"].map(ratio_key)).sort_values(order)
+    return table.drop(columns="_r").reset_index(drop=True)

@@ -15,6 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+# MLflow's INFO lines ("Creating initial MLflow database tables") are not the
+# user's business on the console; a user who wants them sets the variable.
+os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
