@@ -67,6 +67,9 @@ class SafeTracker:
             return None
         try:
             return fn(*args)
+        except LookupError as exc:  # e.g. committed results: no run to attach to, not an outage
+            self.behind, self.error, self._tracker = True, str(exc), None
+            return None
         except Exception as exc:  # noqa: BLE001
             log.warning("MLflow %s failed (%s); tracking is behind, rerun to back-fill", what, exc)
             self.behind, self.error, self._tracker = True, str(exc), None

@@ -339,6 +339,8 @@ def _attach(cfg: Any, metrics: dict[str, float], paths: list[Path], where: str) 
     from imbench.flows.tracking import attach_to_sweep
 
     tracker = attach_to_sweep(cfg, metrics, paths, where)
+    if tracker.behind and "no MLflow run for sweep" in tracker.error:
+        return  # results made elsewhere (committed, copied): nothing to attach to
     if tracker.behind:
         err.print(f"[yellow]not logged to MLflow at {tracker.uri}: {tracker.error}[/]")
     else:
@@ -371,7 +373,7 @@ def compare(
     """Friedman, Nemenyi, Wilcoxon-Holm (and Bayesian) tests over datasets; CD diagrams.
     With --pairs: only the comparisons asked in advance."""
     from imbench.plan import ratio_label
-    from imbench.report import analyse
+    from imbench.report import analyse, output_dir
 
     if pairs is not None:
         _compare_pairs(_sweep_dir(sweep, out), metric, pairs, classifier, ratio)
@@ -379,8 +381,10 @@ def compare(
     try:
         sweep_dir = _sweep_dir(sweep, out)
         cfg = _sweep_config(sweep_dir, out, tracking_uri)
+        into = output_dir(sweep_dir)
         result = analyse(
             sweep_dir,
+            into=into,
             metric=metric,
             baseline=baseline,
             rope=rope,
@@ -391,10 +395,10 @@ def compare(
         _fail(str(exc))
         return
     _print_stats(result.stats, metric)
-    console.print(f"stats: {sweep_dir / 'stats.parquet'}")
+    console.print(f"stats: {into / 'stats.parquet'}")
     for path in result.figures:
         console.print(f"figure: {path}")
-    _attach(cfg, result.summary, [sweep_dir / "stats.parquet", *result.figures], "stats")
+    _attach(cfg, result.summary, [into / "stats.parquet", *result.figures], "stats")
 
 
 def _compare_pairs(
@@ -478,12 +482,15 @@ def report(
     tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri")] = None,
 ) -> None:
     """Write a self-contained report.html (tables, CD diagrams, curves, reliability plots)."""
-    from imbench.report import write_report
+    from imbench.report import output_dir, write_report
 
     try:
         sweep_dir = _sweep_dir(sweep, out)
         cfg = _sweep_config(sweep_dir, out, tracking_uri)
-        page, figures, summary = write_report(sweep_dir, metric=metric, baseline=baseline)
+        into = output_dir(sweep_dir)
+        page, figures, summary = write_report(
+            sweep_dir, metric=metric, baseline=baseline, into=into
+        )
     except ImbenchError as exc:
         _fail(str(exc))
         return

@@ -12,7 +12,7 @@ import base64
 import html
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -31,6 +31,7 @@ class Analysis:
     stats: pd.DataFrame  # this metric's rows
     figures: list[Path]
     summary: dict[str, float]  # e.g. Friedman p per block, for MLflow
+    titles: list[str] = field(default_factory=list)  # the figures' captions, in words
 
 
 def read_folds(sweep_dir: Path) -> pd.DataFrame:
@@ -38,6 +39,27 @@ def read_folds(sweep_dir: Path) -> pd.DataFrame:
     if not path.exists():
         raise ConfigError(f"no results for sweep {sweep_dir.name!r} under {sweep_dir.parent}")
     return pd.read_parquet(path)
+
+
+def is_committed(sweep_dir: Path) -> bool:
+    """True if the sweep's results are tracked by git (e.g. results/reference): reading
+    them must not rewrite them."""
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            ["git", "ls-files", "--error-unmatch", "cells.parquet"],
+            cwd=sweep_dir, capture_output=True, timeout=10, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
+def output_dir(sweep_dir: Path) -> Path:
+    """Where analyses of a sweep are written: the sweep folder itself, unless its results
+    are committed, then ``<out>/views/<sweep>`` so committed files are never rewritten."""
+    return sweep_dir.parent / "views" / sweep_dir.name if is_committed(sweep_dir) else sweep_dir
 
 
 def _slug(*parts: str) -> str:
@@ -55,14 +77,20 @@ def analyse(
     ratio: str | None = None,
     draw: bool = True,
     folds: pd.DataFrame | None = None,
+    into: Path | None = None,
 ) -> Analysis:
     """``folds``: the sweep's folds if the caller holds them (the flow does), so a
-    second copy is not read back from ``folds.parquet``."""
+    second copy is not read back from ``folds.parquet``. Results go to ``into``
+    (default: the sweep folder); stats of other metrics already there are kept."""
     folds = read_folds(sweep_dir) if folds is None else folds
     stats, blocks = compare(
         folds, metric=metric, baseline=baseline, rope=rope, classifier=classifier, ratio=ratio
     )
-    path = sweep_dir / "stats.parquet"
+    into = into or sweep_dir
+    into.mkdir(parents=True, exist_ok=True)
+    path = into / "stats.parquet"
+    if not path.exists() and (sweep_dir / "stats.parquet").exists():
+        path.write_bytes((sweep_dir / "stats.parquet").read_bytes())
     if path.exists():  # replace this metric's blocks, keep the rest
         old = pd.read_parquet(path)
         keys = {(b.metric, b.classifier, b.imbalance_ratio) for b in blocks}
@@ -76,9 +104,10 @@ def analyse(
     else:
         merged = stats
     atomic_write_parquet(merged[STATS_COLUMNS], path)
-    fig_dir = sweep_dir / "figures"
+    fig_dir = into / "figures"
     fig_dir.mkdir(exist_ok=True)
     paths: list[Path] = []
+    titles: list[str] = []
     summary: dict[str, float] = {}
     for block in blocks:
         label = _slug(metric, block.classifier, block.imbalance_ratio)
@@ -94,7 +123,8 @@ def analyse(
             target = fig_dir / f"cd_{label}.png"
             atomic_write_bytes(target, fig[1])
             paths.append(target)
-    return Analysis(stats, paths, summary)
+            titles.append(fig[0])
+    return Analysis(stats, paths, summary, titles)
 
 
 def _figures():  # matplotlib only when a figure is drawn
@@ -168,22 +198,31 @@ def _calibration_table(board: pd.DataFrame) -> str:
 
 
 def write_report(
-    sweep_dir: Path, *, metric: str = "pr_auc", baseline: str | None = None, rope: float = 0.01
+    sweep_dir: Path,
+    *,
+    metric: str = "pr_auc",
+    baseline: str | None = None,
+    rope: float = 0.01,
+    into: Path | None = None,
 ) -> tuple[Path, list[Path], dict[str, float]]:
-    """Write ``report.html`` and the figures; return the report, figure paths, summary."""
+    """Write ``report.html`` and the figures into ``into`` (default: the sweep folder);
+    return the report, figure paths, summary."""
     figures = _figures()
     folds = read_folds(sweep_dir)
+    into = into or sweep_dir
     board = build_leaderboard(folds, metric=metric)
-    analysis = analyse(sweep_dir, metric=metric, baseline=baseline, rope=rope)
-    fig_dir = sweep_dir / "figures"
+    analysis = analyse(sweep_dir, metric=metric, baseline=baseline, rope=rope, into=into)
+    fig_dir = into / "figures"
     made: list[tuple[str, bytes]] = []
     sections: list[tuple[str, list[tuple[str, bytes]]]] = []
+    cds = [(t, p.read_bytes()) for t, p in zip(analysis.titles, analysis.figures, strict=True)]
     for name, figs in (
-        ("Critical-difference diagrams", [(p.stem, p.read_bytes()) for p in analysis.figures]),
+        ("Critical-difference diagrams", cds),
         ("Metric against imbalance ratio", figures.ratio_curves(folds, metric)),
-        ("Strategy x dataset", figures.heatmap(folds, metric)),
+        (f"Strategy x dataset: gain over {baseline or 'none'}",
+         figures.heatmap(folds, metric, baseline or "none")),
         ("Reliability (calibration)", figures.reliability(folds)),
-    ):
+    ):  # fmt: skip
         sections.append((name, figs))
         made.extend(figs)
     paths = list(analysis.figures)
@@ -219,7 +258,7 @@ def write_report(
         f"<title>imbench: {html.escape(sweep_dir.name)}</title><style>{_CSS}</style></head>"
         f"<body>{''.join(body)}</body></html>"
     )
-    target = sweep_dir / "report.html"
+    target = into / "report.html"
     atomic_write_bytes(target, page.encode())
     return target, paths, analysis.summary
 

@@ -145,3 +145,38 @@ def test_report_renders_in_headless_chromium_offline(sweep):
     assert all(done and w > 100 and h > 100 for done, w, h in sizes), sizes
     assert errors == []
     assert all(u.startswith(("file:", "data:")) for u in requests), requests
+
+
+def test_report_on_committed_results_writes_elsewhere_and_keeps_them(sweep, tmp_path):
+    """results/reference is committed: reading it must never rewrite its files."""
+    import subprocess
+
+    root = tmp_path / "repo"
+    shutil.copytree(sweep, root / "results" / "rep")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t", "-C", str(root)]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "results"], check=True)
+    before = {p: p.read_bytes() for p in (root / "results" / "rep").rglob("*") if p.is_file()}
+    out = root / "results"
+    text = _cli("report", "rep", "--out", str(out), "--baseline", "none")
+    _cli("compare", "rep", "--out", str(out), "--metric", "mcc")
+    after = {p: p.read_bytes() for p in (root / "results" / "rep").rglob("*") if p.is_file()}
+    assert after == before  # not one committed byte changed, nothing added
+    view = out / "views" / "rep"
+    assert (view / "report.html").exists() and "mcc" in set(
+        pd.read_parquet(view / "stats.parquet")["metric"]
+    )
+    assert "views" in text.replace("\n", "")
+
+
+def test_report_figures_have_captions_in_words_and_distinct_strategy_styles(sweep):
+    from imbench.figures import style
+
+    _cli("report", "rep", "--out", str(sweep.parent))
+    page = (sweep / "report.html").read_text()
+    assert "cd_pr_auc" not in page.split("<figcaption>", 1)[1]  # captions are sentences
+    assert "Mean rank of each strategy on pr_auc" in page
+    assert "gains over none" in page  # heatmaps: difference to the baseline
+    looks = {(style(i)["color"], style(i)["marker"], style(i)["linestyle"]) for i in range(30)}
+    assert len(looks) == 30

@@ -1,0 +1,150 @@
+"""What a newcomer meets in the first hour: bad input fails early and briefly, flags
+keep dataset specs whole, piped output shows progress, tables sort and filter sanely."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from imbench.cli import app
+from imbench.config import split_datasets
+
+RNG = np.random.default_rng(0)
+
+
+def _csv(path: Path, target: np.ndarray | None, label: str = "target") -> Path:
+    frame = pd.DataFrame({"a": RNG.normal(size=300), "b": RNG.normal(size=300)})
+    if target is not None:
+        frame[label] = target
+    frame.to_csv(path, index=False)
+    return path
+
+
+def _bad_inputs(tmp: Path) -> dict[str, tuple[Path, str]]:
+    empty = tmp / "empty.csv"
+    empty.write_text("")
+    few = np.zeros(300, dtype=int)
+    few[:3] = 1
+    return {
+        "empty": (empty, "cannot be read"),
+        "three classes": (_csv(tmp / "three.csv", RNG.integers(0, 3, 300)), "exactly 2 classes"),
+        "no target": (
+            _csv(tmp / "nolabel.csv", (RNG.random(300) < 0.1).astype(int), "label"),
+            "no target column 'target'",
+        ),
+        "3 minority rows": (_csv(tmp / "few.csv", few), "3 minority rows"),
+    }
+
+
+@pytest.mark.parametrize("case", ["empty", "three classes", "no target", "3 minority rows"])
+def test_unusable_dataset_fails_before_anything_starts_or_is_written(tmp_path, case):
+    path, expected = _bad_inputs(tmp_path)[case]
+    out = tmp_path / "out"
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")}
+    done = subprocess.run(
+        [sys.executable, "-m", "imbench.cli", "run", "-d", str(path), "--out", str(out)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert expected in done.stderr and path.name.split(".")[0] in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert len(done.stderr.strip().splitlines()) <= 4
+    assert not out.exists()  # no sweep folder, no MLflow store
+    assert not (tmp_path / "prefect").exists()  # no Prefect server was started
+
+
+def test_advise_on_an_empty_file_is_a_short_error(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    result = CliRunner().invoke(app, ["advise", str(empty), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "cannot be read" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_dataset_flags_keep_their_commas():
+    assert split_datasets(["synthetic:minority=0.02,n=3000", "ecoli1,yeast4"]) == [
+        "synthetic:minority=0.02,n=3000",
+        "ecoli1",
+        "yeast4",
+    ]
+    assert split_datasets(["keel:max_ir=20,max_rows=500,pima", "data.csv:label,x=1"]) == [
+        "keel:max_ir=20,max_rows=500",
+        "pima",
+        "data.csv:label,x=1",  # a key=value piece after a spec with ':' continues it
+    ]
+    assert split_datasets(None) is None
+
+
+def test_unexpected_errors_are_logged_not_shown(tmp_path, monkeypatch):
+    """A bug (not bad input) prints one line naming a log file that holds the traceback."""
+    code = (
+        "import imbench.cli as c\n"
+        "def boom(*a, **k):\n    raise RuntimeError('kaput')\n"
+        "c.build_config = boom\n"
+        "c.main()\n"
+    )
+    env = {**os.environ, "IMBENCH_LOG_DIR": str(tmp_path / "logs")}
+    done = subprocess.run(
+        [sys.executable, "-c", code, "run"], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and "kaput" in done.stderr
+    (log,) = (tmp_path / "logs").glob("error-*.log")
+    assert "Traceback" in log.read_text() and str(log) in done.stderr.replace("\n", "")
+
+
+def test_version_and_list():
+    result = CliRunner().invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.startswith("imbench ")
+    listing = CliRunner().invoke(app, ["list"]).output
+    for name in ("smote", "easy_ensemble", "+threshold", "iforest", "pr_auc", "min_precision"):
+        assert name in listing
+    help_text = CliRunner().invoke(app, ["run", "--help"]).output
+    assert "imbench list" in help_text and "threshold_objective" in help_text
+
+
+def test_missing_gbdt_extra_names_the_install_command(monkeypatch):
+    from imbench import classifiers
+    from imbench.errors import ConfigError
+
+    monkeypatch.delitem(classifiers.CLASSIFIERS, "xgb", raising=False)
+    with pytest.raises(ConfigError, match=r'pip install -e "\.\[gbdt\]"'):
+        classifiers.get_classifier("xgb")
+
+
+def test_piped_sweep_prints_progress_lines_and_groups_skip_reasons(tmp_path):
+    """Through a pipe (no terminal) progress comes as plain lines; every run ends with
+    its skip reasons counted; leaderboard sorts native first and rejects empty filters."""
+    out = tmp_path / "out"
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")}
+    run = [sys.executable, "-m", "imbench.cli"]
+    done = subprocess.run(
+        [*run, "run", "-d", "synthetic:minority=0.1,n=400", "-s", "none,threshold",
+         "-r", "native,60,20", "--out", str(out), "--name", "p", "--workers", "1"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "sweep p: 6 cells to compute" in done.stderr
+    assert "sweep p: 6/6 cells (100%)" in done.stderr
+    assert "2 skipped, by reason:" in done.stderr
+    assert "2 x synthetic(" in done.stderr and "IR 60 leaves 6 minority rows" in done.stderr
+    assert "INFO" not in done.stderr  # no MLflow / Prefect chatter
+    board = subprocess.run(
+        [*run, "leaderboard", "p", "--out", str(out), "--format", "csv"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    frame = pd.read_csv(__import__("io").StringIO(board.stdout))
+    assert frame["imbalance_ratio"].astype(str).tolist()[0] == "native"
+    assert frame["imbalance_ratio"].astype(str).drop_duplicates().tolist() == ["native", "20"]
+    missing = subprocess.run(
+        [*run, "leaderboard", "p", "--out", str(out), "-c", "rf"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert missing.returncode == 2 and "it has lr" in missing.stderr
