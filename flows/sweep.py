@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import queue
 import time
@@ -26,6 +27,8 @@ from imbench.report import analyse
 from imbench.store import SweepStore
 from imbench.sweep import pending_work, plan_sweep, summarize
 from imbench.tasks.evaluate import evaluate_batch_task
+
+log = logging.getLogger(__name__)
 
 
 def default_workers() -> int:
@@ -98,10 +101,33 @@ def _sweep(
     tracked.update(stats.summary if stats else {})
     artifacts = [store.leaderboard_path, store.cells_path, store.dir / "stats.parquet"]
     tracker.finish(cells, folds, tracked, artifacts)
+    _leaderboard_artifact(cfg, folds, tracker)
     summary["tracking_uri"] = tracker.uri
     summary["tracking_behind"] = tracker.behind
     summary["tracking_error"] = tracker.error[:300]
     return summary
+
+
+def _leaderboard_artifact(cfg: SweepConfig, folds: Any, tracker: SafeTracker) -> None:
+    """The leaderboard on the flow run's Artifacts tab, linked to the MLflow parent run."""
+    from prefect.artifacts import create_markdown_artifact
+
+    from imbench.leaderboard import board_view, to_markdown
+
+    link = tracker.parent_run_link() or f"MLflow: `{tracker.uri}` (`imbench ui`)"
+    parts = [f"# imbench sweep `{cfg.name}`", "", link, ""]
+    if not folds.empty:
+        view = board_view(folds, metric=PRIMARY_METRIC)
+        for (clf, ir), group in view.groupby(["classifier", "imbalance_ratio"], sort=False):
+            parts += [f"## {clf}, ratio {ir} (ranked by {PRIMARY_METRIC})", ""]
+            parts.append(to_markdown(group.drop(columns=["classifier", "imbalance_ratio"])))
+    try:
+        create_markdown_artifact(
+            "\n".join(parts), key=f"imbench-{cfg.name.lower().replace('_', '-').replace('.', '-')}",
+            description=f"leaderboard of sweep {cfg.name}",
+        )  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 - an artifact must not fail a finished sweep
+        log.warning("Prefect artifact not created: %s", exc)
 
 
 def _release_arrow_memory() -> None:

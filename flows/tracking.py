@@ -75,6 +75,14 @@ class SafeTracker:
             self.behind, self.error, self._tracker = True, str(exc), None
             return None
 
+    def parent_run_link(self) -> str:
+        """A Markdown link to the sweep's MLflow parent run (http stores), else ""."""
+        t = self._tracker
+        if t is None or t.parent_id is None or not self.uri.startswith("http"):
+            return ""
+        url = f"{self.uri.rstrip('/')}/#/experiments/{t.experiment_id}/runs/{t.parent_id}"
+        return f"[MLflow parent run]({url})"
+
     def start_sweep(self, cfg: SweepConfig) -> None:
         if self._tracker is None:
             return

@@ -160,7 +160,7 @@ def _print_board(
 ) -> None:
     import pandas as pd
 
-    from imbench.leaderboard import board_view
+    from imbench.leaderboard import board_view, cell_text
 
     if fmt not in FORMATS:
         raise ConfigError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
@@ -187,35 +187,23 @@ def _print_board(
             table.add_column(c, justify="left" if c in ("strategy", "dataset") else "right")
         for row in group.head(top).itertuples(index=False):
             table.add_row(
-                *(_cell_text(c, v) for c, v in zip(group.columns, row, strict=True) if c in shown)
+                *(cell_text(c, v) for c, v in zip(group.columns, row, strict=True) if c in shown)
             )
         console.print(table)
     if not per_dataset and (view["n_datasets"] == 1).any():
         console.print("sd is shown only where there are at least 2 datasets (`--per-dataset`).")
 
 
-def _cell_text(column: str, value: Any) -> str:
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "-"
-        return f"{value:.2f}" if column == "rank" else f"{value:.3f}"
-    return str(value)
-
-
 def _write_frame(frame: Any, fmt: str) -> None:
     """csv / markdown / json on stdout, for pipes and documents."""
+    from imbench.leaderboard import to_markdown
+
     if fmt == "csv":
         sys.stdout.write(frame.to_csv(index=False))
     elif fmt == "json":
         sys.stdout.write(frame.to_json(orient="records", indent=1) + "\n")
     else:
-        cols = list(frame.columns)
-        lines = ["| " + " | ".join(cols) + " |", "|" + " --- |" * len(cols)]
-        for row in frame.itertuples(index=False):
-            lines.append(
-                "| " + " | ".join(_cell_text(c, v) for c, v in zip(cols, row, strict=True)) + " |"
-            )
-        sys.stdout.write("\n".join(lines) + "\n")
+        sys.stdout.write(to_markdown(frame))
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
@@ -224,6 +225,12 @@ def format_validation_error(exc: ValidationError) -> str:
         loc = ".".join(str(p) for p in err["loc"]) or "config"
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            msg = f"unknown key {loc.split('.')[-1]!r}"
+            key = loc.split(".")[-1]
+            fields = ProtocolConfig.model_fields if loc.startswith("protocol.") else (
+                SweepConfig.model_fields
+            )  # fmt: skip
+            close = difflib.get_close_matches(key, list(fields), n=2)
+            hint = f" (did you mean {' or '.join(close)}?)" if close else ""
+            msg = f"unknown key {key!r}{hint}; known: {', '.join(fields)}"
         lines.append(f"{loc}: {msg}")
     return "invalid config:\n  " + "\n  ".join(lines)

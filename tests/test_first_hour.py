@@ -148,3 +148,17 @@ def test_piped_sweep_prints_progress_lines_and_groups_skip_reasons(tmp_path):
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert missing.returncode == 2 and "it has lr" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("patch", "expected"),
+    [({"stratgies": ["none"]}, "did you mean strategies"),
+     ({"protocol": {"outer_fold": 3}}, "did you mean outer_folds")],
+)  # fmt: skip
+def test_misspelled_config_keys_get_a_close_match(patch, expected):
+    from imbench.config import build_config, default_config_dict
+    from imbench.errors import ConfigError
+
+    raw = {**default_config_dict(), **patch}
+    with pytest.raises(ConfigError, match=expected):
+        build_config(raw)

@@ -63,6 +63,15 @@ def test_sweep_flow_end_to_end_and_rerun_reuses(harness, tmp_path):
     some_ok = next(r for r in children if r.data.tags["imbench.status"] == "ok")
     assert 0 <= some_ok.data.metrics["pr_auc"] <= 1
 
+    # the leaderboard is attached to the flow run as a Prefect artifact
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        (artifact,) = [a for a in client.read_artifacts() if a.key == "imbench-t"]
+    assert "## lr, ratio native (ranked by pr_auc)" in artifact.data
+    assert "| strategy | rank | pr_auc |" in artifact.data and "smote+threshold" in artifact.data
+    assert artifact.data.index("ratio native") < artifact.data.index("ratio 4")
+
     second = flow(cfg.model_dump(mode="json"))
     assert second["computed"] == 0 and second["reused"] == len(cells)
     assert len(_runs(tmp_path / "out")) == len(runs)  # nothing logged twice

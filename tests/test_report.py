@@ -180,3 +180,19 @@ def test_report_figures_have_captions_in_words_and_distinct_strategy_styles(swee
     assert "gains over none" in page  # heatmaps: difference to the baseline
     looks = {(style(i)["color"], style(i)["marker"], style(i)["linestyle"]) for i in range(30)}
     assert len(looks) == 30
+
+
+def test_each_cell_run_logs_its_dataset_as_an_mlflow_input(sweep):
+    """The MLflow UI's Dataset column and filters read run inputs (they showed `-`)."""
+    client = MlflowClient(default_tracking_uri(sweep.parent))
+    exp = client.get_experiment_by_name("imbench")
+    runs = client.search_runs([exp.experiment_id], "tags.`imbench.role` = 'cell'", max_results=500)
+    cells = pd.read_parquet(sweep / "cells.parquet").set_index("cell_id")
+    assert len(runs) == len(cells)
+    for run in runs:
+        (inp,) = run.inputs.dataset_inputs
+        cell = cells.loc[run.data.tags["imbench.cell_id"]]
+        assert inp.dataset.name == cell["dataset"] and inp.dataset.digest == cell["fingerprint"]
+        assert inp.dataset.source_type == "code"  # synthetic data
+        tags = {t.key: t.value for t in inp.tags}
+        assert tags["mlflow.data.context"] == f"ratio {cell['imbalance_ratio']}"
