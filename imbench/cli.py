@@ -10,6 +10,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from imbench.config import (
@@ -32,7 +33,7 @@ ListOpt = Optional[list[str]]
 
 
 def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(2)
 
 
@@ -114,7 +115,7 @@ def run(
     console.print(f"results: {summary['results']}   tracking: {summary['tracking_uri']}")
     if summary.get("tracking_behind"):
         err.print(
-            f"[yellow]MLflow tracking is behind ({summary.get('tracking_error', '')}); run "
+            f"[yellow]MLflow tracking is behind ({escape(summary.get('tracking_error', ''))}); run "
             f"`imbench sync {cfg.name}` or this command again to back-fill it.[/]"
         )
     _print_reasons(Path(summary["results"]))
@@ -133,7 +134,7 @@ def _print_reasons(sweep_dir: Path, limit: int = 10) -> None:
         color = "red" if status == "failed" else "yellow"
         err.print(f"[{color}]{int(group['cells'].sum())} {status}[/], by reason:", highlight=False)
         for row in group.head(limit).itertuples():
-            err.print(f"  {row.cells:>5} x {row.reason}", highlight=False, soft_wrap=True)
+            err.print(f"  {row.cells:>5} x {escape(row.reason)}", highlight=False, soft_wrap=True)
         if len(group) > limit:
             err.print(f"  ... {len(group) - limit} more reasons: imbench cells {sweep_dir.name}")
 
@@ -291,7 +292,7 @@ def _sweep_config(sweep_dir: Path, out: Path, tracking_uri: str | None) -> Any:
         raise ConfigError(f"no sweep {sweep_dir.name!r} under {out}")
     raw = json.loads((sweep_dir / "config.json").read_text())
     raw.update(out=str(out), tracking_uri=tracking_uri or raw.get("tracking_uri"))
-    return build_config(raw)
+    return build_config(raw, reading=True)
 
 
 def _sweep_dir(sweep: str | None, out: Path) -> Path:
@@ -330,7 +331,7 @@ def _attach(cfg: Any, metrics: dict[str, float], paths: list[Path], where: str) 
     if tracker.behind and "no MLflow run for sweep" in tracker.error:
         return  # results made elsewhere (committed, copied): nothing to attach to
     if tracker.behind:
-        err.print(f"[yellow]not logged to MLflow at {tracker.uri}: {tracker.error}[/]")
+        err.print(f"[yellow]not logged to MLflow at {tracker.uri}: {escape(tracker.error)}[/]")
     else:
         console.print(f"logged to the sweep's MLflow run at {tracker.uri} ({where}/)")
 
@@ -736,7 +737,7 @@ def _save_advice(result: Any, name: str, cfg: Any, out: Path, tracking_uri: str 
         )
         console.print(f"MLflow: experiment imbench-advise at {uri}")
     except Exception as exc:  # noqa: BLE001 - the advice stands without tracking
-        err.print(f"[yellow]not logged to MLflow at {uri}: {exc}[/]")
+        err.print(f"[yellow]not logged to MLflow at {uri}: {escape(str(exc))}[/]")
 
 
 @app.command()
@@ -879,7 +880,7 @@ def main() -> None:
         log = log_dir / f"error-{stamp}-{os.getpid()}.log"
         log.write_text(f"imbench {' '.join(sys.argv[1:])}\n\n{traceback.format_exc()}")
         err.print(
-            f"[bold red]unexpected error:[/] {type(exc).__name__}: {str(exc)[:300]}\n"
+            f"[bold red]unexpected error:[/] {type(exc).__name__}: {escape(str(exc)[:300])}\n"
             f"the traceback is in {log}; please report it with that file",
             highlight=False,
         )

@@ -16,6 +16,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -115,7 +116,9 @@ class SweepConfig(BaseModel):
 
     @field_validator("classifiers")
     @classmethod
-    def _classifiers(cls, v: list[str]) -> list[str]:
+    def _classifiers(cls, v: list[str], info: ValidationInfo) -> list[str]:
+        if (info.context or {}).get("reading"):
+            return _unique(v)  # a finished sweep's results need no classifier library
         from imbench.classifiers import get_classifier
 
         return _unique([get_classifier(c).name for c in v])
@@ -207,14 +210,18 @@ def load_config_dict(path: Path | None) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
 
 
-def build_config(raw: dict[str, Any], overrides: dict[str, Any] | None = None) -> SweepConfig:
-    """Validate ``raw`` with ``overrides`` applied; errors name the field."""
+def build_config(
+    raw: dict[str, Any], overrides: dict[str, Any] | None = None, *, reading: bool = False
+) -> SweepConfig:
+    """Validate ``raw`` with ``overrides`` applied; errors name the field. ``reading``:
+    the config of a finished sweep whose results are being read, so its classifiers
+    need not be installed (`report gbdt` without the gbdt extra)."""
     data = dict(raw)
     for key, value in (overrides or {}).items():
         if value is not None:
             data[key] = value
     try:
-        return SweepConfig.model_validate(data)
+        return SweepConfig.model_validate(data, context={"reading": reading})
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc)) from None
 

@@ -196,3 +196,21 @@ def test_each_cell_run_logs_its_dataset_as_an_mlflow_input(sweep):
         assert inp.dataset.source_type == "code"  # synthetic data
         tags = {t.key: t.value for t in inp.tags}
         assert tags["mlflow.data.context"] == f"ratio {cell['imbalance_ratio']}"
+
+
+def test_results_are_readable_without_the_classifiers_library(sweep, tmp_path, monkeypatch):
+    """`report gbdt` without the gbdt extra: reading results needs no xgboost."""
+    import json
+
+    from imbench import classifiers
+
+    copy = tmp_path / "rep"
+    shutil.copytree(sweep, copy)
+    config = json.loads((copy / "config.json").read_text())
+    config["classifiers"] = ["lr", "xgb"]
+    (copy / "config.json").write_text(json.dumps(config))
+    monkeypatch.delitem(classifiers.CLASSIFIERS, "xgb", raising=False)
+    _cli("report", "rep", "--out", str(tmp_path))
+    assert (copy / "report.html").exists()
+    result = CliRunner().invoke(app, ["run", "-c", "xgb", "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2 and 'pip install -e ".[gbdt]"' in result.output
