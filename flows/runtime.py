@@ -88,6 +88,9 @@ class PrefectApi:
                 stderr=log,
                 stdin=subprocess.DEVNULL,
                 preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                # its own session: Ctrl-C in the terminal is imbench's to handle; the
+                # server is stopped by imbench (or dies with it), not half-way by SIGINT
+                start_new_session=True,
             )
         return self
 

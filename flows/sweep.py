@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow
+from prefect.context import FlowRunContext
+from prefect.exceptions import TerminationSignal
 from prefect.futures import PrefectFuture
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.task_runners import ProcessPoolTaskRunner
 
 from imbench.config import SweepConfig
+from imbench.flows.pool import run_batches, stop_workers
 from imbench.flows.runtime import PrefectApi
 from imbench.flows.tracking import SafeTracker
 from imbench.leaderboard import build_leaderboard
@@ -24,9 +27,9 @@ from imbench.plan import make_batches, settings_of
 from imbench.progress import SweepProgress
 from imbench.provenance import provenance
 from imbench.report import analyse
-from imbench.store import SweepStore
+from imbench.store import SweepStore, WriteFailed
 from imbench.sweep import pending_work, plan_sweep, summarize
-from imbench.tasks.evaluate import evaluate_batch_task
+from imbench.tasks.evaluate import evaluate_batch_task, worker_init
 
 log = logging.getLogger(__name__)
 
@@ -66,19 +69,41 @@ def _sweep(
     n_todo = sum(len(u.cells) for u in units)
     first_result = None
 
+    runner = FlowRunContext.get().task_runner  # type: ignore[union-attr]
+    min_minority = cfg.protocol.min_minority
+    submitted_at = time.time()
+    interrupted = False
     with SweepProgress(cfg.name, n_todo, show=show_progress) as progress:
-        futures = [
-            evaluate_batch_task.submit(batch, settings, cfg.protocol.min_minority)
-            for batch in batches
-        ]
-        submitted_at = time.time()
-        for future in _as_completed(futures):
-            results = future.result()
-            first_result = first_result or time.perf_counter() - started
-            store.commit(results)
-            tracker.log_results(results)
-            progress.advance(len(results))
-            del future, results
+        try:
+            for results in run_batches(
+                batches,
+                submit=lambda b: evaluate_batch_task.submit(b, settings, min_minority),
+                runner=runner,
+                as_completed=_as_completed,
+                submit_to=lambda pool, b: pool.submit(
+                    evaluate_batch_task,
+                    {"units": b, "settings": settings, "min_minority": min_minority},
+                ),
+                n_workers=workers,
+            ):
+                first_result = first_result or time.perf_counter() - started
+                store.commit(results)
+                tracker.log_results(results)
+                progress.advance(len(results))
+                del results
+        except (KeyboardInterrupt, TerminationSignal):  # Ctrl-C, SIGTERM: keep what is done
+            interrupted = True
+            stop_workers(runner)
+        except WriteFailed as exc:  # disk full, read-only folder: stop, say so, keep the rest
+            stop_workers(runner)
+            return {"error": str(exc), "results": str(store.dir)}
+    if interrupted:
+        return {
+            "interrupted": True,
+            "kept": len(store.finished_ids() & set(plan.ids)),
+            "cells": len(plan.cells),
+            "results": str(store.dir),
+        }
 
     cells, folds = store.consolidate(plan.ids)
     board = build_leaderboard(folds)
@@ -156,7 +181,12 @@ def _as_completed(futures: list[PrefectFuture[Any]]) -> Iterator[PrefectFuture[A
     while futures:
         futures.pop().add_done_callback(finished.put)
     for _ in range(n):
-        yield finished.get()
+        while True:  # wake up twice a second so Ctrl-C / SIGTERM are handled at once
+            try:
+                yield finished.get(timeout=0.5)
+                break
+            except queue.Empty:
+                continue
 
 
 def _task_runner(cfg: SweepConfig) -> tuple[SweepConfig, Any]:
@@ -167,7 +197,9 @@ def _task_runner(cfg: SweepConfig) -> tuple[SweepConfig, Any]:
 
         runner, threads = dask_task_runner(cfg.dask_address)
         return cfg.model_copy(update={"workers": cfg.workers or threads}), runner
-    return cfg, ProcessPoolTaskRunner(max_workers=cfg.workers or default_workers())
+    return cfg, ProcessPoolTaskRunner(
+        max_workers=cfg.workers or default_workers(), initializer=worker_init
+    )
 
 
 def run_sweep(
@@ -188,6 +220,8 @@ def run_sweep(
         # Prefect read its settings when imported, possibly before the URL existed
         with temporary_settings(updates={PREFECT_API_URL: os.environ["PREFECT_API_URL"]}):
             summary = flow(cfg.model_dump(mode="json"), show_progress=show_progress)
+        if summary.get("interrupted") or summary.get("error"):
+            return summary
         # start-up: from this call until the first batch was handed to the task runner
         summary["startup_seconds"] = round(summary.pop("submitted_at") - called_at, 2)
         summary["wall_seconds"] = round(time.time() - called_at, 2)

@@ -33,7 +33,7 @@ ListOpt = Optional[list[str]]
 
 
 def _fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -97,16 +97,35 @@ def run(
     except ImbenchError as exc:
         _fail(str(exc))
         return
-    from imbench.flows.runtime import PrefectApi
-
-    api = PrefectApi().start()  # boots while Prefect and MLflow are imported below
-    from imbench.flows.sweep import run_sweep
-
+    _sigterm_as_interrupt()
+    resume = f"run the same command again to resume (sweep {cfg.name!r} under {cfg.out})"
     try:
+        from imbench.flows.runtime import PrefectApi
+
+        api = PrefectApi().start()  # boots while Prefect and MLflow are imported below
+        from imbench.flows.sweep import run_sweep
+
         summary = run_sweep(cfg, show_progress=not quiet, api=api)
     except ImbenchError as exc:
         _fail(str(exc))
         return
+    except KeyboardInterrupt:
+        err.print(
+            f"interrupted; finished cells are kept: {escape(resume)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(130) from None
+    if summary.get("error"):
+        _fail(summary["error"])
+    if summary.get("interrupted"):
+        err.print(
+            f"interrupted: {summary['kept']} of {summary['cells']} cells finished and kept; "
+            f"{escape(resume)}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(130)
     console.print(
         f"[bold]{cfg.name}[/]: {summary['ok']} ok, {summary['skipped']} skipped, "
         f"{summary['failed']} failed ({summary['computed']} computed, {summary['reused']} reused) "
@@ -121,6 +140,23 @@ def run(
     _print_reasons(Path(summary["results"]))
     if summary["ok"]:
         _print_board(Path(summary["results"]), metric="pr_auc", top=15)
+
+
+def _sigterm_as_interrupt() -> None:
+    """SIGTERM (a scheduler, `kill`) stops a sweep as Ctrl-C does: cleanly. (During
+    the flow Prefect's own SIGTERM handler raises TerminationSignal; the flow treats
+    it the same.) Ctrl-C works even where the shell started imbench with SIGINT
+    ignored (a background job of a script)."""
+    import signal
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # workers stopped mid-task leave semaphores to multiprocessing's resource tracker,
+    # which warns about them on the console; it takes its -W flags from ours
+    sys.warnoptions.append("ignore::UserWarning:multiprocessing.resource_tracker")
 
 
 def _print_reasons(sweep_dir: Path, limit: int = 10) -> None:

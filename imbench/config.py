@@ -58,6 +58,9 @@ class ProtocolConfig(BaseModel):
         return self
 
     min_minority: int = Field(10, ge=2, description="fewest minority rows a cell may have")
+    cell_timeout_s: float | None = Field(
+        None, gt=0, description="a cell running longer fails with 'timed out after N s'"
+    )
 
 
 class SweepConfig(BaseModel):
@@ -134,7 +137,9 @@ class SweepConfig(BaseModel):
 
     def protocol_hash(self) -> str:
         """Hash of everything besides the grid that changes a cell's numbers."""
-        payload = {"protocol": self.protocol.model_dump(), "cost_ratio": self.cost_ratio}
+        # the time limit changes whether a cell finishes, never its numbers
+        protocol = self.protocol.model_dump(exclude={"cell_timeout_s"})
+        payload = {"protocol": protocol, "cost_ratio": self.cost_ratio}
         return stable_hash(payload)
 
     def config_hash(self) -> str:

@@ -6,8 +6,12 @@ Everything a worker runs. Errors never escape: a cell that cannot run is
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -62,8 +66,51 @@ def split_seed_for(unit: Unit) -> int:
     return derive_seed("split", unit.dataset_key, unit.imbalance_ratio, unit.seed)
 
 
+class CellTimeout(Exception):
+    """A unit ran past ``protocol.cell_timeout_s``."""
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise CellTimeout in this thread after ``seconds`` (SIGALRM; main thread only).
+
+    Pool workers run their tasks in their main thread. Where SIGALRM is not
+    available (a Dask worker's task thread, Windows) no limit is applied. A fit
+    stuck inside one C call is interrupted when it returns to Python.
+    """
+    usable = (
+        seconds
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise CellTimeout(f"timed out after {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, float(seconds))  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def evaluate_unit(unit: Unit, settings: ProtocolSettings, *, min_minority: int) -> list[CellResult]:
     started = time.perf_counter()
+    try:
+        with time_limit(settings.cell_timeout_s):
+            return _evaluate_unit(unit, settings, min_minority, started)
+    except CellTimeout as exc:  # the cells that share these fits all ran out of time
+        return [_no_result(c, "failed", str(exc), started) for c in unit.cells]
+
+
+def _evaluate_unit(
+    unit: Unit, settings: ProtocolSettings, min_minority: int, started: float
+) -> list[CellResult]:
     try:
         ds = load_dataset(unit.dataset_key)
         ratio = "native" if unit.imbalance_ratio == "native" else float(unit.imbalance_ratio)
@@ -100,6 +147,8 @@ def evaluate_unit(unit: Unit, settings: ProtocolSettings, *, min_minority: int) 
         # fail the same way, so it is skipped (not retried) with the sampler's reason
         reason = f"{unit.base_strategy} cannot resample this data: {exc}"
         return [_no_result(c, "skipped", reason, started) for c in unit.cells]
+    except CellTimeout:
+        raise
     except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
         summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         return [_no_result(c, "failed", summary, started) for c in unit.cells]

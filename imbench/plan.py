@@ -66,6 +66,7 @@ def settings_of(cfg: SweepConfig) -> ProtocolSettings:
             min_precision=p.min_precision,
         ),
         calibration=p.calibration,
+        cell_timeout_s=p.cell_timeout_s,
     )
 
 

@@ -46,6 +46,7 @@ class ProtocolSettings:
     cost_ratio: float = 10.0
     objective: ThresholdObjective = ThresholdObjective()
     calibration: CalibrationMethod = "sigmoid"
+    cell_timeout_s: float | None = None  # changes no number: not part of a cell's id
 
 
 @dataclass

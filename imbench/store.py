@@ -12,7 +12,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +26,31 @@ DONE = ("ok", "skipped")
 _STATUS_ORDER = {"failed": 0, "skipped": 1, "ok": 2}
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+class WriteFailed(ImbenchError):
+    """Results could not be written (disk full, read-only folder); nothing half-written
+    was left behind, and a rerun continues from what was committed."""
+
+
+def _atomic(path: Path, write: Callable[[Path], object]) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise WriteFailed(
+            f"cannot write {path}: {exc.strerror or exc}; nothing half-written was left. "
+            "Free space or fix the folder's permissions, then run the same command again: "
+            "finished cells are kept"
+        ) from None
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    _atomic(path, lambda tmp: tmp.write_bytes(data))
 
 
 def atomic_write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    _atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
 class SweepStore:
@@ -56,7 +71,10 @@ class SweepStore:
         return self.dir / "leaderboard.parquet"
 
     def prepare(self) -> None:
-        self.parts.mkdir(parents=True, exist_ok=True)
+        try:
+            self.parts.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WriteFailed(f"cannot create {self.parts}: {exc.strerror or exc}") from None
         self._adopt_consolidated()
 
     def _adopt_consolidated(self) -> None:
@@ -77,15 +95,17 @@ class SweepStore:
 
         Different sweep names write different folders and can run side by side.
         """
-        self.dir.mkdir(parents=True, exist_ok=True)
         lock = FileLock(self.dir / ".lock", timeout=0)
         try:
+            self.dir.mkdir(parents=True, exist_ok=True)
             lock.acquire()
         except Timeout:
             raise ImbenchError(
                 f"sweep {self.dir.name!r} under {self.dir.parent} is being run by another "
                 "process; wait for it to finish or give this one another --name"
             ) from None
+        except OSError as exc:
+            raise WriteFailed(f"cannot write in {self.dir}: {exc.strerror or exc}") from None
         return lock
 
     def commit(self, results: Iterable[CellResult]) -> None:

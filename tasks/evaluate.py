@@ -40,6 +40,15 @@ def _die_with_parent() -> None:
     threading.Thread(target=watch, name="imbench-parent-watch", daemon=True).start()
 
 
+def worker_init() -> None:
+    """Each pool worker at start: Ctrl-C is the flow's to handle (it stops the workers
+    itself, without a traceback from each), and the worker exits if the flow dies."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
+
+
 @task(name="evaluate-batch", cache_policy=NO_CACHE, persist_result=False, retries=0)
 def evaluate_batch_task(
     units: list[Unit], settings: ProtocolSettings, min_minority: int

@@ -1,0 +1,168 @@
+"""Batches on a local process pool that survives a dying worker.
+
+When the kernel's OOM killer (or anyone) kills a pool worker, Python's
+``ProcessPoolExecutor`` breaks: every batch still running or queued fails with
+``BrokenProcessPool``. One bad cell must not end a long sweep, so:
+
+1. batches lost that way are retried once, one unit per task, on a fresh pool;
+2. units lost again run alone on a one-worker pool, in order, so the unit whose
+   worker dies is known: its cells are recorded ``failed`` with the signal
+   ("worker died: SIGKILL, out of memory?") and the others go on.
+
+Finished batches are yielded (and committed by the flow) as they come, so
+nothing finished is recomputed or lost. Dask reschedules tasks of a lost
+worker itself; a task it gives up on (``KilledWorker``) fails its cells.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from prefect.futures import PrefectFuture
+from prefect.task_runners import ProcessPoolTaskRunner
+
+from imbench.engine import CellResult
+from imbench.plan import Unit
+from imbench.tasks.evaluate import worker_init
+
+Submit = Callable[[list[Unit]], PrefectFuture[Any]]
+AsCompleted = Callable[[list[PrefectFuture[Any]]], Iterator[PrefectFuture[Any]]]
+
+
+def worker_processes(runner: Any) -> dict[int, Any]:
+    """The pool's worker processes (pid -> Process), if the runner has a local pool."""
+    executor = getattr(runner, "_executor", None)
+    return dict(getattr(executor, "_processes", None) or {})
+
+
+class ProcessWatch:
+    """Remembers a pool's worker processes while it runs. Prefect hands tasks to the
+    pool from a thread, so workers appear (and a broken pool forgets them) at any
+    time; their exit codes are what says which signal killed one."""
+
+    def __init__(self, runner: Any, every_s: float = 0.05) -> None:
+        self.runner, self.every_s = runner, every_s
+        self.seen: dict[int, Any] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="imbench-pool-watch", daemon=True)
+
+    def _watch(self) -> None:
+        while not self._stop.is_set():
+            self.seen.update(worker_processes(self.runner))
+            self._stop.wait(self.every_s)
+
+    def __enter__(self) -> ProcessWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.seen.update(worker_processes(self.runner))
+
+
+def death_cause(processes: dict[int, Any], wait_s: float = 2.0) -> str:
+    """Why the pool broke, from its workers' exit codes: the one not ended by the
+    pool's own SIGTERM."""
+    deadline = time.monotonic() + wait_s
+    codes: list[int] = []
+    while time.monotonic() < deadline:
+        codes = [p.exitcode for p in processes.values() if p.exitcode not in (None, 0)]
+        if codes:
+            break
+        time.sleep(0.05)
+    killers = [c for c in codes if c != -signal.SIGTERM] or codes
+    if not killers:
+        return "worker died"
+    code = killers[0]
+    if code < 0:
+        name = signal.Signals(-code).name
+        return f"worker died: {name}" + (", out of memory?" if name == "SIGKILL" else "")
+    return f"worker exited with code {code}"
+
+
+def stop_workers(runner: Any) -> None:
+    """End the pool's workers now (an interrupted sweep does not wait for them)."""
+    for process in worker_processes(runner).values():
+        if process.exitcode is None:
+            process.terminate()
+
+
+def _failed(unit: Unit, reason: str) -> list[CellResult]:
+    return [CellResult(cell, "failed", reason=reason) for cell in unit.cells]
+
+
+def _round(
+    batches: list[list[Unit]],
+    submit: Submit,
+    runner: Any,
+    as_completed: AsCompleted,
+    lost: list[Unit],
+) -> Iterator[list[CellResult]]:
+    """Submit ``batches``; yield finished results; collect units of batches a dying
+    worker took down into ``lost``."""
+    futures = [submit(batch) for batch in batches]
+    owner = {id(f): batch for f, batch in zip(futures, batches, strict=True)}
+    for future in as_completed(futures):
+        batch = owner.pop(id(future))
+        try:
+            results = future.result()
+        except BrokenProcessPool:
+            lost.extend(batch)
+            continue
+        except Exception as exc:
+            if type(exc).__name__ != "KilledWorker":  # distributed gave up on the task
+                raise
+            yield [r for unit in batch for r in _failed(unit, f"worker died: {exc}")]
+            continue
+        yield results
+
+
+def run_batches(
+    batches: list[list[Unit]],
+    *,
+    submit: Submit,
+    runner: Any,
+    as_completed: AsCompleted,
+    submit_to: Callable[[Any, list[Unit]], PrefectFuture[Any]],
+    n_workers: int,
+) -> Iterator[list[CellResult]]:
+    """Yield every batch's results; survive workers that die (see the module doc).
+
+    ``submit`` sends a batch to the flow's own task runner ``runner``;
+    ``submit_to(fresh_runner, batch)`` sends one to a fresh pool.
+    """
+    lost: list[Unit] = []
+    with ProcessWatch(runner) as watch:
+        yield from _round(batches, submit, runner, as_completed, lost)
+    if not lost:
+        return
+    cause = death_cause(watch.seen)
+    again: list[Unit] = []
+    with ProcessPoolTaskRunner(max_workers=n_workers, initializer=worker_init) as fresh:
+        with ProcessWatch(fresh) as watch:
+            singles = [[u] for u in lost]
+            yield from _round(singles, lambda b: submit_to(fresh, b), fresh, as_completed, again)
+        if again:
+            cause = death_cause(watch.seen)
+    queue = again
+    while queue:  # alone, in order: the first unit lost is the one that kills its worker
+        with ProcessPoolTaskRunner(max_workers=1, initializer=worker_init) as solo:
+            with ProcessWatch(solo) as watch:
+                futures = [submit_to(solo, [u]) for u in queue]
+                rest: list[Unit] = []
+                for i, (unit, future) in enumerate(zip(queue, futures, strict=True)):
+                    try:
+                        yield future.result()
+                    except BrokenProcessPool:
+                        cause = death_cause(watch.seen) or cause
+                        reason = f"{cause} (twice: retried once on a fresh pool)"
+                        yield _failed(unit, reason)
+                        rest = queue[i + 1 :]
+                        break
+            queue = rest
