@@ -91,9 +91,10 @@ def run(
             "dask_address": dask_address,
         }
         cfg = build_config(load_config_dict(config), overrides)
-        from imbench.sweep import check_datasets
+        from imbench.datasets import check_datasets
 
-        check_datasets(cfg)  # before any server starts or anything is written
+        # before any server starts or anything is written
+        check_datasets(cfg.datasets, min_minority=cfg.protocol.min_minority)
     except ImbenchError as exc:
         _fail(str(exc))
         return

@@ -251,6 +251,27 @@ def load_dataset(spec: str) -> Dataset:
     return Dataset(resolved.name, resolved.key, X, y, fingerprint(X, y, categorical), categorical)
 
 
+def check_datasets(keys: list[str], *, min_minority: int) -> None:
+    """Fail before any compute if a dataset is unusable as a whole: unreadable, empty,
+    without its target column, not exactly two classes, or with fewer minority rows
+    than the protocol needs. One line per dataset. Loads are cached, so the plan that
+    follows does not load them again; nothing here imports a model library."""
+    problems = []
+    for key in keys:
+        try:
+            ds = load_dataset(key)
+        except CannotRun as exc:
+            problems.append(str(exc))
+            continue
+        if ds.n_minority < min_minority:
+            problems.append(
+                f"{ds.name}: {ds.n_minority} minority rows; the protocol needs at least "
+                f"protocol.min_minority = {min_minority}"
+            )
+    if problems:
+        raise ConfigError("unusable datasets:\n  " + "\n  ".join(problems))
+
+
 def with_ratio(ds: Dataset, ratio: str | float, *, seed: int, min_minority: int) -> Dataset:
     """The imbalance-ratio variant: a seeded subsample of the minority, before any split.
 

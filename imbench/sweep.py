@@ -14,7 +14,7 @@ import pandas as pd
 from imbench.config import SweepConfig
 from imbench.datasets import load_dataset, resolve_dataset
 from imbench.engine import CellResult
-from imbench.errors import CannotRun, ConfigError
+from imbench.errors import CannotRun
 from imbench.history import primary_slice_best
 from imbench.metrics import PRIMARY_METRIC
 from imbench.plan import Cell, Unit, group_units, make_plan
@@ -31,27 +31,6 @@ class SweepPlan:
     @property
     def ids(self) -> list[str]:
         return [c.cell_id for c in self.cells]
-
-
-def check_datasets(cfg: SweepConfig) -> None:
-    """Fail before any compute if a dataset is unusable as a whole: unreadable, empty,
-    without its target column, not exactly two classes, or with fewer minority rows
-    than the protocol needs. One line per dataset. (Loads are cached, so the plan
-    that follows does not load them again.)"""
-    problems = []
-    for key in cfg.datasets:
-        try:
-            ds = load_dataset(key)
-        except CannotRun as exc:
-            problems.append(str(exc))
-            continue
-        if ds.n_minority < cfg.protocol.min_minority:
-            problems.append(
-                f"{ds.name}: {ds.n_minority} minority rows; the protocol needs at least "
-                f"protocol.min_minority = {cfg.protocol.min_minority}"
-            )
-    if problems:
-        raise ConfigError("unusable datasets:\n  " + "\n  ".join(problems))
 
 
 def plan_sweep(cfg: SweepConfig) -> SweepPlan:
