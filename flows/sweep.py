@@ -28,7 +28,7 @@ from imbench.progress import SweepProgress
 from imbench.provenance import provenance
 from imbench.report import analyse
 from imbench.store import SweepStore, WriteFailed
-from imbench.sweep import pending_work, plan_sweep, summarize
+from imbench.sweep import TRACKED, pending_work, plan_sweep, summarize, tracked_marker
 from imbench.tasks.evaluate import evaluate_batch_task, worker_init
 
 log = logging.getLogger(__name__)
@@ -126,6 +126,11 @@ def _sweep(
     tracked.update(stats.summary if stats else {})
     artifacts = [store.leaderboard_path, store.cells_path, store.dir / "stats.parquet"]
     tracker.finish(cells, folds, tracked, artifacts)
+    marker = store.dir / TRACKED
+    if tracker.behind:
+        marker.unlink(missing_ok=True)
+    else:  # MLflow holds every cell: a rerun with nothing to do can skip all of this
+        store.write_json(TRACKED, tracked_marker(cfg, plan.ids))
     _leaderboard_artifact(cfg, folds, tracker)
     summary["tracking_uri"] = tracker.uri
     summary["tracking_behind"] = tracker.behind

@@ -101,12 +101,21 @@ def run(
     _sigterm_as_interrupt()
     resume = f"run the same command again to resume (sweep {cfg.name!r} under {cfg.out})"
     try:
-        from imbench.flows.runtime import PrefectApi
+        import time
 
-        api = PrefectApi().start()  # boots while Prefect and MLflow are imported below
-        from imbench.flows.sweep import run_sweep
+        from imbench.sweep import finished_summary
 
-        summary = run_sweep(cfg, show_progress=not quiet, api=api)
+        started = time.perf_counter()
+        summary = finished_summary(cfg)  # nothing to do: no server, no pool, no MLflow
+        if summary is not None:
+            summary["seconds"] = round(time.perf_counter() - started, 2)
+        else:
+            from imbench.flows.runtime import PrefectApi
+
+            api = PrefectApi().start()  # boots while Prefect and MLflow are imported below
+            from imbench.flows.sweep import run_sweep
+
+            summary = run_sweep(cfg, show_progress=not quiet, api=api)
     except ImbenchError as exc:
         _fail(str(exc))
         return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import os
 import re
 from importlib import resources
 from pathlib import Path
@@ -246,3 +247,12 @@ def format_validation_error(exc: ValidationError) -> str:
             msg = f"unknown key {key!r}{hint}; known: {', '.join(fields)}"
         lines.append(f"{loc}: {msg}")
     return "invalid config:\n  " + "\n  ".join(lines)
+
+
+def default_tracking_uri(out: Path) -> str:
+    return f"sqlite:///{(Path(out).resolve() / 'mlflow.db').as_posix()}"
+
+
+def resolve_tracking_uri(explicit: str | None, out: Path) -> str:
+    """--tracking-uri, else MLFLOW_TRACKING_URI, else the SQLite store under ``out``."""
+    return explicit or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(out)

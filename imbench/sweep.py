@@ -7,17 +7,19 @@ these; nothing here knows how work is distributed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from imbench.config import SweepConfig
+from imbench.config import SweepConfig, resolve_tracking_uri, stable_hash
 from imbench.datasets import load_dataset, resolve_dataset
 from imbench.engine import CellResult
 from imbench.errors import CannotRun
 from imbench.history import primary_slice_best
 from imbench.metrics import PRIMARY_METRIC
 from imbench.plan import Cell, Unit, group_units, make_plan
+from imbench.store import SweepStore
 
 UNAVAILABLE = "unavailable"
 
@@ -78,4 +80,41 @@ def summarize(cells: pd.DataFrame, leaderboard: pd.DataFrame) -> dict[str, Any]:
         summary["best_strategy"] = str(best["strategy"])
         summary["best_slice"] = f"{best['classifier']}, {best['imbalance_ratio']}"
         summary[f"best_{PRIMARY_METRIC}"] = float(best[f"{PRIMARY_METRIC}_mean"])
+    return summary
+
+
+TRACKED = "tracked.json"  # written when MLflow holds every cell of the plan
+
+
+def tracked_marker(cfg: SweepConfig, ids: list[str]) -> dict[str, Any]:
+    return {"tracking_uri": resolve_tracking_uri(cfg.tracking_uri, Path(cfg.out)),
+            "cells": stable_hash(sorted(ids))}  # fmt: skip
+
+
+def finished_summary(cfg: SweepConfig) -> dict[str, Any] | None:
+    """The summary of a sweep with nothing left to do, read from its files; None when
+    anything is left: a cell to compute, files to consolidate, MLflow to back-fill.
+
+    A finished sweep needs no Prefect server, no process pool and no MLflow client.
+    """
+    import json
+
+    store = SweepStore(cfg.out, cfg.name)
+    marker = store.dir / TRACKED
+    if not (marker.exists() and store.cells_path.exists() and store.leaderboard_path.exists()):
+        return None
+    plan = plan_sweep(cfg)
+    if json.loads(marker.read_text()) != tracked_marker(cfg, plan.ids):
+        return None
+    cells = pd.read_parquet(store.cells_path)
+    if set(cells["cell_id"]) != set(plan.ids) or not set(plan.ids) <= store.finished_ids():
+        return None
+    summary = summarize(cells, pd.read_parquet(store.leaderboard_path))
+    summary.update(
+        computed=0,
+        reused=len(plan.cells),
+        results=str(store.dir),
+        tracking_uri=json.loads(marker.read_text())["tracking_uri"],
+        tracking_behind=False,
+    )
     return summary

@@ -22,6 +22,7 @@ os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
 from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
+from imbench.config import default_tracking_uri, resolve_tracking_uri  # noqa: F401
 from imbench.metrics import METRICS
 
 EXPERIMENT = "imbench"
@@ -46,15 +47,6 @@ def _tune_sqlite(uri: str) -> None:
 
         if not event.contains(Engine, "connect", _fast_sqlite):
             event.listen(Engine, "connect", _fast_sqlite)
-
-
-def default_tracking_uri(out: Path) -> str:
-    return f"sqlite:///{(Path(out).resolve() / 'mlflow.db').as_posix()}"
-
-
-def resolve_tracking_uri(explicit: str | None, out: Path) -> str:
-    """--tracking-uri, else MLFLOW_TRACKING_URI, else the SQLite store under ``out``."""
-    return explicit or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(out)
 
 
 class Tracker:

@@ -148,6 +148,16 @@ def test_piped_sweep_prints_progress_lines_and_groups_skip_reasons(tmp_path):
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert missing.returncode == 2 and "it has lr" in missing.stderr
+    # a finished, fully tracked sweep run again needs no Prefect server, pool or MLflow
+    home = tmp_path / "prefect-2"
+    again = subprocess.run(
+        [*run, "run", "-d", "synthetic:minority=0.1,n=400", "-s", "none,threshold",
+         "-r", "native,60,20", "--out", str(out), "--name", "p", "--workers", "1"],
+        capture_output=True, text=True, env={**env, "PREFECT_HOME": str(home)}, timeout=300,
+    )  # fmt: skip
+    assert again.returncode == 0 and "(0 computed, 6 reused)" in again.stdout
+    assert not home.exists()  # no Prefect server was started
+    assert "2 skipped, by reason:" in again.stderr
 
 
 @pytest.mark.parametrize(
