@@ -18,7 +18,7 @@ import pandas as pd  # noqa: E402
 import scikit_posthocs as sp  # noqa: E402
 
 from imbench.calibration import N_BINS  # noqa: E402
-from imbench.leaderboard import per_dataset  # noqa: E402
+from imbench.leaderboard import per_dataset, ratio_key  # noqa: E402
 from imbench.metrics import LOWER_IS_BETTER  # noqa: E402
 from imbench.stats import Block  # noqa: E402
 from imbench.strategies import parse_strategy  # noqa: E402
@@ -50,7 +50,7 @@ def style(i: int) -> dict[str, Any]:
 
 def ratio_order(labels: list[str]) -> list[str]:
     """``native`` first, then target ratios ascending."""
-    return sorted(set(labels), key=lambda r: (r != "native", float(r) if r != "native" else 0.0))
+    return sorted(set(labels), key=ratio_key)
 
 
 def cd_title(metric: str, classifier: str, ratio: str, n: int | None = None) -> str:
