@@ -5,8 +5,9 @@ When the kernel's OOM killer (or anyone) kills a pool worker, Python's
 ``BrokenProcessPool``. One bad cell must not end a long sweep, so:
 
 1. batches lost that way are retried once, one unit per task, on a fresh pool;
-2. units lost again run alone on a one-worker pool, in order, so the unit whose
-   worker dies is known: its cells are recorded ``failed`` with the signal
+2. units lost again run one at a time on a one-worker pool (Prefect hands tasks
+   to a pool from a thread, so only one task in flight tells which one died):
+   a unit whose worker dies is recorded ``failed`` with the signal
    ("worker died: SIGKILL, out of memory?") and the others go on.
 
 Finished batches are yielded (and committed by the flow) as they come, so
@@ -150,19 +151,15 @@ def run_batches(
             yield from _round(singles, lambda b: submit_to(fresh, b), fresh, as_completed, again)
         if again:
             cause = death_cause(watch.seen)
-    queue = again
-    while queue:  # alone, in order: the first unit lost is the one that kills its worker
+    queue = list(again)
+    while queue:  # one at a time on one worker: a unit whose worker dies is known for sure
         with ProcessPoolTaskRunner(max_workers=1, initializer=worker_init) as solo:
             with ProcessWatch(solo) as watch:
-                futures = [submit_to(solo, [u]) for u in queue]
-                rest: list[Unit] = []
-                for i, (unit, future) in enumerate(zip(queue, futures, strict=True)):
+                while queue:
+                    unit = queue.pop(0)
                     try:
-                        yield future.result()
+                        yield submit_to(solo, [unit]).result()
                     except BrokenProcessPool:
                         cause = death_cause(watch.seen) or cause
-                        reason = f"{cause} (twice: retried once on a fresh pool)"
-                        yield _failed(unit, reason)
-                        rest = queue[i + 1 :]
-                        break
-            queue = rest
+                        yield _failed(unit, f"{cause} (twice: retried once on a fresh pool)")
+                        break  # the pool is broken: a fresh one for the rest
