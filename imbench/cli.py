@@ -269,7 +269,7 @@ def leaderboard(
     from imbench.plan import ratio_label
 
     try:
-        sweep_dir = out / sweep if sweep else _latest_sweep(out)
+        sweep_dir = _sweep_dir(sweep, out)
         if not (sweep_dir / "folds.parquet").exists():
             raise ConfigError(f"no results for sweep {sweep_dir.name!r} under {out}")
         _print_board(
