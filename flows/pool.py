@@ -6,9 +6,11 @@ When the kernel's OOM killer (or anyone) kills a pool worker, Python's
 
 1. batches lost that way are retried once, one unit per task, on a fresh pool;
 2. units lost again run one at a time on a one-worker pool (Prefect hands tasks
-   to a pool from a thread, so only one task in flight tells which one died):
-   a unit whose worker dies is recorded ``failed`` with the signal
-   ("worker died: SIGKILL, out of memory?") and the others go on.
+   to a pool from a thread, so only one task in flight tells which one died).
+   Losing a shared pool says nothing of a unit (another may have killed it), so
+   a unit fails only when its worker dies twice while it runs alone; it is then
+   recorded ``failed`` with the signal ("worker died: SIGKILL, out of memory?")
+   and the others go on.
 
 Finished batches are yielded (and committed by the flow) as they come, so
 nothing finished is recomputed or lost. Dask reschedules tasks of a lost
@@ -152,6 +154,7 @@ def run_batches(
         if again:
             cause = death_cause(watch.seen)
     queue = list(again)
+    died_alone: set[int] = set()
     while queue:  # one at a time on one worker: a unit whose worker dies is known for sure
         with ProcessPoolTaskRunner(max_workers=1, initializer=worker_init) as solo:
             with ProcessWatch(solo) as watch:
@@ -161,5 +164,9 @@ def run_batches(
                         yield submit_to(solo, [unit]).result()
                     except BrokenProcessPool:
                         cause = death_cause(watch.seen) or cause
-                        yield _failed(unit, f"{cause} (twice: retried once on a fresh pool)")
+                        if id(unit) in died_alone:
+                            yield _failed(unit, f"{cause} (twice, running alone)")
+                        else:  # its earlier losses may have been another unit's doing
+                            died_alone.add(id(unit))
+                            queue.append(unit)
                         break  # the pool is broken: a fresh one for the rest

@@ -54,8 +54,9 @@ def _imbench(*args: str, env: dict[str, str], timeout: float = 300) -> subproces
 
 
 def test_dying_workers_and_a_hanging_cell_cost_their_cells_not_the_sweep(tmp_path):
-    """flaky kills its worker once (retried: ok), killer every time (failed, naming the
-    signal), sleeper hangs (failed at the time limit); lr is unaffected; exit 0."""
+    """flaky kills its worker once (retried: ok, whichever round that happens in), killer
+    every time (failed, naming the signal), sleeper hangs (failed at the time limit); lr
+    is unaffected; exit 0."""
     out = tmp_path / "out"
     cfg = _config(tmp_path, ["lr", "flaky", "killer", "sleeper"])
     done = _imbench("run", str(cfg), "--out", str(out), env=_env(tmp_path))
@@ -65,10 +66,15 @@ def test_dying_workers_and_a_hanging_cell_cost_their_cells_not_the_sweep(tmp_pat
     assert len(cells) == 8 and cells["cell_id"].is_unique  # every cell once
     by = cells.groupby("classifier")
     assert (by.get_group("lr")["status"] == "ok").all()
-    assert (by.get_group("flaky")["status"] == "ok").all()  # died once, retried on a fresh pool
+    flaky = by.get_group("flaky")
+    assert (flaky["status"] == "ok").all(), flaky["reason"].tolist()  # died once, retried
     killer = by.get_group("killer")
     assert (killer["status"] == "failed").all()
-    assert killer["reason"].str.contains("worker died: SIGKILL, out of memory?").all()
+    assert (
+        killer["reason"]
+        .str.contains("worker died: SIGKILL, out of memory? (twice, running alone)", regex=False)
+        .all()
+    )
     sleeper = by.get_group("sleeper")
     assert (sleeper["status"] == "failed").all()
     assert sleeper["reason"].str.contains("timed out after 4 s").all()
