@@ -29,8 +29,8 @@ from typing import Any
 from prefect.futures import PrefectFuture
 from prefect.task_runners import ProcessPoolTaskRunner
 
-from imbench.engine import CellResult
 from imbench.plan import Unit
+from imbench.results import CellResult
 from imbench.tasks.evaluate import worker_init
 
 Submit = Callable[[list[Unit]], PrefectFuture[Any]]

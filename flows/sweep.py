@@ -27,8 +27,9 @@ from imbench.plan import make_batches, settings_of
 from imbench.progress import SweepProgress
 from imbench.provenance import provenance
 from imbench.report import analyse
+from imbench.results import CONFIG, PROVENANCE, TRACKED
 from imbench.store import SweepStore, WriteFailed
-from imbench.sweep import TRACKED, pending_work, plan_sweep, summarize, tracked_marker
+from imbench.sweep import pending_work, plan_sweep, summarize, tracked_marker
 from imbench.tasks.evaluate import evaluate_batch_task, worker_init
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,8 @@ def _sweep(
     cfg: SweepConfig, store: SweepStore, started: float, show_progress: bool
 ) -> dict[str, Any]:
     store.prepare()
-    store.write_json("config.json", cfg.model_dump(mode="json"))
-    store.write_json("provenance.json", provenance(cfg.config_hash()))
+    store.write_json(CONFIG, cfg.model_dump(mode="json"))
+    store.write_json(PROVENANCE, provenance(cfg.config_hash()))
 
     tracker = SafeTracker.open(cfg)
     tracker.start_sweep(cfg)
@@ -124,9 +125,9 @@ def _sweep(
     )
     tracked = {k: v for k, v in summary.items() if k != "submitted_at"}
     tracked.update(stats.summary if stats else {})
-    artifacts = [store.leaderboard_path, store.cells_path, store.dir / "stats.parquet"]
+    artifacts = [store.leaderboard_path, store.cells_path, store.folder.stats]
     tracker.finish(cells, folds, tracked, artifacts)
-    marker = store.dir / TRACKED
+    marker = store.folder.tracked
     if tracker.behind:
         marker.unlink(missing_ok=True)
     else:  # MLflow holds every cell: a rerun with nothing to do can skip all of this

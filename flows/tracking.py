@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from imbench.config import SweepConfig
-from imbench.engine import CellResult
+from imbench.results import CellResult, SweepFolder, mlartifacts
 from imbench.sweep import results_frames
 
 log = logging.getLogger("imbench.tracking")
@@ -55,7 +55,7 @@ class SafeTracker:
 
             if uri.startswith("sqlite:"):
                 Path(cfg.out).mkdir(parents=True, exist_ok=True)
-            return cls(uri, Tracker(uri, artifact_root=Path(cfg.out) / "mlartifacts"))
+            return cls(uri, Tracker(uri, artifact_root=mlartifacts(cfg.out)))
         except Exception as exc:  # noqa: BLE001 - tracking must not stop the sweep
             log.warning(
                 "MLflow tracking unavailable at %s (%s); results go to Parquet only", uri, exc
@@ -128,7 +128,7 @@ def sync_tracking(cfg: SweepConfig, cells: pd.DataFrame, folds: pd.DataFrame) ->
     tracker = SafeTracker.open(cfg)
     tracker.start_sweep(cfg)
     summary = {"cells": len(cells), "ok": int((cells["status"] == "ok").sum())}
-    tracker.finish(cells, folds, summary, [Path(cfg.out) / cfg.name / "leaderboard.parquet"])
+    tracker.finish(cells, folds, summary, [SweepFolder.of(cfg.out, cfg.name).leaderboard])
     return tracker
 
 

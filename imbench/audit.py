@@ -21,10 +21,10 @@ import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
 from imbench.classifiers import Classifier
-from imbench.errors import CannotRun
+from imbench.errors import CannotRun, SamplerCannotRun
 from imbench.metrics import DEFAULT_THRESHOLD, label_scores, ranking_scores
 from imbench.protocol import FoldOutcome, ProtocolSettings, nested_cv
-from imbench.strategies import STRATEGIES, StrategySpec
+from imbench.strategies import STRATEGIES, Resample, StrategySpec
 
 AUDIT_METRICS = ("pr_auc", "roc_auc", "f1", "mcc")
 
@@ -78,10 +78,10 @@ def audit(
     if spec.base.make_sampler is None:
         notes["resample_before_split"] = f"{spec.base.name} does not resample: not applicable"
     else:
-        sampler = spec.base.make_sampler(model_seed)
+        sampler = Resample(spec.base.make_sampler(model_seed))
         try:
             X_all, y_all = sampler.fit_resample(StandardScaler().fit_transform(X), y)
-        except ValueError as exc:
+        except SamplerCannotRun as exc:
             raise CannotRun(f"{spec.base.name} cannot resample this dataset: {exc}") from None
         leaky = nested_cv(X_all, np.asarray(y_all), STRATEGIES["none"], classifier, **kw)
         rows["resample_before_split"] = _scored(leaky, tuned, settings)

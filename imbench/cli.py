@@ -22,6 +22,7 @@ from imbench.config import (
     split_list,
 )
 from imbench.errors import ConfigError, ImbenchError
+from imbench.results import LEADERBOARD, SweepFolder, audit_table, mlartifacts
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=False, help=__doc__, pretty_exceptions_enable=False
@@ -186,7 +187,7 @@ def _print_reasons(sweep_dir: Path, limit: int = 10) -> None:
 
 
 def _latest_sweep(out: Path) -> Path:
-    boards = sorted(out.glob("*/leaderboard.parquet"), key=lambda p: p.stat().st_mtime)
+    boards = sorted(out.glob(f"*/{LEADERBOARD}"), key=lambda p: p.stat().st_mtime)
     if not boards:
         raise ConfigError(f"no finished sweep under {out}; run `imbench run` first")
     return boards[-1].parent
@@ -211,7 +212,7 @@ def _print_board(
 
     if fmt not in FORMATS:
         raise ConfigError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
-    folds = pd.read_parquet(sweep_dir / "folds.parquet")
+    folds = pd.read_parquet(SweepFolder(sweep_dir).folds)
     if folds.empty:
         raise ConfigError(
             f"sweep {sweep_dir.name!r} has no scored cells; `imbench cells {sweep_dir.name}` "
@@ -270,7 +271,7 @@ def leaderboard(
 
     try:
         sweep_dir = _sweep_dir(sweep, out)
-        if not (sweep_dir / "folds.parquet").exists():
+        if not SweepFolder(sweep_dir).folds.exists():
             raise ConfigError(f"no results for sweep {sweep_dir.name!r} under {out}")
         _print_board(
             sweep_dir,
@@ -334,9 +335,9 @@ def _sweep_config(sweep_dir: Path, out: Path, tracking_uri: str | None) -> Any:
     """The finished sweep's own config, pointed at this results root."""
     import json
 
-    if not (sweep_dir / "config.json").exists():
+    if not SweepFolder(sweep_dir).config.exists():
         raise ConfigError(f"no sweep {sweep_dir.name!r} under {out}")
-    raw = json.loads((sweep_dir / "config.json").read_text())
+    raw = json.loads(SweepFolder(sweep_dir).config.read_text())
     raw.update(out=str(out), tracking_uri=tracking_uri or raw.get("tracking_uri"))
     return build_config(raw, reading=True)
 
@@ -362,8 +363,8 @@ def sync(
         return
     from imbench.flows.tracking import sync_tracking
 
-    cells = pd.read_parquet(sweep_dir / "cells.parquet")
-    folds = pd.read_parquet(sweep_dir / "folds.parquet")
+    cells = pd.read_parquet(SweepFolder(sweep_dir).cells)
+    folds = pd.read_parquet(SweepFolder(sweep_dir).folds)
     tracker = sync_tracking(cfg, cells, folds)
     if tracker.behind:
         _fail(f"MLflow at {tracker.uri} is still unreachable: {tracker.error}")
@@ -430,10 +431,10 @@ def compare(
         _fail(str(exc))
         return
     _print_stats(result.stats, metric)
-    console.print(f"stats: {into / 'stats.parquet'}")
+    console.print(f"stats: {SweepFolder(into).stats}")
     for path in result.figures:
         console.print(f"figure: {path}")
-    _attach(cfg, result.summary, [into / "stats.parquet", *result.figures], "stats")
+    _attach(cfg, result.summary, [SweepFolder(into).stats, *result.figures], "stats")
 
 
 def _compare_pairs(
@@ -445,7 +446,7 @@ def _compare_pairs(
 
     try:
         wanted = parse_pairs(pairs)
-        if not (sweep_dir / "folds.parquet").exists():
+        if not SweepFolder(sweep_dir).folds.exists():
             raise ConfigError(f"no finished sweep {sweep_dir.name!r} under {sweep_dir.parent}")
         folds = read_folds(sweep_dir)
         label = ratio_label(parse_ratio(ratio)) if ratio else None
@@ -595,9 +596,7 @@ def audit(
         ]
         table.add_row(row["protocol"], *cells, row["note"])
     console.print(table)
-    target = (
-        out / "audits" / f"{_slug(ds.name, label, cfg.strategies[0], cfg.classifiers[0])}.parquet"
-    )
+    target = audit_table(out, _slug(ds.name, label, cfg.strategies[0], cfg.classifiers[0]))
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_parquet(frame, target)
     console.print(f"saved: {target}")
@@ -773,7 +772,7 @@ def _save_advice(result: Any, name: str, cfg: Any, out: Path, tracking_uri: str 
             out.mkdir(parents=True, exist_ok=True)
         log_standalone_run(
             uri,
-            out / "mlartifacts",
+            mlartifacts(out),
             "imbench-advise",
             f"{name}/{result.metric}",
             params,
@@ -801,7 +800,7 @@ def ui(
         return
     if uri.startswith("sqlite:") and not Path(uri.removeprefix("sqlite:///")).exists():
         _fail(f"no MLflow store at {uri}; run `imbench run` first")
-    artifacts = (out / "mlartifacts").resolve().as_uri()
+    artifacts = mlartifacts(out).resolve().as_uri()
     console.print(f"MLflow UI on http://127.0.0.1:{port} for {uri} (Ctrl-C to stop)")
     cmd = [
         sys.executable,
@@ -888,7 +887,7 @@ def cells(
 
     try:
         sweep_dir = _sweep_dir(sweep, out)
-        path = sweep_dir / "cells.parquet"
+        path = SweepFolder(sweep_dir).cells
         if not path.exists():
             raise ConfigError(f"no sweep {sweep_dir.name!r} under {out}")
         table = pd.read_parquet(path)

@@ -250,7 +250,9 @@ def format_validation_error(exc: ValidationError) -> str:
 
 
 def default_tracking_uri(out: Path) -> str:
-    return f"sqlite:///{(Path(out).resolve() / 'mlflow.db').as_posix()}"
+    from imbench.results import mlflow_db
+
+    return f"sqlite:///{mlflow_db(out).as_posix()}"
 
 
 def resolve_tracking_uri(explicit: str | None, out: Path) -> str:

@@ -12,52 +12,19 @@ import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from threadpoolctl import threadpool_limits
 
 from imbench.classifiers import get_classifier
 from imbench.datasets import load_dataset, with_ratio
-from imbench.errors import CannotRun
+from imbench.errors import CannotRun, SamplerCannotRun
 from imbench.metrics import score_fold
-from imbench.plan import Cell, Unit
+from imbench.plan import Unit
 from imbench.protocol import ProtocolSettings, nested_cv
+from imbench.results import Cell, CellResult, Status
 from imbench.seeding import derive_seed
 from imbench.strategies import STRATEGIES, parse_strategy
-
-Status = Literal["ok", "skipped", "failed"]
-
-
-@dataclass
-class CellResult:
-    cell: Cell
-    status: Status
-    reason: str = ""
-    folds: list[dict[str, Any]] = field(default_factory=list)
-    seconds: float = 0.0
-    n_fits: int = 0
-    n_rows: int = 0
-    n_minority: int = 0
-    actual_ir: float = float("nan")
-
-    def cell_row(self) -> dict[str, Any]:
-        row = {k: getattr(self.cell, k) for k in self.cell.__dataclass_fields__}
-        row.update(
-            status=self.status,
-            reason=self.reason,
-            seconds=self.seconds,
-            n_fits=self.n_fits,
-            n_rows=self.n_rows,
-            n_minority=self.n_minority,
-            actual_ir=self.actual_ir,
-        )
-        return row
-
-    def fold_rows(self) -> list[dict[str, Any]]:
-        keys = ("cell_id", "dataset", "imbalance_ratio", "strategy", "classifier", "seed")
-        base = {k: getattr(self.cell, k) for k in keys}
-        return [{**base, **fold} for fold in self.folds]
 
 
 def split_seed_for(unit: Unit) -> int:
@@ -137,16 +104,11 @@ def _evaluate_unit(
                 unit.seed,
             ),
         )
-    except CannotRun as exc:
-        return [_no_result(c, "skipped", str(exc), started) for c in unit.cells]
-    except (ValueError, RuntimeError) as exc:
-        if not _raised_by_sampler(exc):
-            summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            return [_no_result(c, "failed", summary, started) for c in unit.cells]
-        # e.g. ADASYN finding no majority neighbours: the data, not a bug; a rerun would
-        # fail the same way, so it is skipped (not retried) with the sampler's reason
+    except SamplerCannotRun as exc:  # the data's doing: skipped with the sampler's reason
         reason = f"{unit.base_strategy} cannot resample this data: {exc}"
         return [_no_result(c, "skipped", reason, started) for c in unit.cells]
+    except CannotRun as exc:
+        return [_no_result(c, "skipped", str(exc), started) for c in unit.cells]
     except CellTimeout:
         raise
     except Exception as exc:  # noqa: BLE001 - recorded, the sweep goes on
@@ -190,15 +152,6 @@ def _evaluate_unit(
             )
         )
     return results
-
-
-_SAMPLER_PACKAGES = ("imblearn/over_sampling", "imblearn/under_sampling", "imblearn/combine")
-
-
-def _raised_by_sampler(exc: BaseException) -> bool:
-    """True if ``exc`` came from inside an imbalanced-learn sampler (its frames or below)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    return any(pkg in f.filename.replace("\\", "/") for f in frames for pkg in _SAMPLER_PACKAGES)
 
 
 def _no_result(cell: Cell, status: Status, reason: str, started: float) -> CellResult:

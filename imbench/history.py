@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from imbench.leaderboard import ratio_key
+from imbench.results import SweepFolder, sweep_folders
 
 
 def primary_slice_best(board: pd.DataFrame) -> pd.Series | None:
@@ -26,23 +26,20 @@ def primary_slice_best(board: pd.DataFrame) -> pd.Series | None:
 
 def list_sweeps(out: Path) -> list[dict[str, Any]]:
     rows = []
-    for cells_path in sorted(Path(out).glob("*/cells.parquet")):
-        sweep_dir = cells_path.parent
-        cells = pd.read_parquet(cells_path)
+    for folder in sweep_folders(out):
+        cells = folder.read_cells(columns=["status"])
         counts = cells["status"].value_counts()
-        prov = sweep_dir / "provenance.json"
-        date = json.loads(prov.read_text()).get("created", "") if prov.exists() else ""
+        date = folder.read_provenance().get("created", "")
         best, best_pr, slice_, n = "", float("nan"), "", 0
-        board_path = sweep_dir / "leaderboard.parquet"
-        if board_path.exists():
-            top = primary_slice_best(pd.read_parquet(board_path))
+        if folder.leaderboard.exists():
+            top = primary_slice_best(folder.read_leaderboard())
             if top is not None:
                 best, best_pr = str(top["strategy"]), float(top["pr_auc_mean"])
                 slice_ = f"{top['classifier']}, {top['imbalance_ratio']}"
                 n = int(top["n_datasets"])
         rows.append(
             {
-                "name": sweep_dir.name,
+                "name": folder.name,
                 "date": date,
                 "cells": len(cells),
                 "ok": int(counts.get("ok", 0)),
@@ -60,11 +57,11 @@ def list_sweeps(out: Path) -> list[dict[str, Any]]:
 def reason_counts(sweep_dir: Path) -> pd.DataFrame:
     """Skipped and failed cells of a sweep grouped by (status, reason), most frequent
     first: columns status, reason, cells."""
-    path = Path(sweep_dir) / "cells.parquet"
+    folder = SweepFolder(Path(sweep_dir))
     columns = ["status", "reason", "cells"]
-    if not path.exists():
+    if not folder.has_results():
         return pd.DataFrame(columns=columns)
-    cells = pd.read_parquet(path, columns=["status", "reason"])
+    cells = folder.read_cells(columns=["status", "reason"])
     cells = cells[cells["status"] != "ok"]
     if cells.empty:
         return pd.DataFrame(columns=columns)

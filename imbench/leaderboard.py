@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from imbench.metrics import LOWER_IS_BETTER, METRICS, PRIMARY_METRIC
+from imbench.results import LOWER_IS_BETTER, METRICS, PRIMARY_METRIC
 
 GROUP = ["strategy", "classifier", "imbalance_ratio"]
 REPORTED = [*METRICS, "threshold"]

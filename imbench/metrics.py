@@ -20,27 +20,11 @@ from sklearn.metrics import (
 
 from imbench.calibration import expected_calibration_error, reliability_bins
 from imbench.objectives import ThresholdObjective
+from imbench.results import LOWER_IS_BETTER, METRICS, PRIMARY_METRIC
+
+__all__ = ["LOWER_IS_BETTER", "METRICS", "PRIMARY_METRIC", "score_fold"]
 
 DEFAULT_THRESHOLD = 0.5
-METRICS = (
-    "pr_auc",
-    "roc_auc",
-    "mcc",
-    "f1",
-    "f2",
-    "balanced_accuracy",
-    "g_mean",
-    "precision",
-    "recall",
-    "brier",
-    "log_loss",
-    "ece",
-    "expected_cost",
-    "precision_at_k",
-    "min_precision_met",
-)
-LOWER_IS_BETTER = frozenset({"brier", "log_loss", "ece", "expected_cost"})
-PRIMARY_METRIC = "pr_auc"
 
 
 def ranking_scores(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:

@@ -14,24 +14,8 @@ from imbench import CALIBRATION_MAP_VERSION, ENGINE_VERSION
 from imbench.config import SweepConfig, stable_hash
 from imbench.objectives import ThresholdObjective
 from imbench.protocol import ProtocolSettings
+from imbench.results import Cell
 from imbench.strategies import parse_strategy
-
-
-@dataclass(frozen=True)
-class Cell:
-    cell_id: str
-    dataset: str
-    dataset_key: str
-    fingerprint: str
-    imbalance_ratio: str
-    strategy: str
-    classifier: str
-    seed: int
-
-    @property
-    def unit_key(self) -> tuple[str, str, str, str, int]:
-        base = parse_strategy(self.strategy).base.name
-        return (self.dataset_key, self.imbalance_ratio, base, self.classifier, self.seed)
 
 
 @dataclass(frozen=True)
@@ -44,6 +28,12 @@ class Unit:
     classifier: str
     seed: int
     cells: tuple[Cell, ...]
+
+
+def unit_key(cell: Cell) -> tuple[str, str, str, str, int]:
+    """Cells with one key share every fit (their strategies differ only after fitting)."""
+    base = parse_strategy(cell.strategy).base.name
+    return (cell.dataset_key, cell.imbalance_ratio, base, cell.classifier, cell.seed)
 
 
 def ratio_label(ratio: str | float) -> str:
@@ -101,7 +91,7 @@ def make_plan(cfg: SweepConfig, fingerprints: dict[str, str], names: dict[str, s
 def group_units(cells: list[Cell]) -> list[Unit]:
     groups: dict[tuple[str, str, str, str, int], list[Cell]] = {}
     for cell in cells:
-        groups.setdefault(cell.unit_key, []).append(cell)
+        groups.setdefault(unit_key(cell), []).append(cell)
     return [Unit(*key, cells=tuple(group)) for key, group in groups.items()]
 
 

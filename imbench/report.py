@@ -20,6 +20,7 @@ import pandas as pd
 from imbench.errors import ConfigError
 from imbench.leaderboard import build_leaderboard
 from imbench.metrics import LOWER_IS_BETTER
+from imbench.results import CELLS, REPORT, SweepFolder, views
 from imbench.stats import STATS_COLUMNS, compare
 from imbench.store import atomic_write_bytes, atomic_write_parquet
 
@@ -35,10 +36,10 @@ class Analysis:
 
 
 def read_folds(sweep_dir: Path) -> pd.DataFrame:
-    path = sweep_dir / "folds.parquet"
-    if not path.exists():
-        raise ConfigError(f"no results for sweep {sweep_dir.name!r} under {sweep_dir.parent}")
-    return pd.read_parquet(path)
+    folder = SweepFolder(sweep_dir)
+    if not folder.has_scores():
+        raise ConfigError(f"no results for sweep {folder.name!r} under {folder.root}")
+    return folder.read_folds()
 
 
 def is_committed(sweep_dir: Path) -> bool:
@@ -48,7 +49,7 @@ def is_committed(sweep_dir: Path) -> bool:
 
     try:
         done = subprocess.run(
-            ["git", "ls-files", "--error-unmatch", "cells.parquet"],
+            ["git", "ls-files", "--error-unmatch", CELLS],
             cwd=sweep_dir, capture_output=True, timeout=10, check=False,
         )  # fmt: skip
     except (OSError, subprocess.SubprocessError):
@@ -59,7 +60,7 @@ def is_committed(sweep_dir: Path) -> bool:
 def output_dir(sweep_dir: Path) -> Path:
     """Where analyses of a sweep are written: the sweep folder itself, unless its results
     are committed, then ``<out>/views/<sweep>`` so committed files are never rewritten."""
-    return sweep_dir.parent / "views" / sweep_dir.name if is_committed(sweep_dir) else sweep_dir
+    return views(sweep_dir.parent, sweep_dir.name) if is_committed(sweep_dir) else sweep_dir
 
 
 def _slug(*parts: str) -> str:
@@ -88,9 +89,9 @@ def analyse(
     )
     into = into or sweep_dir
     into.mkdir(parents=True, exist_ok=True)
-    path = into / "stats.parquet"
-    if not path.exists() and (sweep_dir / "stats.parquet").exists():
-        path.write_bytes((sweep_dir / "stats.parquet").read_bytes())
+    path = SweepFolder(into).stats
+    if not path.exists() and SweepFolder(sweep_dir).stats.exists():
+        path.write_bytes(SweepFolder(sweep_dir).stats.read_bytes())
     if path.exists():  # replace this metric's blocks, keep the rest
         old = pd.read_parquet(path)
         keys = {(b.metric, b.classifier, b.imbalance_ratio) for b in blocks}
@@ -104,7 +105,7 @@ def analyse(
     else:
         merged = stats
     atomic_write_parquet(merged[STATS_COLUMNS], path)
-    fig_dir = into / "figures"
+    fig_dir = SweepFolder(into).figures
     fig_dir.mkdir(exist_ok=True)
     paths: list[Path] = []
     titles: list[str] = []
@@ -212,7 +213,7 @@ def write_report(
     into = into or sweep_dir
     board = build_leaderboard(folds, metric=metric)
     analysis = analyse(sweep_dir, metric=metric, baseline=baseline, rope=rope, into=into)
-    fig_dir = into / "figures"
+    fig_dir = SweepFolder(into).figures
     made: list[tuple[str, bytes]] = []
     sections: list[tuple[str, list[tuple[str, bytes]]]] = []
     cds = [(t, p.read_bytes()) for t, p in zip(analysis.titles, analysis.figures, strict=True)]
@@ -230,9 +231,8 @@ def write_report(
         target = fig_dir / f"fig{i:02d}_{_slug(title)[:80]}.png"
         atomic_write_bytes(target, png)
         paths.append(target)
-    config = {}
-    if (sweep_dir / "config.json").exists():
-        config = json.loads((sweep_dir / "config.json").read_text())
+    folder = SweepFolder(sweep_dir)
+    config = folder.read_config() if folder.config.exists() else {}
     direction = "lower is better" if metric in LOWER_IS_BETTER else "higher is better"
     body = [
         f"<h1>imbench report: {html.escape(sweep_dir.name)}</h1>",
@@ -258,7 +258,7 @@ def write_report(
         f"<title>imbench: {html.escape(sweep_dir.name)}</title><style>{_CSS}</style></head>"
         f"<body>{''.join(body)}</body></html>"
     )
-    target = into / "report.html"
+    target = into / REPORT
     atomic_write_bytes(target, page.encode())
     return target, paths, analysis.summary
 

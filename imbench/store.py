@@ -1,4 +1,4 @@
-"""Parquet results under ``<out>/<sweep>/``, written so nothing finished is lost.
+"""Writing a sweep folder (``results.SweepFolder``) so nothing finished is lost.
 
 Each finished batch is committed as two part files (folds first, then cells:
 the cells part is the commit marker), each written to a temporary file and
@@ -19,8 +19,8 @@ from typing import Any
 import pandas as pd
 from filelock import FileLock, Timeout
 
-from imbench.engine import CellResult
 from imbench.errors import ImbenchError
+from imbench.results import CellResult, SweepFolder
 
 DONE = ("ok", "skipped")
 _STATUS_ORDER = {"failed": 0, "skipped": 1, "ok": 2}
@@ -54,21 +54,24 @@ def atomic_write_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 
 class SweepStore:
+    """The writer of one sweep folder (one writer at a time: ``lock``)."""
+
     def __init__(self, root: Path, name: str) -> None:
-        self.dir = Path(root) / name
-        self.parts = self.dir / "parts"
+        self.folder = SweepFolder.of(root, name)
+        self.dir = self.folder.path
+        self.parts = self.folder.parts
 
     @property
     def folds_path(self) -> Path:
-        return self.dir / "folds.parquet"
+        return self.folder.folds
 
     @property
     def cells_path(self) -> Path:
-        return self.dir / "cells.parquet"
+        return self.folder.cells
 
     @property
     def leaderboard_path(self) -> Path:
-        return self.dir / "leaderboard.parquet"
+        return self.folder.leaderboard
 
     def prepare(self) -> None:
         try:
@@ -95,7 +98,7 @@ class SweepStore:
 
         Different sweep names write different folders and can run side by side.
         """
-        lock = FileLock(self.dir / ".lock", timeout=0)
+        lock = FileLock(self.folder.lock, timeout=0)
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             lock.acquire()

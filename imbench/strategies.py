@@ -28,14 +28,14 @@ from imblearn.over_sampling import (
 )
 from imblearn.pipeline import Pipeline
 from imblearn.under_sampling import RandomUnderSampler, TomekLinks
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 
 from imbench.classifiers import Classifier, FittedDelegate
-from imbench.errors import ConfigError
+from imbench.errors import ConfigError, SamplerCannotRun
 
 MODIFIERS = ("calibrated", "threshold")  # canonical order in names
 K_NEIGHBORS = 5
@@ -133,6 +133,29 @@ class SampleWeighted(FittedDelegate):
         return self
 
 
+class Resample(BaseEstimator):
+    """A pipeline's resampling step: ``sampler`` fitted on the rows the pipeline is
+    fitted on, whose refusal of those rows (its ValueError or RuntimeError) is raised
+    as ``SamplerCannotRun``, so the cell is skipped with the sampler's reason while a
+    bug elsewhere still fails it. imbalanced-learn's ``Pipeline`` calls
+    ``fit_resample`` on training rows only and passes test rows through."""
+
+    def __init__(self, sampler: Any = None) -> None:
+        self.sampler = sampler
+
+    def fit(self, X: Any, y: Any, **params: Any) -> Resample:
+        """Check the sampler accepts the data, as imbalanced-learn's ``fit`` does."""
+        self.fit_resample(X, y, **params)
+        return self
+
+    def fit_resample(self, X: Any, y: Any, **params: Any) -> tuple[Any, Any]:
+        self.sampler_ = clone(self.sampler)
+        try:
+            return self.sampler_.fit_resample(X, y, **params)
+        except (ValueError, RuntimeError) as exc:
+            raise SamplerCannotRun(f"{type(self.sampler).__name__}: {exc}") from exc
+
+
 @dataclass(frozen=True)
 class Features:
     """What the pipeline must know about X: its width, categorical columns, gaps."""
@@ -204,7 +227,7 @@ def build_pipeline(
             steps.append(("impute", SimpleImputer(strategy="median", keep_empty_features=True)))
         steps.append(("scale", StandardScaler()))
         if strategy.make_sampler is not None:
-            steps.append(("sample", strategy.make_sampler(seed)))
+            steps.append(("sample", Resample(strategy.make_sampler(seed))))
         steps.append(("clf", clf))
         return Pipeline(steps)
     return Pipeline(_mixed_steps(strategy, clf, seed, features))
@@ -236,9 +259,9 @@ def _mixed_steps(strategy: Strategy, clf: Any, seed: int, f: Features) -> list[t
             sampler = SMOTENC(cat_pos, k_neighbors=K_NEIGHBORS, random_state=seed)
         else:
             sampler = SMOTEN(k_neighbors=K_NEIGHBORS, random_state=seed)
-        steps.append(("sample", sampler))
+        steps.append(("sample", Resample(sampler)))
     elif strategy.make_sampler is not None:
-        steps.append(("sample", strategy.make_sampler(seed)))
+        steps.append(("sample", Resample(strategy.make_sampler(seed))))
     return [*steps, ("encode", encode), ("clf", clf)]
 
 

@@ -14,11 +14,11 @@ import pandas as pd
 
 from imbench.config import SweepConfig, resolve_tracking_uri, stable_hash
 from imbench.datasets import load_dataset, resolve_dataset
-from imbench.engine import CellResult
 from imbench.errors import CannotRun
 from imbench.history import primary_slice_best
 from imbench.metrics import PRIMARY_METRIC
 from imbench.plan import Cell, Unit, group_units, make_plan
+from imbench.results import CellResult
 from imbench.store import SweepStore
 
 UNAVAILABLE = "unavailable"
@@ -83,9 +83,6 @@ def summarize(cells: pd.DataFrame, leaderboard: pd.DataFrame) -> dict[str, Any]:
     return summary
 
 
-TRACKED = "tracked.json"  # written when MLflow holds every cell of the plan
-
-
 def tracked_marker(cfg: SweepConfig, ids: list[str]) -> dict[str, Any]:
     return {"tracking_uri": resolve_tracking_uri(cfg.tracking_uri, Path(cfg.out)),
             "cells": stable_hash(sorted(ids))}  # fmt: skip
@@ -97,24 +94,23 @@ def finished_summary(cfg: SweepConfig) -> dict[str, Any] | None:
 
     A finished sweep needs no Prefect server, no process pool and no MLflow client.
     """
-    import json
-
     store = SweepStore(cfg.out, cfg.name)
-    marker = store.dir / TRACKED
-    if not (marker.exists() and store.cells_path.exists() and store.leaderboard_path.exists()):
+    folder = store.folder
+    marker = folder.read_tracked()
+    if marker is None or not (folder.has_results() and folder.leaderboard.exists()):
         return None
     plan = plan_sweep(cfg)
-    if json.loads(marker.read_text()) != tracked_marker(cfg, plan.ids):
+    if marker != tracked_marker(cfg, plan.ids):
         return None
-    cells = pd.read_parquet(store.cells_path)
+    cells = folder.read_cells()
     if set(cells["cell_id"]) != set(plan.ids) or not set(plan.ids) <= store.finished_ids():
         return None
-    summary = summarize(cells, pd.read_parquet(store.leaderboard_path))
+    summary = summarize(cells, folder.read_leaderboard())
     summary.update(
         computed=0,
         reused=len(plan.cells),
         results=str(store.dir),
-        tracking_uri=json.loads(marker.read_text())["tracking_uri"],
+        tracking_uri=marker["tracking_uri"],
         tracking_behind=False,
     )
     return summary

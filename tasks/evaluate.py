@@ -10,9 +10,10 @@ import time
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from imbench.engine import CellResult, evaluate_batch
+from imbench.engine import evaluate_batch
 from imbench.plan import Unit
 from imbench.protocol import ProtocolSettings
+from imbench.results import CellResult
 
 _watching = False
 

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
 
 # Cap BLAS/OpenMP threads as the engine caps them in its workers: uncapped,
 # test_contracts[adasyn-hgb] took 39.8 s instead of 1.3 s on 2 cores. Set before
@@ -67,3 +72,58 @@ def wait_http(url: str, proc, *, timeout: float = 180, log=None) -> None:
             time.sleep(0.5)
     tail = log.read_text()[-2000:] if log is not None and log.exists() else ""
     pytest.fail(f"{url} did not come up: {tail}")
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_mlflow_server(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
+    """A real `mlflow server` on 127.0.0.1:port with a SQLite store under tmp_path."""
+    log = (tmp_path / "mlflow-server.log").open("ab")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backend-store-uri",
+            f"sqlite:///{tmp_path / 'server.db'}",
+            "--artifacts-destination",
+            str(tmp_path / "server-artifacts"),
+            "--workers",
+            "1",
+        ],
+        stdout=log,
+        stderr=log,
+        cwd=tmp_path,
+        start_new_session=True,
+    )
+    try:
+        wait_http(
+            f"http://127.0.0.1:{port}/health", proc, timeout=120, log=tmp_path / "mlflow-server.log"
+        )
+    except BaseException:
+        stop_process(proc)
+        raise
+    return proc
+
+
+def stop_process(proc: subprocess.Popen[bytes]) -> None:
+    """Stop a server and everything it started (its own process group)."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,22 +13,16 @@ import pytest
 from imbench.config import build_config
 from imbench.flows.sweep import run_sweep
 
-from conftest import tiny_config
+from conftest import free_port, tiny_config
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def dask_cluster(tmp_path):
     from distributed import Client
 
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     procs, logs = [], []
     sched_log = tmp_path / "scheduler.log"
     procs.append(
@@ -124,6 +117,6 @@ def test_dask_sweep_equals_local_sweep(dask_cluster, tmp_path):
 def test_unreachable_dask_scheduler_is_a_clear_error(tmp_path):
     from imbench.errors import ImbenchError
 
-    cfg = build_config({**tiny_config(tmp_path), "dask_address": f"tcp://127.0.0.1:{_free_port()}"})
+    cfg = build_config({**tiny_config(tmp_path), "dask_address": f"tcp://127.0.0.1:{free_port()}"})
     with pytest.raises(ImbenchError, match="cannot reach the Dask scheduler"):
         run_sweep(cfg)

@@ -189,3 +189,54 @@ def test_a_sampler_that_cannot_handle_the_data_is_skipped_not_failed(tmp_path):
     assert (
         result.reason.startswith("adasyn cannot resample this data") and "ADASYN" in result.reason
     )
+
+
+class _Refuses:
+    """A sampler of the user's own (no imbalanced-learn frames in its traceback) that
+    refuses the data the way imbalanced-learn's samplers do."""
+
+    def get_params(self, deep=True):
+        return {}
+
+    def set_params(self, **params):
+        return self
+
+    def fit_resample(self, X, y):
+        raise ValueError("needs more minority neighbours")
+
+
+def test_sampler_refusals_are_typed_by_the_step_not_by_traceback_paths(tmp_path):
+    """A ValueError from any sampler step is the data's doing (skipped); the same
+    ValueError from the classifier is a failure."""
+    from sklearn.linear_model import LogisticRegression
+
+    from imbench.classifiers import CLASSIFIERS, Classifier, register_classifier
+
+    class BadFit(LogisticRegression):
+        def fit(self, X, y, sample_weight=None):
+            raise ValueError("needs more minority neighbours")
+
+    register_strategy(Strategy("refuses_test", lambda seed: _Refuses()))
+    register_classifier(Classifier("badfit_test", lambda seed: BadFit(), ({},)))
+    try:
+        cfg = build_config(
+            tiny_config(
+                tmp_path, strategies=["refuses_test", "none"], classifiers=["lr", "badfit_test"]
+            )
+        )
+        results = {
+            (r.cell.strategy, r.cell.classifier): r
+            for u in _units(cfg)
+            for r in evaluate_unit(u, settings_of(cfg), min_minority=5)
+        }
+    finally:
+        STRATEGIES.pop("refuses_test")
+        CLASSIFIERS.pop("badfit_test")
+    refused = results[("refuses_test", "lr")]
+    assert refused.status == "skipped"
+    assert refused.reason == (
+        "refuses_test cannot resample this data: _Refuses: needs more minority neighbours"
+    )
+    assert results[("none", "badfit_test")].status == "failed"
+    assert "ValueError: needs more minority neighbours" in results[("none", "badfit_test")].reason
+    assert results[("none", "lr")].status == "ok"

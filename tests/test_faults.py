@@ -125,8 +125,7 @@ def test_interrupt_stops_within_seconds_keeps_finished_cells_and_leaves_nothing(
 
 def test_a_write_that_fails_mid_sweep_leaves_no_half_written_part(tmp_path, monkeypatch):
     from imbench import store as store_module
-    from imbench.engine import CellResult
-    from imbench.plan import Cell
+    from imbench.results import Cell, CellResult
     from imbench.store import SweepStore, WriteFailed
 
     store = SweepStore(tmp_path, "s")

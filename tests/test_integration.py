@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,71 +11,17 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from conftest import wait_http
+from conftest import free_port, start_mlflow_server, stop_process
 
 pytestmark = pytest.mark.integration
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_mlflow_server(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
-    """A real `mlflow server` on 127.0.0.1:port with a SQLite store under tmp_path."""
-    log = (tmp_path / "mlflow-server.log").open("ab")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--backend-store-uri",
-            f"sqlite:///{tmp_path / 'server.db'}",
-            "--artifacts-destination",
-            str(tmp_path / "server-artifacts"),
-            "--workers",
-            "1",
-        ],
-        stdout=log,
-        stderr=log,
-        cwd=tmp_path,
-        start_new_session=True,
-    )
-    try:
-        wait_http(
-            f"http://127.0.0.1:{port}/health", proc, timeout=120, log=tmp_path / "mlflow-server.log"
-        )
-    except BaseException:
-        stop(proc)
-        raise
-    return proc
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop a server and everything it started (its own process group)."""
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        proc.wait()
-
-
 @pytest.fixture
 def mlflow_server(tmp_path):
-    port = _free_port()
+    port = free_port()
     proc = start_mlflow_server(tmp_path, port)
     yield f"http://127.0.0.1:{port}"
-    stop(proc)
+    stop_process(proc)
 
 
 def _imbench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

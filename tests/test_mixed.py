@@ -60,7 +60,7 @@ def test_smote_becomes_smotenc_and_synthetic_rows_keep_real_categories(mixed_csv
     assert ds.categorical == (2, 3)
     pipe = _smote_lr(ds)
     assert [n for n, _ in pipe.steps] == ["impute", "sample", "encode", "clf"]
-    sampler = pipe.named_steps["sample"]
+    sampler = pipe.named_steps["sample"].sampler
     assert isinstance(sampler, SMOTENC) and list(sampler.categorical_features) == [2, 3]
     Xr, yr = pipe[:2].fit_resample(ds.X, ds.y)
     assert yr.sum() == (yr == 0).sum() and not np.isnan(Xr).any()

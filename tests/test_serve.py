@@ -11,15 +11,14 @@ import pandas as pd
 import pytest
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
-from test_integration import _free_port, stop
 
-from conftest import wait_http
+from conftest import free_port, stop_process, wait_http
 
 pytestmark = pytest.mark.integration
 
 
 def test_served_deployment_runs_a_sweep(tmp_path):
-    port = _free_port()
+    port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MLFLOW_TRACK"))}
     env.update(
@@ -86,5 +85,5 @@ def test_served_deployment_runs_a_sweep(tmp_path):
         assert (cells["status"] == "ok").all()
     finally:
         if served is not None:
-            stop(served)
-        stop(server)
+            stop_process(served)
+        stop_process(server)

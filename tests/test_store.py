@@ -5,8 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from imbench.engine import CellResult
-from imbench.plan import Cell
+from imbench.results import Cell, CellResult
 from imbench.store import SweepStore
 
 

@@ -13,11 +13,12 @@ import pandas as pd
 import psutil
 import pytest
 from mlflow.tracking import MlflowClient
-from test_integration import _free_port, start_mlflow_server, stop
 
 from imbench.errors import ImbenchError
 from imbench.history import list_sweeps
 from imbench.store import SweepStore
+
+from conftest import free_port, start_mlflow_server, stop_process
 
 pytestmark = pytest.mark.integration
 
@@ -112,7 +113,7 @@ def test_kill_9_mid_sweep_then_rerun_loses_and_duplicates_nothing(tmp_path):
 
 
 def test_tracking_server_down_mid_sweep_then_sync_backfills(tmp_path):
-    port = _free_port()
+    port = free_port()
     server = start_mlflow_server(tmp_path, port)
     uri = f"http://127.0.0.1:{port}"
     out = tmp_path / "res"
@@ -135,7 +136,7 @@ def test_tracking_server_down_mid_sweep_then_sync_backfills(tmp_path):
             pass
         assert sweep.poll() is None and time.time() < deadline
         time.sleep(0.1)
-    stop(server)  # the tracking server goes down mid-sweep
+    stop_process(server)  # the tracking server goes down mid-sweep
     stdout, stderr = sweep.communicate(timeout=600)
     assert sweep.returncode == 0, stderr[-3000:]
     assert "tracking is behind" in stderr
@@ -161,7 +162,7 @@ def test_tracking_server_down_mid_sweep_then_sync_backfills(tmp_path):
         assert rerun.returncode == 0 and f"0 computed, {N_CELLS} reused" in rerun.stdout
         assert len(_children(client)) == N_CELLS  # still no duplicates
     finally:
-        stop(server)
+        stop_process(server)
 
 
 def test_two_writers_on_one_sweep_get_a_clear_error(tmp_path):
@@ -188,10 +189,9 @@ def test_two_writers_on_one_sweep_get_a_clear_error(tmp_path):
 
 
 def test_runs_lists_sweeps_with_counts_and_best(tmp_path):
-    from imbench.engine import CellResult
     from imbench.leaderboard import build_leaderboard
     from imbench.metrics import METRICS
-    from imbench.plan import Cell
+    from imbench.results import Cell, CellResult
 
     store = SweepStore(tmp_path, "mine")
     results = []
