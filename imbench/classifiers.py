@@ -17,6 +17,9 @@ from sklearn.ensemble import (
     RandomForestClassifier,
 )
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils import get_tags
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from imbench.errors import ConfigError
 
@@ -85,26 +88,46 @@ class AnomalyScorer(ClassifierMixin, BaseEstimator):
         self.max_features = max_features
         self.random_state = random_state
 
-    def fit(self, X: np.ndarray, y: np.ndarray, sample_weight: Any = None) -> AnomalyScorer:
-        y = np.asarray(y)
-        normal = y == 0
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False  # a normal class and an anomalous one
+        return tags
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> AnomalyScorer:
+        X, y = validate_data(self, X, y)
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) > 2:
+            raise ValueError(
+                f"Only binary classification is supported: got {len(self.classes_)} classes"
+            )
+        if len(self.classes_) < 2:
+            raise ValueError("AnomalyScorer needs a normal and an anomalous class; got 1 class")
+        normal = y == self.classes_[0]
+        weights = None
+        if sample_weight is not None:
+            weights = _check_sample_weight(sample_weight, X)
+            if len(np.unique(y[weights > 0])) < 2:
+                raise ValueError("AnomalyScorer: only 1 class has a positive sample weight")
+            weights = weights[normal]
         self.forest_ = IsolationForest(
             n_estimators=self.n_estimators,
             max_samples=self.max_samples,
             max_features=self.max_features,
             random_state=self.random_state,
         )
-        weights = None if sample_weight is None else np.asarray(sample_weight)[normal]
-        self.forest_.fit(np.asarray(X)[normal], sample_weight=weights)
-        self.classes_ = np.array([0, 1])
+        self.forest_.fit(X[normal], sample_weight=weights)
         return self
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+    def predict_proba(self, X: Any) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False)
         anomaly = np.clip(-self.forest_.score_samples(X), 0.0, 1.0)
         return np.column_stack([1.0 - anomaly, anomaly])
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+    def predict(self, X: Any) -> np.ndarray:
+        anomalous = self.predict_proba(X)[:, 1] >= 0.5
+        return self.classes_[anomalous.astype(int)]
 
 
 register_classifier(
@@ -169,12 +192,54 @@ register_classifier(
 
 class FittedDelegate(ClassifierMixin, BaseEstimator):
     """A wrapper that fits a configured copy of ``estimator`` as ``estimator_`` and
-    predicts through it."""
+    predicts through it. It accepts what its estimator accepts (sparse input, NaN)."""
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        if self.estimator is not None:
+            inner = get_tags(self.estimator)
+            tags.input_tags.sparse = inner.input_tags.sparse
+            tags.input_tags.allow_nan = inner.input_tags.allow_nan
+            tags.classifier_tags = inner.classifier_tags
+            tags.classifier_tags.multi_label = False  # a wrapper takes one column of labels
+        if self._binary_only():
+            tags.classifier_tags.multi_class = False
+        return tags
+
+    def _binary_only(self) -> bool:
+        """True when this wrapper's knob is defined for a negative and a positive class."""
+        return False
+
+    def _fit_data(self, X: Any, y: Any) -> tuple[Any, np.ndarray]:
+        """Validate X and y as the estimator will, and record n_features_in_."""
+        tags = self.__sklearn_tags__()
+        X, y = validate_data(
+            self, X, y, accept_sparse=tags.input_tags.sparse,
+            ensure_all_finite=not tags.input_tags.allow_nan, dtype=None,
+        )  # fmt: skip
+        check_classification_targets(y)
+        if self._binary_only() and len(np.unique(y)) > 2:
+            raise ValueError(
+                f"Only binary classification is supported by {type(self).__name__}: "
+                f"got {len(np.unique(y))} classes"
+            )
+        return X, np.asarray(y)
+
+    def _checked(self, X: Any) -> Any:
+        """Fitted, and X as wide as the data it was fitted on."""
+        check_is_fitted(self)
+        tags = self.__sklearn_tags__()
+        return validate_data(
+            self, X, reset=False, accept_sparse=tags.input_tags.sparse,
+            ensure_all_finite=not tags.input_tags.allow_nan, dtype=None,
+        )  # fmt: skip
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        X = self._checked(X)
         return self.estimator_.predict_proba(X)
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
+    def predict(self, X: Any) -> np.ndarray:
+        X = self._checked(X)
         return self.estimator_.predict(X)
 
 
@@ -186,14 +251,22 @@ class ScalePosWeight(FittedDelegate):
         self.estimator = estimator
         self.weight = weight
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> ScalePosWeight:
-        y = np.asarray(y)
+    def _binary_only(self) -> bool:
+        return True
+
+    def fit(self, X: Any, y: Any) -> ScalePosWeight:
+        X, y = self._fit_data(X, y)
+        # gradient-boosting libraries want labels 0..k-1: encode, and decode in predict
+        self.classes_, y = np.unique(y, return_inverse=True)
         n_pos = max(int(y.sum()), 1)
         value = (len(y) - n_pos) / n_pos if self.weight == "balanced" else float(self.weight)
         self.estimator_ = clone(self.estimator).set_params(scale_pos_weight=value)
         self.estimator_.fit(X, y)
-        self.classes_ = self.estimator_.classes_
         return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        X = self._checked(X)
+        return self.classes_[np.asarray(self.estimator_.predict(X), dtype=int)]
 
 
 def installed(module: str) -> bool:

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import numpy as np
 from imblearn.combine import SMOTEENN, SMOTETomek
 from imblearn.ensemble import EasyEnsembleClassifier
 from imblearn.over_sampling import (
@@ -125,7 +124,12 @@ class SampleWeighted(FittedDelegate):
         self.estimator = estimator
         self.class_weight = class_weight
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> SampleWeighted:
+    def _binary_only(self) -> bool:
+        # explicit costs, {0: 1, 1: cost_ratio}, weigh a negative and a positive class
+        return isinstance(self.class_weight, dict) and len(self.class_weight) <= 2
+
+    def fit(self, X: Any, y: Any) -> SampleWeighted:
+        X, y = self._fit_data(X, y)
         self.estimator_ = clone(self.estimator)
         weights = compute_sample_weight(self.class_weight, y)
         self.estimator_.fit(X, y, sample_weight=weights)
