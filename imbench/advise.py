@@ -380,8 +380,8 @@ class _Path:
             f"{t.metric[before][idx].mean():.3f} -> {t.metric[after][idx].mean():.3f}"
         )
         ci = self._ci(t.brier, spec.name, idx)
-        status: StepStatus = "kept" if better else "not kept"
-        steps.append(Step("calibration", spec.name, status, "brier", *ci, diff, p, note))
+        kept: StepStatus = "kept" if better else "not kept"
+        steps.append(Step("calibration", spec.name, kept, "brier", *ci, diff, p, note))
         return steps, current.name, (spec if better else current).name
 
     def _ci(

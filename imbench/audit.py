@@ -15,6 +15,7 @@ folds' scheme. Nothing here is used by a sweep.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -68,8 +69,13 @@ def audit(
         raise CannotRun("the audit needs numeric data without missing values")
     # thresholds are tuned in every row so that the rows differ only by the mistake
     tuned = replace(spec, tune_threshold=True)
-    kw = {"settings": settings, "split_seed": split_seed, "model_seed": model_seed}
-    honest_folds = nested_cv(X, y, spec.base, classifier, **kw)
+    def run(X: np.ndarray, y: np.ndarray, strategy: Any) -> list[FoldOutcome]:
+        return nested_cv(
+            X, y, strategy, classifier,
+            settings=settings, split_seed=split_seed, model_seed=model_seed,
+        )  # fmt: skip
+
+    honest_folds = run(X, y, spec.base)
     rows = {
         "honest": _scored(honest_folds, tuned, settings),
         "threshold_on_test": _scored(honest_folds, tuned, settings, on_test=True),
@@ -83,7 +89,7 @@ def audit(
             X_all, y_all = sampler.fit_resample(StandardScaler().fit_transform(X), y)
         except SamplerCannotRun as exc:
             raise CannotRun(f"{spec.base.name} cannot resample this dataset: {exc}") from None
-        leaky = nested_cv(X_all, np.asarray(y_all), STRATEGIES["none"], classifier, **kw)
+        leaky = run(X_all, np.asarray(y_all), STRATEGIES["none"])
         rows["resample_before_split"] = _scored(leaky, tuned, settings)
         notes["resample_before_split"] = (
             f"{spec.base.name} on all {len(y)} rows first ({len(y_all)} after), then nested CV"

@@ -71,7 +71,7 @@ class SweepConfig(BaseModel):
 
     name: str = "default"
     datasets: list[str] = Field(min_length=1)
-    ratios: list[Ratio] = Field(default_factory=lambda: ["native"], min_length=1)
+    ratios: list[Ratio] = Field(default_factory=lambda: ["native"], min_length=1)  # type: ignore[arg-type]
     strategies: list[str] = Field(min_length=1)
     classifiers: list[str] = Field(default_factory=lambda: ["lr"], min_length=1)
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)

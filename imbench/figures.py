@@ -40,7 +40,7 @@ _LINES = ("-", "--", ":", "-.")
 def style(i: int) -> dict[str, Any]:
     """A distinct look for the i-th strategy: 20 colours (tab20) x markers x line styles,
     so 14 or 30 strategies never share a look (matplotlib's default cycle has 10)."""
-    colours = plt.get_cmap("tab20").colors
+    colours = plt.get_cmap("tab20").colors  # type: ignore[attr-defined]  # a ListedColormap
     return {
         "color": colours[i % 20],
         "marker": _MARKERS[i % len(_MARKERS)],
@@ -165,7 +165,7 @@ def reliability(folds: pd.DataFrame) -> list[Figure]:
     # +threshold variants share their probabilities with the untuned strategy
     tuned = folds["strategy"].map(lambda s: parse_strategy(s).tune_threshold)
     pooled = pooled_reliability(folds[~tuned])
-    out = []
+    out: list[tuple[str, bytes]] = []
     if pooled.empty:
         return out
     for clf, group in pooled.groupby("classifier", sort=True):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 import time
 from types import TracebackType
-from typing import TextIO
+from typing import Any, TextIO
 
 from rich.console import Console
 from rich.progress import (
@@ -27,7 +27,7 @@ class SweepProgress:
         self.stream = stream or sys.stderr
         self.done = 0
         self._bar: Progress | None = None
-        self._task = None
+        self._task: Any = None  # rich's TaskID once the bar exists
         self._started = time.monotonic()
         self._last_line = 0.0
 

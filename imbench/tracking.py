@@ -68,7 +68,8 @@ class Tracker:
         self.logged: set[str] = set()
 
     def _search(self, query: str) -> list[Any]:
-        runs, token = [], None
+        runs: list[Any] = []
+        token = None
         while True:
             page = self.client.search_runs(
                 [self.experiment_id], query, max_results=1000, page_token=token
