@@ -69,6 +69,7 @@ def audit(
         raise CannotRun("the audit needs numeric data without missing values")
     # thresholds are tuned in every row so that the rows differ only by the mistake
     tuned = replace(spec, tune_threshold=True)
+
     def run(X: np.ndarray, y: np.ndarray, strategy: Any) -> list[FoldOutcome]:
         return nested_cv(
             X, y, strategy, classifier,
