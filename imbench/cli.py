@@ -516,6 +516,10 @@ def report(
     metric: Annotated[str, typer.Option("--metric")] = "pr_auc",
     baseline: Annotated[Optional[str], typer.Option("--baseline")] = None,
     tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri")] = None,
+    against: Annotated[
+        Optional[str],
+        typer.Option("--against", help="another sweep (name or folder): adds `imbench diff`"),
+    ] = None,
 ) -> None:
     """Write a self-contained report.html (tables, CD diagrams, curves, reliability plots)."""
     from imbench.report import output_dir, write_report
@@ -523,9 +527,10 @@ def report(
     try:
         sweep_dir = _sweep_dir(sweep, out)
         cfg = _sweep_config(sweep_dir, out, tracking_uri)
+        other = _sweep_ref(against, out).path if against else None
         into = output_dir(sweep_dir)
         page, figures, summary = write_report(
-            sweep_dir, metric=metric, baseline=baseline, into=into
+            sweep_dir, metric=metric, baseline=baseline, into=into, against=other
         )
     except ImbenchError as exc:
         _fail(str(exc))
@@ -782,6 +787,158 @@ def _save_advice(result: Any, name: str, cfg: Any, out: Path, tracking_uri: str 
         )
         console.print(f"MLflow: experiment imbench-advise at {uri}")
     except Exception as exc:  # noqa: BLE001 - the advice stands without tracking
+        err.print(f"[yellow]not logged to MLflow at {uri}: {escape(str(exc))}[/]")
+
+
+@app.command()
+def diff(
+    sweep_a: Annotated[str, typer.Argument(help="sweep name under --out, or a sweep folder")],
+    sweep_b: Annotated[str, typer.Argument(help="the sweep to compare with A (changes: B - A)")],
+    out: Annotated[Path, typer.Option("--out", help="results root of sweep names")] = Path(
+        "results"
+    ),
+    metric: Annotated[str, typer.Option("--metric")] = "pr_auc",
+    classifier: Annotated[Optional[str], typer.Option("--classifier", "-c")] = None,
+    ratio: Annotated[Optional[str], typer.Option("--ratio", "-r")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table | csv | markdown | json")] = "table",
+    tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri")] = None,
+) -> None:
+    """Compare two sweeps: cells only in one, each strategy's change with a paired test
+    and its rank change, cells moved beyond fold noise, and what differs in packages,
+    config and data. Logged to MLflow (experiment imbench-diff) linking both sweeps."""
+    from imbench.diff import diff_sweeps
+    from imbench.plan import ratio_label
+
+    try:
+        if fmt not in FORMATS:
+            raise ConfigError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+        a, b = _sweep_ref(sweep_a, out), _sweep_ref(sweep_b, out)
+        label = ratio_label(parse_ratio(ratio)) if ratio else None
+        result = diff_sweeps(a, b, metric=metric, classifier=classifier, ratio=label)
+    except ImbenchError as exc:
+        _fail(str(exc))
+        return
+    _print_diff(result, fmt)
+    _log_diff(result, a, b, tracking_uri)
+
+
+def _sweep_ref(text: str, out: Path) -> SweepFolder:
+    """A sweep folder given by path (any results root) or by name under ``out``."""
+    path = Path(text)
+    if path.is_dir() and SweepFolder(path).has_results():
+        return SweepFolder(path)
+    folder = SweepFolder.of(out, text)
+    if not folder.has_scores():
+        raise ConfigError(f"no finished sweep {text!r} under {out} (nor a sweep folder {text!r})")
+    return folder
+
+
+def _print_diff(result: Any, fmt: str) -> None:
+    import json
+
+    from imbench.leaderboard import to_markdown
+
+    if fmt == "json":
+        sys.stdout.write(json.dumps(result.to_dict(), indent=1, default=str) + "\n")
+        return
+    if fmt == "csv":
+        sys.stdout.write(result.strategies.to_csv(index=False))
+        return
+    if fmt == "markdown":
+        parts = [f"# {result.a} -> {result.b} ({result.metric}, changes are B - A)", "",
+                 result.verdict(), ""]  # fmt: skip
+        parts += [f"- {note}" for note in result.notes]
+        if result.setup:
+            setup = [{"what": w, "A": x, "B": y} for w, x, y in result.setup]
+            parts += ["", "## Setup", "", to_markdown(pd_frame(setup))]
+        parts += ["", "## Strategies", "", to_markdown(result.strategies)]
+        if not result.cells.empty:
+            parts += ["", "## Cells beyond fold noise", "", to_markdown(result.cells)]
+        sys.stdout.write("\n".join(parts) + "\n")
+        return
+    console.print(
+        f"[bold]{escape(result.a)} -> {escape(result.b)}[/] on {result.metric} "
+        "(changes are B - A; paired over the datasets both ran)"
+    )
+    console.print(result.verdict(), highlight=False)
+    for note in result.notes:
+        err.print(f"[yellow]{escape(note)}[/]", highlight=False)
+    for side, frame in (("A", result.only_a), ("B", result.only_b)):
+        if not frame.empty:
+            what = frame.groupby(["strategy", "classifier", "imbalance_ratio"]).size()
+            items = ", ".join(f"{s}/{c}/{r} ({n})" for (s, c, r), n in what.items())
+            console.print(f"only in {side}: {len(frame)} cells: {escape(items)}", highlight=False)
+    if result.setup:
+        table = Table(title="setup that differs")
+        for column in ("what", "A", "B"):
+            table.add_column(column)
+        for row in result.setup:
+            table.add_row(*map(escape, row))
+        console.print(table)
+    table = Table(title=f"strategies: {result.metric} A -> B over shared datasets")
+    for column in ("classifier", "ratio", "strategy", "N", "A", "B", "change", "w/t/l",
+                   "p (Holm)", "rank A -> B"):  # fmt: skip
+        table.add_column(column, justify="right" if column not in ("strategy",) else "left")
+    for r in result.strategies.itertuples():
+        table.add_row(
+            r.classifier, str(r.imbalance_ratio), r.strategy, str(r.n_datasets),
+            f"{r.mean_a:.3f}", f"{r.mean_b:.3f}", f"{r.change:+.4f}",
+            f"{r.wins}/{r.ties}/{r.losses}", f"{r.p_holm:.3f}",
+            f"{r.rank_a:.2f} -> {r.rank_b:.2f}",
+        )  # fmt: skip
+    console.print(table)
+    if not result.cells.empty:
+        table = Table(title=f"{len(result.cells)} cells moved beyond fold noise (2 SE)")
+        for column in ("dataset", "ratio", "strategy", "classifier", "A", "B", "change", "SE"):
+            table.add_column(column)
+        for r in result.cells.head(20).itertuples():
+            table.add_row(
+                escape(r.dataset), str(r.imbalance_ratio), r.strategy, r.classifier,
+                f"{r.mean_a:.3f}", f"{r.mean_b:.3f}", f"{r.change:+.4f}", f"{r.noise:.4f}",
+            )  # fmt: skip
+        console.print(table)
+        if len(result.cells) > 20:
+            console.print(f"... {len(result.cells) - 20} more (--format csv|json for all)")
+
+
+def pd_frame(rows: list[dict[str, Any]]) -> Any:
+    import pandas as pd
+
+    return pd.DataFrame(rows)
+
+
+def _log_diff(result: Any, a: SweepFolder, b: SweepFolder, tracking_uri: str | None) -> None:
+    """One run in experiment imbench-diff, tagged with both sweeps' parent runs."""
+    import json
+    import tempfile
+
+    from imbench.tracking import find_sweep_run, log_standalone_run, resolve_tracking_uri
+
+    uri = resolve_tracking_uri(tracking_uri, a.root)
+    try:
+        if uri.startswith("sqlite:"):
+            a.root.mkdir(parents=True, exist_ok=True)
+        tags = {"imbench.role": "diff", "imbench.diff.a": a.name, "imbench.diff.b": b.name}
+        for side, folder in (("a", a), ("b", b)):
+            run = find_sweep_run(resolve_tracking_uri(tracking_uri, folder.root), folder.name)
+            if run:
+                tags[f"imbench.diff.{side}_run"] = run
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "diff.json"
+            path.write_text(json.dumps(result.to_dict(), indent=1, default=str))
+            metrics = {
+                "cells_shared": float(result.n_shared_cells),
+                "cells_beyond_noise": float(len(result.cells)),
+                "bit_identical": float(result.bit_identical),
+            }
+            params = {"a": str(a.path), "b": str(b.path), "metric": result.metric,
+                      "verdict": result.verdict()}  # fmt: skip
+            log_standalone_run(
+                uri, mlartifacts(a.root), "imbench-diff", f"{a.name} -> {b.name}",
+                params, metrics, [path], tags,
+            )  # fmt: skip
+        err.print(f"MLflow: experiment imbench-diff at {uri}", highlight=False)
+    except Exception as exc:  # noqa: BLE001 - the diff stands without tracking
         err.print(f"[yellow]not logged to MLflow at {uri}: {escape(str(exc))}[/]")
 
 

@@ -232,9 +232,29 @@ def resolve_dataset(spec: str) -> DatasetSpec:
     return DatasetSpec(name, name, lambda: _load_keel(loader))
 
 
-@functools.lru_cache(maxsize=64)
 def load_dataset(spec: str) -> Dataset:
-    """Load and check a dataset; CannotRun if it is unusable (the sweep goes on)."""
+    """Load and check a dataset; CannotRun if it is unusable (the sweep goes on).
+
+    Loads are cached per process; a file's cache entry is keyed by its size and
+    modification time too, so a file changed between two sweeps of one process
+    (``imbench serve``, a notebook) is read again and gets its new fingerprint.
+    """
+    return _load_dataset(spec.strip(), _file_stamp(spec))
+
+
+def _file_stamp(spec: str) -> tuple[int, int] | None:
+    match = _FILE_SPEC.match(spec.strip())
+    if not match:
+        return None
+    try:
+        stat = Path(match["path"]).expanduser().stat()
+    except OSError:
+        return None  # resolve_dataset says what is wrong
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _load_dataset(spec: str, stamp: tuple[int, int] | None) -> Dataset:
     resolved = resolve_dataset(spec)
     loaded = resolved.loader()
     X, y_raw = loaded[0], loaded[1]

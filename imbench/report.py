@@ -205,9 +205,11 @@ def write_report(
     baseline: str | None = None,
     rope: float = 0.01,
     into: Path | None = None,
+    against: Path | None = None,
 ) -> tuple[Path, list[Path], dict[str, float]]:
     """Write ``report.html`` and the figures into ``into`` (default: the sweep folder);
-    return the report, figure paths, summary."""
+    return the report, figure paths, summary. ``against``: another sweep folder, whose
+    differences from this one (``imbench diff``) get a section."""
     figures = _figures()
     folds = read_folds(sweep_dir)
     into = into or sweep_dir
@@ -253,6 +255,8 @@ def write_report(
     for name, figs in sections:
         body.append(f"<h2>{html.escape(name)}</h2>")
         body.extend([_img(t, p) for t, p in figs] or ["<p>none</p>"])
+    if against is not None:
+        body.append(_diff_section(sweep_dir, against, metric))
     page = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f"<title>imbench: {html.escape(sweep_dir.name)}</title><style>{_CSS}</style></head>"
@@ -261,6 +265,27 @@ def write_report(
     target = into / REPORT
     atomic_write_bytes(target, page.encode())
     return target, paths, analysis.summary
+
+
+def _diff_section(sweep_dir: Path, other: Path, metric: str) -> str:
+    """This sweep against another (``imbench diff``): verdict, setup, strategies, cells."""
+    from imbench.diff import diff_sweeps
+
+    d = diff_sweeps(SweepFolder(other), SweepFolder(sweep_dir), metric=metric)
+    parts = [
+        f"<h2>Against {html.escape(d.a)} (changes are {html.escape(d.b)} minus "
+        f"{html.escape(d.a)})</h2>",
+        f"<p>{html.escape(d.verdict())}</p>",
+        *[f"<p><b>{html.escape(note)}</b></p>" for note in d.notes],
+    ]
+    if d.setup:
+        setup = pd.DataFrame(d.setup, columns=["what", d.a, d.b])
+        parts.append(setup.to_html(index=False, escape=True))
+    parts.append(d.strategies.to_html(index=False, float_format="%.4f", escape=True))
+    if not d.cells.empty:
+        parts.append(f"<p>{len(d.cells)} cells moved beyond fold noise (2 SE):</p>")
+        parts.append(d.cells.head(50).to_html(index=False, float_format="%.4f", escape=True))
+    return "".join(parts)
 
 
 _CSS = """

@@ -20,6 +20,7 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass, field
 from itertools import combinations
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,7 @@ from statsmodels.stats.multitest import multipletests
 
 from imbench.errors import ConfigError
 from imbench.leaderboard import per_dataset
-from imbench.metrics import LOWER_IS_BETTER, METRICS
+from imbench.results import LOWER_IS_BETTER, METRICS
 
 STATS_COLUMNS = [
     "metric",
@@ -251,6 +252,23 @@ def parse_pairs(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def paired(a: pd.Series, b: pd.Series, *, sign: float = 1.0) -> dict[str, Any]:
+    """``a`` against ``b``, paired by index (one score per dataset): N, both means, the
+    difference a - b, wins/ties/losses in the metric's direction (``sign`` -1 when lower
+    is better) and a Wilcoxon signed-rank p on the non-tied pairs (1.0 when all tie)."""
+    diff = sign * (a - b)  # > 0: a is better
+    better, worse = diff > TIE, diff < -TIE
+    nonzero = diff[better | worse]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        p = float(ss.wilcoxon(nonzero).pvalue) if len(nonzero) else 1.0
+    return {
+        "n_datasets": len(a), "mean": float(a.mean()), "mean_other": float(b.mean()),
+        "difference": float(a.mean() - b.mean()), "wins": int(better.sum()),
+        "ties": int(len(a) - len(nonzero)), "losses": int(worse.sum()), "p_value": p,
+    }  # fmt: skip
+
+
 def planned(
     folds: pd.DataFrame,
     *,
@@ -280,20 +298,10 @@ def planned(
             if a not in wide or b not in wide:
                 continue
             both = wide[[a, b]].dropna()
-            diff = sign * (both[a] - both[b])  # > 0: a is better
-            better, worse = diff > TIE, diff < -TIE
-            nonzero = diff[better | worse]
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                p = float(ss.wilcoxon(nonzero).pvalue) if len(nonzero) else 1.0
             block.append(
                 {
                     "metric": metric, "classifier": clf, "imbalance_ratio": ir,
-                    "strategy": a, "other": b, "n_datasets": len(both),
-                    "mean": both[a].mean(), "mean_other": both[b].mean(),
-                    "difference": both[a].mean() - both[b].mean(),
-                    "wins": int(better.sum()), "ties": int(len(both) - len(nonzero)),
-                    "losses": int(worse.sum()), "p_value": p,
+                    "strategy": a, "other": b, **paired(both[a], both[b], sign=sign),
                 }
             )  # fmt: skip
         if block:

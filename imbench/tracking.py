@@ -239,3 +239,17 @@ def _dataset_input(row: dict[str, Any]) -> DatasetInput:
     )
     context = f"ratio {row['imbalance_ratio']}"
     return DatasetInput(dataset, tags=[InputTag("mlflow.data.context", context)])
+
+
+def find_sweep_run(uri: str, sweep: str) -> str | None:
+    """The id of sweep ``sweep``'s parent run in the store at ``uri``, if it has one."""
+    client = MlflowClient(tracking_uri=uri)
+    exp = client.get_experiment_by_name(EXPERIMENT)
+    if exp is None:
+        return None
+    runs = client.search_runs(
+        [exp.experiment_id],
+        f"tags.`imbench.sweep` = '{sweep}' and tags.`imbench.role` = 'sweep'",
+        max_results=1,
+    )
+    return runs[0].info.run_id if runs else None

@@ -127,3 +127,29 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
         except ProcessLookupError:
             pass
         proc.wait()
+
+
+def core_sweep(raw: dict) -> Path:
+    """A finished sweep folder written by the core alone (no Prefect, no MLflow):
+    the files `imbench run` leaves, for tests of what reads them."""
+    from imbench.config import build_config
+    from imbench.engine import evaluate_batch
+    from imbench.leaderboard import build_leaderboard
+    from imbench.plan import group_units, settings_of
+    from imbench.provenance import provenance
+    from imbench.results import CONFIG, PROVENANCE
+    from imbench.store import SweepStore
+    from imbench.sweep import plan_sweep
+
+    cfg = build_config(raw)
+    plan = plan_sweep(cfg)
+    min_minority = cfg.protocol.min_minority
+    results = evaluate_batch(group_units(plan.cells), settings_of(cfg), min_minority=min_minority)
+    store = SweepStore(cfg.out, cfg.name)
+    store.prepare()
+    store.commit(results)
+    _, folds = store.consolidate(plan.ids)
+    store.write_leaderboard(build_leaderboard(folds))
+    store.write_json(CONFIG, cfg.model_dump(mode="json"))
+    store.write_json(PROVENANCE, provenance(cfg.config_hash()))
+    return store.dir
