@@ -14,7 +14,7 @@ folds' scheme. Nothing here is used by a sweep.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,7 @@ import pandas as pd
 from sklearn.preprocessing import StandardScaler
 
 from imbench.classifiers import Classifier
+from imbench.config import SweepConfig
 from imbench.errors import CannotRun, SamplerCannotRun
 from imbench.metrics import DEFAULT_THRESHOLD, label_scores, ranking_scores
 from imbench.protocol import FoldOutcome, ProtocolSettings, nested_cv
@@ -103,3 +104,44 @@ def audit(
     for m in AUDIT_METRICS:
         frame[f"{m}_optimism"] = frame[m] - honest[m]
     return frame
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """An audit of one cell of a sweep's grid, with the data it ran on."""
+
+    frame: pd.DataFrame  # one row per protocol (see ``audit``)
+    dataset: str
+    ratio: str
+    n_rows: int
+    n_minority: int
+    slug: str  # its file name under <out>/audits/
+
+
+def audit_cell(cfg: SweepConfig, *, seed: int = 0) -> AuditResult:
+    """Audit the first dataset x ratio x strategy x classifier of ``cfg`` with the seeds a
+    sweep uses for that cell, so the ``honest`` row is the sweep's own cell."""
+    from imbench.classifiers import get_classifier
+    from imbench.datasets import load_dataset, with_ratio
+    from imbench.engine import model_seed_for, ratio_seed_for, split_seed_for
+    from imbench.plan import Unit, ratio_label, settings_of
+    from imbench.results import slug
+    from imbench.strategies import parse_strategy
+
+    key, label = cfg.datasets[0], ratio_label(cfg.ratios[0])
+    spec = parse_strategy(cfg.strategies[0])
+    unit = Unit(key, label, spec.base.name, cfg.classifiers[0], seed, ())
+    ds = load_dataset(key)
+    variant = with_ratio(
+        ds, "native" if label == "native" else float(label), seed=ratio_seed_for(unit),
+        min_minority=cfg.protocol.min_minority,
+    )  # fmt: skip
+    frame = audit(
+        variant.X, variant.y, spec, get_classifier(unit.classifier), settings=settings_of(cfg),
+        split_seed=split_seed_for(unit), model_seed=model_seed_for(unit),
+        categorical=variant.categorical,
+    )  # fmt: skip
+    return AuditResult(
+        frame, ds.name, label, len(variant.y), variant.n_minority,
+        slug(ds.name, label, cfg.strategies[0], cfg.classifiers[0]),
+    )  # fmt: skip

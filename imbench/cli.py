@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any, NoReturn, Optional
 
 import typer
 from rich.console import Console
@@ -22,20 +24,50 @@ from imbench.config import (
     split_list,
 )
 from imbench.errors import ConfigError, ImbenchError
-from imbench.results import LEADERBOARD, SweepFolder, audit_table, mlartifacts
-
-app = typer.Typer(
-    add_completion=False, no_args_is_help=False, help=__doc__, pretty_exceptions_enable=False
+from imbench.results import (
+    LEADERBOARD,
+    SweepFolder,
+    advice_summary,
+    audit_table,
+    mlartifacts,
+    slug,
 )
+
 console = Console(width=None if sys.stdout.isatty() else 120)  # pipes get full tables
 err = Console(stderr=True)
 
 ListOpt = Optional[list[str]]
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(2)
+
+
+class _App(typer.Typer):
+    """Every command shares one error path: an ImbenchError (a bad config, flag, file
+    or dataset; anything the user can fix) is one red line and exit code 2."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
+        register = super().command(*args, **kwargs)
+
+        def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(fn)
+            def guarded(*a: Any, **k: Any) -> Any:
+                try:
+                    return fn(*a, **k)
+                except ImbenchError as exc:
+                    _fail(str(exc))
+
+            register(guarded)
+            return fn
+
+        return decorator
+
+
+app = _App(
+    add_completion=False, no_args_is_help=False, help=__doc__, pretty_exceptions_enable=False
+)
 
 
 def _seeds(values: list[str] | None) -> list[int] | None:
@@ -77,28 +109,24 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
     """Run a sweep (the embedded default grid unless CONFIG or flags say otherwise)."""
-    try:
-        ratios = split_list(ratio)
-        overrides = {
-            "datasets": split_datasets(dataset),
-            "strategies": split_list(strategy),
-            "classifiers": split_list(classifier),
-            "ratios": [parse_ratio(r) for r in ratios] if ratios else None,
-            "seeds": _seeds(seed),
-            "out": out,
-            "name": name,
-            "workers": workers,
-            "tracking_uri": tracking_uri,
-            "dask_address": dask_address,
-        }
-        cfg = build_config(load_config_dict(config), overrides)
-        from imbench.datasets import check_datasets
+    ratios = split_list(ratio)
+    overrides = {
+        "datasets": split_datasets(dataset),
+        "strategies": split_list(strategy),
+        "classifiers": split_list(classifier),
+        "ratios": [parse_ratio(r) for r in ratios] if ratios else None,
+        "seeds": _seeds(seed),
+        "out": out,
+        "name": name,
+        "workers": workers,
+        "tracking_uri": tracking_uri,
+        "dask_address": dask_address,
+    }
+    cfg = build_config(load_config_dict(config), overrides)
+    from imbench.datasets import check_datasets
 
-        # before any server starts or anything is written
-        check_datasets(cfg.datasets, min_minority=cfg.protocol.min_minority)
-    except ImbenchError as exc:
-        _fail(str(exc))
-        return
+    # before any server starts or anything is written
+    check_datasets(cfg.datasets, min_minority=cfg.protocol.min_minority)
     _sigterm_as_interrupt()
     resume = f"run the same command again to resume (sweep {cfg.name!r} under {cfg.out})"
     try:
@@ -117,9 +145,6 @@ def run(
             from imbench.flows.sweep import run_sweep
 
             summary = run_sweep(cfg, show_progress=not quiet, api=api)
-    except ImbenchError as exc:
-        _fail(str(exc))
-        return
     except KeyboardInterrupt:
         err.print(
             f"interrupted; finished cells are kept: {escape(resume)}",
@@ -269,20 +294,17 @@ def leaderboard(
     """Show the strategy leaderboard of a sweep (the latest by default)."""
     from imbench.plan import ratio_label
 
-    try:
-        sweep_dir = _sweep_dir(sweep, out)
-        if not SweepFolder(sweep_dir).folds.exists():
-            raise ConfigError(f"no results for sweep {sweep_dir.name!r} under {out}")
-        _print_board(
-            sweep_dir,
-            metric=metric,
-            classifier=classifier,
-            ratio=ratio_label(parse_ratio(ratio)) if ratio else None,
-            per_dataset=per_dataset,
-            fmt=fmt,
-        )
-    except ImbenchError as exc:
-        _fail(str(exc))
+    sweep_dir = _sweep_dir(sweep, out)
+    if not SweepFolder(sweep_dir).folds.exists():
+        raise ConfigError(f"no results for sweep {sweep_dir.name!r} under {out}")
+    _print_board(
+        sweep_dir,
+        metric=metric,
+        classifier=classifier,
+        ratio=ratio_label(parse_ratio(ratio)) if ratio else None,
+        per_dataset=per_dataset,
+        fmt=fmt,
+    )
 
 
 @app.command()
@@ -355,12 +377,8 @@ def sync(
     """Back-fill MLflow from a sweep's Parquet results (after a tracking outage)."""
     import pandas as pd
 
-    try:
-        sweep_dir = _sweep_dir(sweep, out)
-        cfg = _sweep_config(sweep_dir, out, tracking_uri)
-    except ImbenchError as exc:
-        _fail(str(exc))
-        return
+    sweep_dir = _sweep_dir(sweep, out)
+    cfg = _sweep_config(sweep_dir, out, tracking_uri)
     from imbench.flows.tracking import sync_tracking
 
     cells = pd.read_parquet(SweepFolder(sweep_dir).cells)
@@ -414,22 +432,18 @@ def compare(
     if pairs is not None:
         _compare_pairs(_sweep_dir(sweep, out), metric, pairs, classifier, ratio)
         return
-    try:
-        sweep_dir = _sweep_dir(sweep, out)
-        cfg = _sweep_config(sweep_dir, out, tracking_uri)
-        into = output_dir(sweep_dir)
-        result = analyse(
-            sweep_dir,
-            into=into,
-            metric=metric,
-            baseline=baseline,
-            rope=rope,
-            classifier=classifier,
-            ratio=ratio_label(parse_ratio(ratio)) if ratio else None,
-        )
-    except ImbenchError as exc:
-        _fail(str(exc))
-        return
+    sweep_dir = _sweep_dir(sweep, out)
+    cfg = _sweep_config(sweep_dir, out, tracking_uri)
+    into = output_dir(sweep_dir)
+    result = analyse(
+        sweep_dir,
+        into=into,
+        metric=metric,
+        baseline=baseline,
+        rope=rope,
+        classifier=classifier,
+        ratio=ratio_label(parse_ratio(ratio)) if ratio else None,
+    )
     _print_stats(result.stats, metric)
     console.print(f"stats: {SweepFolder(into).stats}")
     for path in result.figures:
@@ -444,19 +458,15 @@ def _compare_pairs(
     from imbench.report import read_folds
     from imbench.stats import parse_pairs, planned
 
-    try:
-        wanted = parse_pairs(pairs)
-        if not SweepFolder(sweep_dir).folds.exists():
-            raise ConfigError(f"no finished sweep {sweep_dir.name!r} under {sweep_dir.parent}")
-        folds = read_folds(sweep_dir)
-        label = ratio_label(parse_ratio(ratio)) if ratio else None
-        tables = [
-            planned(folds, metric=m.strip(), pairs=wanted, classifier=classifier, ratio=label)
-            for m in metrics.split(",")
-        ]
-    except ImbenchError as exc:
-        _fail(str(exc))
-        return
+    wanted = parse_pairs(pairs)
+    if not SweepFolder(sweep_dir).folds.exists():
+        raise ConfigError(f"no finished sweep {sweep_dir.name!r} under {sweep_dir.parent}")
+    folds = read_folds(sweep_dir)
+    label = ratio_label(parse_ratio(ratio)) if ratio else None
+    tables = [
+        planned(folds, metric=m.strip(), pairs=wanted, classifier=classifier, ratio=label)
+        for m in metrics.split(",")
+    ]
     console.print(
         f"{sweep_dir.name}: planned comparisons A vs B on the datasets where both ran "
         f"(N each); w/t/l = datasets where A is better / tied / worse; Wilcoxon signed-rank, "
@@ -524,17 +534,13 @@ def report(
     """Write a self-contained report.html (tables, CD diagrams, curves, reliability plots)."""
     from imbench.report import output_dir, write_report
 
-    try:
-        sweep_dir = _sweep_dir(sweep, out)
-        cfg = _sweep_config(sweep_dir, out, tracking_uri)
-        other = _sweep_ref(against, out).path if against else None
-        into = output_dir(sweep_dir)
-        page, figures, summary = write_report(
-            sweep_dir, metric=metric, baseline=baseline, into=into, against=other
-        )
-    except ImbenchError as exc:
-        _fail(str(exc))
-        return
+    sweep_dir = _sweep_dir(sweep, out)
+    cfg = _sweep_config(sweep_dir, out, tracking_uri)
+    other = _sweep_ref(against, out).path if against else None
+    into = output_dir(sweep_dir)
+    page, figures, summary = write_report(
+        sweep_dir, metric=metric, baseline=baseline, into=into, against=other
+    )
     console.print(f"report: {page} ({len(figures)} figures)")
     _attach(cfg, summary, [page, *figures], "report")
 
@@ -549,44 +555,19 @@ def audit(
     out: Annotated[Path, typer.Option("--out")] = Path("results"),
 ) -> None:
     """Run the honest protocol next to the classic leakage mistakes and show their optimism."""
-    from imbench.audit import AUDIT_METRICS, audit
-    from imbench.classifiers import get_classifier
-    from imbench.datasets import load_dataset, with_ratio
-    from imbench.errors import CannotRun
-    from imbench.plan import ratio_label, settings_of
-    from imbench.report import _slug
-    from imbench.seeding import derive_seed
+    from imbench.audit import AUDIT_METRICS, audit_cell
     from imbench.store import atomic_write_parquet
-    from imbench.strategies import parse_strategy
 
-    try:
-        cfg = build_config(
-            default_config_dict(),
-            {"datasets": [dataset], "strategies": [strategy], "classifiers": [classifier]},
-        )
-        label = ratio_label(parse_ratio(ratio))
-        ds = load_dataset(cfg.datasets[0])
-        variant = with_ratio(
-            ds,
-            "native" if label == "native" else float(label),
-            seed=derive_seed("ratio", cfg.datasets[0], label, seed),
-            min_minority=cfg.protocol.min_minority,
-        )
-        frame = audit(
-            variant.X,
-            variant.y,
-            parse_strategy(cfg.strategies[0]),
-            get_classifier(cfg.classifiers[0]),
-            settings=settings_of(cfg),
-            split_seed=derive_seed("split", cfg.datasets[0], label, seed),
-            model_seed=derive_seed("model", cfg.datasets[0], label, seed),
-            categorical=variant.categorical,
-        )
-    except (ImbenchError, CannotRun) as exc:
-        _fail(str(exc))
-        return
+    cfg = build_config(
+        default_config_dict(),
+        {"datasets": [dataset], "strategies": [strategy], "classifiers": [classifier],
+         "ratios": [parse_ratio(ratio)]},
+    )  # fmt: skip
+    result = audit_cell(cfg, seed=seed)
+    frame = result.frame
     title = (
-        f"audit: {ds.name} ({len(variant.y)} rows, {variant.n_minority} minority, ratio={label}), "
+        f"audit: {result.dataset} ({result.n_rows} rows, {result.n_minority} minority, "
+        f"ratio={result.ratio}), "
         f"{cfg.strategies[0]}, {cfg.classifiers[0]}: mean over outer folds (optimism vs honest)"
     )
     table = Table(title=title)
@@ -601,7 +582,7 @@ def audit(
         ]
         table.add_row(row["protocol"], *cells, row["note"])
     console.print(table)
-    target = audit_table(out, _slug(ds.name, label, cfg.strategies[0], cfg.classifiers[0]))
+    target = audit_table(out, result.slug)
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_parquet(frame, target)
     console.print(f"saved: {target}")
@@ -621,14 +602,10 @@ def datasets(
     from imbench.catalogue import SUBSETS, catalogue, parse_selection
     from imbench.catalogue import select as select_rows
 
-    try:
-        if excluded:
-            rows = catalogue()[catalogue()["excluded"] != ""]
-        else:
-            rows = select_rows(parse_selection(select or "keel:"))
-    except ImbenchError as exc:
-        _fail(str(exc))
-        return
+    if excluded:
+        rows = catalogue()[catalogue()["excluded"] != ""]
+    else:
+        rows = select_rows(parse_selection(select or "keel:"))
     title = "excluded KEEL datasets" if excluded else f"KEEL datasets: {select or 'all usable'}"
     table = Table(title=f"{title} ({len(rows)})")
     cols = ["name", "family", "rows", "features", "minority", "ir"]
@@ -673,39 +650,34 @@ def advise(
     from imbench.advise import advise as run_advice
     from imbench.classifiers import get_classifier
     from imbench.datasets import load_dataset
-    from imbench.errors import CannotRun
     from imbench.plan import settings_of
     from imbench.seeding import derive_seed
 
-    try:
-        if metric not in ADVISE_METRICS:
-            raise ConfigError(f"metric: {metric!r} is not one of {', '.join(ADVISE_METRICS)}")
-        protocol = {
-            "outer_repeats": repeats,
-            "beta": beta,
-            "fp_cost": fp_cost,
-            "fn_cost": fn_cost,
-            "capacity": capacity,
-        }
-        cfg = build_config(
-            default_config_dict(),
-            {"datasets": [data], "classifiers": [classifier], "protocol": protocol},
-        )
-        ds = load_dataset(cfg.datasets[0])
-        result = run_advice(
-            ds.X,
-            ds.y,
-            get_classifier(cfg.classifiers[0]),
-            metric=metric,  # type: ignore[arg-type]
-            settings=settings_of(cfg),
-            split_seed=derive_seed("split", cfg.datasets[0], "native", seed),
-            model_seed=derive_seed("model", cfg.datasets[0], "advise", seed),
-            categorical=ds.categorical,
-            alpha=alpha,
-        )
-    except (ImbenchError, CannotRun) as exc:
-        _fail(str(exc))
-        return
+    if metric not in ADVISE_METRICS:
+        raise ConfigError(f"metric: {metric!r} is not one of {', '.join(ADVISE_METRICS)}")
+    protocol = {
+        "outer_repeats": repeats,
+        "beta": beta,
+        "fp_cost": fp_cost,
+        "fn_cost": fn_cost,
+        "capacity": capacity,
+    }
+    cfg = build_config(
+        default_config_dict(),
+        {"datasets": [data], "classifiers": [classifier], "protocol": protocol},
+    )
+    ds = load_dataset(cfg.datasets[0])
+    result = run_advice(
+        ds.X,
+        ds.y,
+        get_classifier(cfg.classifiers[0]),
+        metric=metric,  # type: ignore[arg-type]
+        settings=settings_of(cfg),
+        split_seed=derive_seed("split", cfg.datasets[0], "native", seed),
+        model_seed=derive_seed("model", cfg.datasets[0], "advise", seed),
+        categorical=ds.categorical,
+        alpha=alpha,
+    )
     _print_advice(result, ds.name)
     _save_advice(result, ds.name, cfg, out, tracking_uri)
 
@@ -751,40 +723,16 @@ def _print_advice(result: Any, name: str) -> None:
 
 def _save_advice(result: Any, name: str, cfg: Any, out: Path, tracking_uri: str | None) -> None:
     from imbench.advise import to_markdown
-    from imbench.report import _slug
     from imbench.store import atomic_write_bytes
-    from imbench.tracking import log_standalone_run, resolve_tracking_uri
+    from imbench.tracking import log_advice, resolve_tracking_uri
 
-    target = out / "advice" / f"{_slug(name, result.metric, cfg.classifiers[0])}.md"
+    target = advice_summary(out, slug(name, result.metric, cfg.classifiers[0]))
     target.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(target, to_markdown(result, name).encode())
     console.print(f"summary: {target}")
-    metrics = {f"{st.name.replace(' ', '_')}.mean": st.mean for st in result.steps}
-    metrics.update(ece=result.ece, brier=result.brier, threshold=result.threshold[1])
-    if result.estimate is not None:
-        metrics.update(
-            {
-                "recommendation.cv_selection_mean": result.estimate.mean,
-                "recommendation.all_folds_mean": result.estimate.naive,
-                "recommendation.selection_optimism": result.estimate.optimism,
-            }
-        )
-    params = {"dataset": name, "metric": result.metric, "classifier": cfg.classifiers[0]}
-    params["recommendation"] = result.recommendation
     uri = resolve_tracking_uri(tracking_uri, out)
     try:
-        if uri.startswith("sqlite:"):
-            out.mkdir(parents=True, exist_ok=True)
-        log_standalone_run(
-            uri,
-            mlartifacts(out),
-            "imbench-advise",
-            f"{name}/{result.metric}",
-            params,
-            metrics,
-            [target],
-            {"imbench.role": "advise", "imbench.recommendation": result.recommendation},
-        )
+        log_advice(uri, mlartifacts(out), result, name, cfg.classifiers[0], [target])
         console.print(f"MLflow: experiment imbench-advise at {uri}")
     except Exception as exc:  # noqa: BLE001 - the advice stands without tracking
         err.print(f"[yellow]not logged to MLflow at {uri}: {escape(str(exc))}[/]")
@@ -809,15 +757,11 @@ def diff(
     from imbench.diff import diff_sweeps
     from imbench.plan import ratio_label
 
-    try:
-        if fmt not in FORMATS:
-            raise ConfigError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
-        a, b = _sweep_ref(sweep_a, out), _sweep_ref(sweep_b, out)
-        label = ratio_label(parse_ratio(ratio)) if ratio else None
-        result = diff_sweeps(a, b, metric=metric, classifier=classifier, ratio=label)
-    except ImbenchError as exc:
-        _fail(str(exc))
-        return
+    if fmt not in FORMATS:
+        raise ConfigError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
+    a, b = _sweep_ref(sweep_a, out), _sweep_ref(sweep_b, out)
+    label = ratio_label(parse_ratio(ratio)) if ratio else None
+    result = diff_sweeps(a, b, metric=metric, classifier=classifier, ratio=label)
     _print_diff(result, fmt)
     _log_diff(result, a, b, tracking_uri)
 
@@ -1042,18 +986,15 @@ def cells(
     """Every cell of a sweep with its status and reason; skip/failure reasons counted."""
     import pandas as pd
 
-    try:
-        sweep_dir = _sweep_dir(sweep, out)
-        path = SweepFolder(sweep_dir).cells
-        if not path.exists():
-            raise ConfigError(f"no sweep {sweep_dir.name!r} under {out}")
-        table = pd.read_parquet(path)
-        if status:
-            if status not in ("ok", "skipped", "failed"):
-                raise ConfigError(f"--status: {status!r} is not ok, skipped or failed")
-            table = table[table["status"] == status]
-    except ImbenchError as exc:
-        _fail(str(exc))
+    sweep_dir = _sweep_dir(sweep, out)
+    path = SweepFolder(sweep_dir).cells
+    if not path.exists():
+        raise ConfigError(f"no sweep {sweep_dir.name!r} under {out}")
+    table = pd.read_parquet(path)
+    if status:
+        if status not in ("ok", "skipped", "failed"):
+            raise ConfigError(f"--status: {status!r} is not ok, skipped or failed")
+        table = table[table["status"] == status]
     cols = ["dataset", "imbalance_ratio", "strategy", "classifier", "seed", "status", "reason"]
     view = Table(title=f"{sweep_dir.name}: {len(table)} cells")
     for c in cols:

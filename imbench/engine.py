@@ -33,6 +33,19 @@ def split_seed_for(unit: Unit) -> int:
     return derive_seed("split", unit.dataset_key, unit.imbalance_ratio, unit.seed)
 
 
+def ratio_seed_for(unit: Unit) -> int:
+    """Which majority rows a ratio variant keeps: the data and seed only."""
+    return derive_seed("ratio", unit.dataset_key, unit.imbalance_ratio, unit.seed)
+
+
+def model_seed_for(unit: Unit) -> int:
+    """Samplers' and models' randomness: one per unit of shared fits."""
+    return derive_seed(
+        "model", unit.dataset_key, unit.imbalance_ratio, unit.base_strategy, unit.classifier,
+        unit.seed,
+    )  # fmt: skip
+
+
 class CellTimeout(Exception):
     """A unit ran past ``protocol.cell_timeout_s``."""
 
@@ -84,7 +97,7 @@ def _evaluate_unit(
         variant = with_ratio(
             ds,
             ratio,
-            seed=derive_seed("ratio", unit.dataset_key, unit.imbalance_ratio, unit.seed),
+            seed=ratio_seed_for(unit),
             min_minority=min_minority,
         )
         outcomes = nested_cv(
@@ -95,14 +108,7 @@ def _evaluate_unit(
             settings=settings,
             split_seed=split_seed_for(unit),
             categorical=variant.categorical,
-            model_seed=derive_seed(
-                "model",
-                unit.dataset_key,
-                unit.imbalance_ratio,
-                unit.base_strategy,
-                unit.classifier,
-                unit.seed,
-            ),
+            model_seed=model_seed_for(unit),
         )
     except SamplerCannotRun as exc:  # the data's doing: skipped with the sampler's reason
         reason = f"{unit.base_strategy} cannot resample this data: {exc}"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import html
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import pandas as pd
 from imbench.errors import ConfigError
 from imbench.leaderboard import build_leaderboard
 from imbench.metrics import LOWER_IS_BETTER
-from imbench.results import CELLS, REPORT, SweepFolder, views
+from imbench.results import CELLS, REPORT, SweepFolder, slug, views
 from imbench.stats import STATS_COLUMNS, compare
 from imbench.store import atomic_write_bytes, atomic_write_parquet
 
@@ -61,11 +60,6 @@ def output_dir(sweep_dir: Path) -> Path:
     """Where analyses of a sweep are written: the sweep folder itself, unless its results
     are committed, then ``<out>/views/<sweep>`` so committed files are never rewritten."""
     return views(sweep_dir.parent, sweep_dir.name) if is_committed(sweep_dir) else sweep_dir
-
-
-def _slug(*parts: str) -> str:
-    text = "_".join(str(p) for p in parts)
-    return re.sub(r"[^A-Za-z0-9._+-]+", "-", text).strip("-")
 
 
 def analyse(
@@ -111,7 +105,7 @@ def analyse(
     titles: list[str] = []
     summary: dict[str, float] = {}
     for block in blocks:
-        label = _slug(metric, block.classifier, block.imbalance_ratio)
+        label = slug(metric, block.classifier, block.imbalance_ratio)
         friedman = stats[
             (stats["test"] == "friedman")
             & (stats["classifier"] == block.classifier)
@@ -230,7 +224,7 @@ def write_report(
         made.extend(figs)
     paths = list(analysis.figures)
     for i, (title, png) in enumerate(made[len(analysis.figures) :]):
-        target = fig_dir / f"fig{i:02d}_{_slug(title)[:80]}.png"
+        target = fig_dir / f"fig{i:02d}_{slug(title)[:80]}.png"
         atomic_write_bytes(target, png)
         paths.append(target)
     folder = SweepFolder(sweep_dir)

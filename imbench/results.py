@@ -10,6 +10,7 @@ library, so reading results stays fast.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ LOCK = ".lock"
 MLARTIFACTS = "mlartifacts"
 VIEWS = "views"  # figures drawn for committed (git-tracked) sweeps
 AUDITS = "audits"  # `imbench audit` tables
+ADVICE = "advice"  # `imbench advise` summaries
 MLFLOW_DB = "mlflow.db"  # the default local MLflow store
 REPORT = "report.html"
 
@@ -223,8 +225,18 @@ def views(out: Path | str, name: str) -> Path:
     return Path(out) / VIEWS / name
 
 
+def slug(*parts: object) -> str:
+    """A file-name-safe join of ``parts`` (dataset names hold spaces, slashes, colons)."""
+    text = "_".join(str(p) for p in parts)
+    return re.sub(r"[^A-Za-z0-9._+-]+", "-", text).strip("-")
+
+
 def audit_table(out: Path | str, slug: str) -> Path:
     return Path(out) / AUDITS / f"{slug}.parquet"
+
+
+def advice_summary(out: Path | str, slug: str) -> Path:
+    return Path(out) / ADVICE / f"{slug}.md"
 
 
 def mlflow_db(out: Path | str) -> Path:

@@ -253,3 +253,28 @@ def find_sweep_run(uri: str, sweep: str) -> str | None:
         max_results=1,
     )
     return runs[0].info.run_id if runs else None
+
+
+def log_advice(
+    uri: str, artifact_root: Path, result: Any, name: str, classifier: str, files: list[Path]
+) -> str:
+    """``imbench advise``'s result as a run of experiment imbench-advise; returns its id."""
+    if uri.startswith("sqlite:"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    metrics = {f"{st.name.replace(' ', '_')}.mean": st.mean for st in result.steps}
+    metrics.update(ece=result.ece, brier=result.brier, threshold=result.threshold[1])
+    if result.estimate is not None:
+        metrics.update(
+            {
+                "recommendation.cv_selection_mean": result.estimate.mean,
+                "recommendation.all_folds_mean": result.estimate.naive,
+                "recommendation.selection_optimism": result.estimate.optimism,
+            }
+        )
+    params = {"dataset": name, "metric": result.metric, "classifier": classifier,
+              "recommendation": result.recommendation}  # fmt: skip
+    tags = {"imbench.role": "advise", "imbench.recommendation": result.recommendation}
+    return log_standalone_run(
+        uri, artifact_root, "imbench-advise", f"{name}/{result.metric}", params, metrics,
+        files, tags,
+    )  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from imbench.audit import audit
@@ -55,3 +56,24 @@ def test_cli_audit_saves_the_table_and_marks_what_does_not_apply(tmp_path):
     assert "does not resample" in frame.loc["resample_before_split", "note"]
     bad = CliRunner().invoke(app, ["audit", "-d", str(path) + ":label", "-s", "smoot"])
     assert bad.exit_code == 2 and "smote" in bad.output
+
+
+def test_the_honest_row_is_the_sweeps_own_cell(tmp_path):
+    """audit derives its seeds with the engine's functions: its honest row repeats the
+    sweep's smote+threshold cell exactly (same ratio rows, folds and model seeds)."""
+    from imbench.audit import audit_cell
+    from imbench.config import build_config
+
+    from conftest import core_sweep, tiny_config
+
+    raw = tiny_config(tmp_path, strategies=["smote+threshold"], ratios=[8], seeds=[3],
+                      protocol={"outer_folds": 3, "inner_folds": 2, "min_minority": 6})  # fmt: skip
+    sweep = core_sweep(raw)
+    folds = pd.read_parquet(sweep / "folds.parquet")
+    result = audit_cell(build_config(raw), seed=3)
+    honest = result.frame.set_index("protocol").loc["honest"]
+    for metric in ("pr_auc", "roc_auc", "f1", "mcc"):
+        assert honest[metric] == pytest.approx(folds[metric].mean(), abs=1e-12), metric
+    assert (
+        result.ratio == "8" and result.n_rows == folds["n_train"].iloc[0] + folds["n_test"].iloc[0]
+    )
