@@ -83,7 +83,7 @@ class SafeTracker:
         url = f"{self.uri.rstrip('/')}/#/experiments/{t.experiment_id}/runs/{t.parent_id}"
         return f"[MLflow parent run]({url})"
 
-    def start_sweep(self, cfg: SweepConfig) -> None:
+    def start_sweep(self, cfg: SweepConfig, tags: dict[str, str] | None = None) -> None:
         if self._tracker is None:
             return
         params = {
@@ -100,7 +100,7 @@ class SafeTracker:
             self._tracker.start_sweep,
             cfg.name,
             params,
-            {"imbench.config_hash": cfg.config_hash()},
+            {"imbench.config_hash": cfg.config_hash(), **(tags or {})},
         )
 
     def log_results(self, results: list[CellResult]) -> None:
@@ -129,6 +129,20 @@ def sync_tracking(cfg: SweepConfig, cells: pd.DataFrame, folds: pd.DataFrame) ->
     tracker.start_sweep(cfg)
     summary = {"cells": len(cells), "ok": int((cells["status"] == "ok").sum())}
     tracker.finish(cells, folds, summary, [SweepFolder.of(cfg.out, cfg.name).leaderboard])
+    return tracker
+
+
+def log_parent_run(
+    cfg: SweepConfig, summary: dict[str, Any], artifacts: list[Path], tags: dict[str, str]
+) -> SafeTracker:
+    """Only the sweep's parent run (params, summary, artifacts, ``tags``), no run per cell:
+    for a derived sweep (``imbench rescore``) whose cells are its source's re-scored;
+    ``imbench sync`` adds the cell runs if wanted."""
+    tracker = SafeTracker.open(cfg)
+    tracker.start_sweep(cfg, tags)
+    if tracker._tracker is not None:
+        numeric = {k: v for k, v in summary.items() if isinstance(v, (int, float))}
+        tracker._call("finish", tracker._tracker.finish, numeric, artifacts)
     return tracker
 
 

@@ -887,6 +887,71 @@ def _log_diff(result: Any, a: SweepFolder, b: SweepFolder, tracking_uri: str | N
 
 
 @app.command()
+def rescore(
+    sweep: Annotated[str, typer.Argument(help="finished sweep: name under --out, or folder")],
+    name: Annotated[str, typer.Option("--name", help="name of the new sweep")],
+    objective: Annotated[
+        Optional[str],
+        typer.Option(
+            "--objective", help="threshold objective: f1 fbeta mcc cost capacity min_precision"
+        ),
+    ] = None,
+    fp_cost: Annotated[Optional[float], typer.Option("--fp-cost")] = None,
+    fn_cost: Annotated[Optional[float], typer.Option("--fn-cost")] = None,
+    beta: Annotated[Optional[float], typer.Option("--beta")] = None,
+    capacity: Annotated[Optional[float], typer.Option("--capacity")] = None,
+    min_precision: Annotated[Optional[float], typer.Option("--min-precision")] = None,
+    calibration: Annotated[
+        Optional[str], typer.Option("--calibration", help="sigmoid | isotonic")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out")] = Path("results"),
+    tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri")] = None,
+) -> None:
+    """Ask a finished sweep a new question without refitting: re-choose thresholds and
+    calibration maps on its stored inner predictions for a new objective or calibration,
+    score its stored test predictions, and write the result as sweep NAME."""
+    from imbench.rescore import rescore as rescore_sweep
+
+    protocol = {
+        k: v
+        for k, v in {
+            "threshold_objective": objective, "fp_cost": fp_cost, "fn_cost": fn_cost,
+            "beta": beta, "capacity": capacity, "min_precision": min_precision,
+            "calibration": calibration,
+        }.items()
+        if v is not None
+    }  # fmt: skip
+    if not protocol:
+        raise ConfigError("rescore: give what changes, e.g. --objective cost --fn-cost 25")
+    source = _sweep_ref(sweep, out)
+    done = rescore_sweep(source, protocol, name)
+    counts = done.cells["status"].value_counts()
+    console.print(
+        f"[bold]{name}[/]: {counts.get('ok', 0)} ok, {counts.get('skipped', 0)} skipped, "
+        f"{counts.get('failed', 0)} failed; {int(done.cells['n_fits'].sum())} fits, "
+        f"{done.seconds:.1f} s (rescored from {source.name}: "
+        f"{', '.join(f'{k}={v}' for k, v in protocol.items())})"
+    )
+    console.print(f"results: {done.folder.path}")
+    from imbench.flows.tracking import log_parent_run
+
+    cfg = done.cfg.model_copy(update={"tracking_uri": tracking_uri or done.cfg.tracking_uri})
+    tags = {"imbench.rescored_from": source.name}
+    summary = {"cells": len(done.cells), "ok": int(counts.get("ok", 0)), "n_fits": 0,
+               "seconds": done.seconds}  # fmt: skip
+    artifacts = [p for p in (done.folder.leaderboard, done.folder.cells, done.folder.stats)
+                 if p.exists()]  # fmt: skip
+    tracker = log_parent_run(cfg, summary, artifacts, tags)
+    if tracker.behind:
+        err.print(f"[yellow]not logged to MLflow at {tracker.uri}: {escape(tracker.error)}[/]")
+    else:
+        console.print(f"tracking: {tracker.uri}")
+    _print_reasons(done.folder.path)
+    if not done.folds.empty:
+        _print_board(done.folder.path, metric="pr_auc", top=15)
+
+
+@app.command()
 def ui(
     out: Annotated[Path, typer.Option("--out")] = Path("results"),
     port: Annotated[int, typer.Option("--port")] = 5000,

@@ -21,7 +21,7 @@ from imbench.datasets import load_dataset, with_ratio
 from imbench.errors import CannotRun, SamplerCannotRun
 from imbench.metrics import score_fold
 from imbench.plan import Unit
-from imbench.protocol import ProtocolSettings, nested_cv
+from imbench.protocol import FoldOutcome, ProtocolSettings, nested_cv
 from imbench.results import Cell, CellResult, Status
 from imbench.seeding import derive_seed
 from imbench.strategies import STRATEGIES, parse_strategy
@@ -121,7 +121,30 @@ def _evaluate_unit(
         summary = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         return [_no_result(c, "failed", summary, started) for c in unit.cells]
     seconds = time.perf_counter() - started
+    results = score_unit(
+        unit, outcomes, settings, seconds=seconds, n_rows=len(variant.y),
+        n_minority=variant.n_minority, actual_ir=variant.imbalance_ratio,
+    )  # fmt: skip
+    results[0].predictions = predictions_of(unit, outcomes)
+    return results
+
+
+def score_unit(
+    unit: Unit,
+    outcomes: list[FoldOutcome],
+    settings: ProtocolSettings,
+    *,
+    seconds: float,
+    n_rows: int,
+    n_minority: int,
+    actual_ir: float,
+    n_fits: int | None = None,
+) -> list[CellResult]:
+    """Every cell of ``unit`` scored from its fold outcomes: each cell's modifiers pick
+    its calibration map and threshold from the inner out-of-fold predictions. A sweep
+    calls this after fitting; ``rescore`` calls it on stored predictions (n_fits=0)."""
     results = []
+    fits = sum(o.n_fits for o in outcomes) if n_fits is None else n_fits
     for cell in unit.cells:
         spec = parse_strategy(cell.strategy)
         folds = []
@@ -151,13 +174,40 @@ def _evaluate_unit(
                 "ok",
                 folds=folds,
                 seconds=seconds / len(unit.cells),
-                n_fits=sum(o.n_fits for o in outcomes) if cell is unit.cells[0] else 0,
-                n_rows=len(variant.y),
-                n_minority=variant.n_minority,
-                actual_ir=variant.imbalance_ratio,
+                n_fits=fits if cell is unit.cells[0] else 0,
+                n_rows=n_rows,
+                n_minority=n_minority,
+                actual_ir=actual_ir,
             )
         )
     return results
+
+
+def predictions_of(unit: Unit, outcomes: list[FoldOutcome]) -> dict[str, Any]:
+    """The unit's stored predictions (``results.PREDICTIONS``): per outer fold the test
+    rows' scores and the chosen configuration's inner out-of-fold scores, with labels;
+    everything a threshold or calibration map is chosen from, and scored on."""
+    import numpy as np
+
+    parts = []
+    for o in outcomes:
+        for part, rows, y, score in (
+            ("test", o.test_index, o.y_test, o.proba),
+            ("inner", np.arange(len(o.y_train)), o.y_train, o.oof),
+        ):
+            parts.append((o.fold, part, rows, y, score))
+    return {
+        "unit": {
+            "dataset_key": unit.dataset_key, "imbalance_ratio": unit.imbalance_ratio,
+            "base_strategy": unit.base_strategy, "classifier": unit.classifier,
+            "seed": unit.seed,
+        },
+        "fold": np.concatenate([np.full(len(r), f, dtype=np.int16) for f, _, r, _, _ in parts]),
+        "part": np.concatenate([np.full(len(r), p == "inner") for _, p, r, _, _ in parts]),
+        "row": np.concatenate([np.asarray(r, dtype=np.int32) for _, _, r, _, _ in parts]),
+        "y": np.concatenate([np.asarray(y, dtype=np.int8) for _, _, _, y, _ in parts]),
+        "score": np.concatenate([np.asarray(s, dtype=np.float64) for *_, s in parts]),
+    }  # fmt: skip
 
 
 def _no_result(cell: Cell, status: Status, reason: str, started: float) -> CellResult:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 # files of a sweep folder
 CELLS = "cells.parquet"  # one row per cell: status, reason, cost
 FOLDS = "folds.parquet"  # one row per outer fold of an ok cell: every metric
+PREDICTIONS = "predictions.parquet"  # per unit and outer fold: test and inner scores
 LEADERBOARD = "leaderboard.parquet"
 STATS = "stats.parquet"
 CONFIG = "config.json"
@@ -89,6 +90,8 @@ class CellResult:
     n_rows: int = 0
     n_minority: int = 0
     actual_ir: float = float("nan")
+    # on the first cell of a unit: the unit's predictions (engine.predictions_of)
+    predictions: dict[str, Any] | None = None
 
     def cell_row(self) -> dict[str, Any]:
         row = {k: getattr(self.cell, k) for k in self.cell.__dataclass_fields__}
@@ -134,6 +137,10 @@ class SweepFolder:
     @property
     def folds(self) -> Path:
         return self.path / FOLDS
+
+    @property
+    def predictions(self) -> Path:
+        return self.path / PREDICTIONS
 
     @property
     def leaderboard(self) -> Path:
@@ -183,6 +190,11 @@ class SweepFolder:
         import pandas as pd
 
         return pd.read_parquet(self.folds)
+
+    def read_predictions(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.read_parquet(self.predictions)
 
     def read_leaderboard(self) -> pd.DataFrame:
         import pandas as pd

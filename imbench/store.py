@@ -53,6 +53,32 @@ def atomic_write_parquet(frame: pd.DataFrame, path: Path) -> None:
     _atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
+UNIT_KEY = ("dataset_key", "imbalance_ratio", "base_strategy", "classifier", "seed")
+
+
+def _compact(frame: pd.DataFrame) -> pd.DataFrame:
+    """Dictionary-encoded ids, small integer types: predictions are most of a sweep's bytes."""
+    for column in ("dataset_key", "imbalance_ratio", "base_strategy", "classifier"):
+        frame[column] = frame[column].astype("category")
+    return frame.astype({"seed": "int32", "fold": "int16", "inner": "bool", "row": "int32",
+                         "y": "int8", "score": "float64"})  # fmt: skip
+
+
+def _predictions_frame(units: list[dict[str, Any]]) -> pd.DataFrame | None:
+    if not units:
+        return None
+    frames = []
+    for u in units:
+        frame = pd.DataFrame(
+            {"fold": u["fold"], "inner": u["part"], "row": u["row"], "y": u["y"],
+             "score": u["score"]}
+        )  # fmt: skip
+        for key, value in u["unit"].items():
+            frame.insert(len(frame.columns) - 5, key, value)
+        frames.append(frame)
+    return _compact(pd.concat(frames, ignore_index=True))
+
+
 class SweepStore:
     """The writer of one sweep folder (one writer at a time: ``lock``)."""
 
@@ -91,6 +117,10 @@ class SweepStore:
             atomic_write_parquet(
                 pd.read_parquet(self.folds_path), self.parts / f"{stem}.folds.parquet"
             )
+        if self.folder.predictions.exists():
+            atomic_write_parquet(
+                pd.read_parquet(self.folder.predictions), self.parts / f"{stem}.preds.parquet"
+            )
         atomic_write_parquet(pd.read_parquet(self.cells_path), self.parts / f"{stem}.cells.parquet")
 
     def lock(self) -> FileLock:
@@ -117,6 +147,9 @@ class SweepStore:
             return
         self.prepare()
         stem = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
+        preds = _predictions_frame([r.predictions for r in results if r.predictions])
+        if preds is not None:
+            atomic_write_parquet(preds, self.parts / f"{stem}.preds.parquet")
         folds = [row for r in results for row in r.fold_rows()]
         if folds:
             atomic_write_parquet(pd.DataFrame(folds), self.parts / f"{stem}.folds.parquet")
@@ -162,10 +195,23 @@ class SweepStore:
             folds = folds.sort_values(
                 ["dataset", "imbalance_ratio", "strategy", "classifier", "seed", "fold"]
             )
+        self._consolidate_predictions(cells)
         cells = cells.drop(columns="_part").reset_index(drop=True)
         atomic_write_parquet(cells, self.cells_path)
         atomic_write_parquet(folds.reset_index(drop=True), self.folds_path)
         return cells, folds
+
+    def _consolidate_predictions(self, kept: pd.DataFrame) -> None:
+        """predictions.parquet: the stored predictions of the units whose ok cells were
+        kept, one copy per unit (the newest part that wrote them)."""
+        preds = self._read_parts("preds")
+        if preds.empty:
+            return
+        parts = set(kept.loc[kept["status"] == "ok", "_part"])
+        preds = preds[preds["_part"].isin(parts)]
+        newest = preds.groupby(list(UNIT_KEY), observed=True)["_part"].transform("max")
+        preds = preds[preds["_part"] == newest].drop(columns="_part")
+        atomic_write_parquet(_compact(preds.reset_index(drop=True)), self.folder.predictions)
 
     def write_json(self, name: str, payload: dict[str, Any]) -> Path:
         self.dir.mkdir(parents=True, exist_ok=True)

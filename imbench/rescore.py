@@ -1,0 +1,216 @@
+"""A finished sweep asked a new question without refitting anything.
+
+Every threshold and calibration map of a sweep is chosen from the chosen
+configuration's inner out-of-fold predictions, and every outer test fold is
+scored from one refit's predictions; a sweep stores both (``predictions.parquet``).
+``rescore`` derives a new sweep with another threshold objective or calibration
+method by re-choosing thresholds and maps on those stored predictions and scoring
+the stored test predictions: the numbers a full run with that protocol gives, with
+no fit (``n_fits`` 0).
+
+Only what is chosen after fitting may change (``RESCORABLE``); outer and inner
+folds, grids and cost ratio shape the fits themselves, so they stay the source's.
+"""
+
+from __future__ import annotations
+
+import ast
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from imbench.config import SweepConfig, build_config
+from imbench.errors import ConfigError
+from imbench.plan import Unit, group_units, settings_of
+from imbench.protocol import FoldOutcome
+from imbench.results import CellResult, SweepFolder
+from imbench.store import UNIT_KEY, SweepStore, atomic_write_parquet
+
+# protocol settings chosen after fitting: a new value needs no fit
+RESCORABLE = (
+    "threshold_objective", "beta", "fp_cost", "fn_cost", "capacity", "min_precision",
+    "calibration",
+)  # fmt: skip
+
+
+@dataclass
+class Rescored:
+    cfg: SweepConfig
+    folder: SweepFolder
+    cells: pd.DataFrame
+    folds: pd.DataFrame
+    seconds: float
+
+
+def rescored_config(source: SweepFolder, protocol: dict[str, Any], name: str) -> SweepConfig:
+    """The source sweep's config with new post-fit protocol settings and a new name."""
+    unknown = set(protocol) - set(RESCORABLE)
+    if unknown:
+        raise ConfigError(
+            f"rescore: {', '.join(sorted(unknown))} change the fits; only "
+            f"{', '.join(RESCORABLE)} can be re-chosen on stored predictions"
+        )
+    if not source.config.exists():
+        raise ConfigError(f"no sweep {source.name!r} under {source.root}")
+    raw = source.read_config()
+    raw["protocol"] = {**raw.get("protocol", {}), **protocol}
+    raw.update(name=name, out=str(source.root))
+    return build_config(raw, reading=True)
+
+
+def rescore(source: SweepFolder, protocol: dict[str, Any], name: str) -> Rescored:
+    """Write sweep ``name`` beside ``source``: ``source``'s fits, re-chosen thresholds and
+    calibration maps for ``protocol``. Fails before writing anything if the source has no
+    stored predictions for a cell that ran, or if a dataset changed since it ran."""
+    from imbench.engine import score_unit
+    from imbench.leaderboard import build_leaderboard
+    from imbench.provenance import provenance
+    from imbench.report import analyse
+    from imbench.results import CONFIG, PRIMARY_METRIC, PROVENANCE
+    from imbench.sweep import plan_sweep
+
+    started = time.perf_counter()
+    cfg = rescored_config(source, protocol, name)
+    target = SweepStore(cfg.out, cfg.name)
+    if target.folder.has_results() or target.parts.is_dir():
+        raise ConfigError(f"sweep {name!r} already exists under {cfg.out}; choose another --name")
+    if not source.has_results():
+        raise ConfigError(f"no finished sweep {source.name!r} under {source.root}")
+    src_cells = source.read_cells()
+    plan = plan_sweep(cfg)
+    _check_same_data(plan.cells, src_cells, source.name)
+    ran = src_cells[src_cells["status"] == "ok"]
+    if not ran.empty and not source.predictions.exists():
+        raise ConfigError(
+            f"sweep {source.name!r} has no stored predictions (it ran before imbench stored "
+            "them); run it again (`imbench run` with its config) to store them, then rescore"
+        )
+    stored = _stored(source) if not ran.empty else {}
+    meta = _fold_meta(source, ran)
+    by_key = src_cells.set_index(["dataset_key", "imbalance_ratio", "strategy", "classifier",
+                                  "seed"])  # fmt: skip
+    settings = settings_of(cfg)
+    results: list[CellResult] = []
+    for unit in group_units(plan.cells):
+        key = (unit.dataset_key, unit.imbalance_ratio, unit.base_strategy, unit.classifier,
+               unit.seed)  # fmt: skip
+        if key in stored and key in meta:
+            unit_started = time.perf_counter()
+            outcomes = _outcomes(stored[key], meta[key]["folds"])
+            scored = score_unit(
+                unit, outcomes, settings, seconds=0.0, n_fits=0, n_rows=meta[key]["n_rows"],
+                n_minority=meta[key]["n_minority"], actual_ir=meta[key]["actual_ir"],
+            )  # fmt: skip
+            spent = time.perf_counter() - unit_started
+            for r in scored:
+                r.seconds = spent / len(scored)
+            results.extend(scored)
+            continue
+        results.extend(_carried(unit, by_key, source.name))
+    with target.lock():
+        target.prepare()
+        target.commit(results)
+        cells, folds = target.consolidate(plan.ids)
+        target.write_leaderboard(build_leaderboard(folds))
+        if not folds.empty:
+            analyse(target.dir, metric=PRIMARY_METRIC, draw=False, folds=folds)
+        if stored:
+            _copy_predictions(source, target.folder)
+        target.write_json(CONFIG, cfg.model_dump(mode="json"))
+        prov = provenance(cfg.config_hash())
+        prov["rescored_from"] = {"sweep": source.name, "path": str(source.path.resolve()),
+                                 "protocol": protocol}  # fmt: skip
+        target.write_json(PROVENANCE, prov)
+    return Rescored(cfg, target.folder, cells, folds, time.perf_counter() - started)
+
+
+def _check_same_data(cells: list[Any], src: pd.DataFrame, name: str) -> None:
+    then = src.groupby("dataset_key")["fingerprint"].first().to_dict()
+    for cell in cells:
+        before = then.get(cell.dataset_key)
+        if before is not None and before != cell.fingerprint:
+            raise ConfigError(
+                f"dataset {cell.dataset!r} changed since sweep {name!r} ran (fingerprint "
+                f"{before} -> {cell.fingerprint}); its stored predictions are of other data"
+            )
+
+
+def _stored(source: SweepFolder) -> dict[tuple[Any, ...], pd.DataFrame]:
+    preds = source.read_predictions()
+    for column in ("dataset_key", "imbalance_ratio", "base_strategy", "classifier"):
+        preds[column] = preds[column].astype(str)
+    return {
+        (k[0], k[1], k[2], k[3], int(k[4])): g
+        for k, g in preds.groupby(list(UNIT_KEY), observed=True, sort=False)
+    }
+
+
+def _fold_meta(source: SweepFolder, ran: pd.DataFrame) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """Per unit: the fold facts a rescored fold row repeats (chosen params, inner score,
+    fit time, sizes), from one of the unit's cells, and the variant's size."""
+    from imbench.strategies import parse_strategy
+
+    if ran.empty:
+        return {}
+    folds = source.read_folds()
+    rows = folds.groupby("cell_id").indices
+    meta: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for cell in ran.itertuples():
+        base = parse_strategy(str(cell.strategy)).base.name
+        key = (cell.dataset_key, cell.imbalance_ratio, base, cell.classifier, int(cell.seed))
+        if key in meta or cell.cell_id not in rows:
+            continue
+        meta[key] = {
+            "folds": folds.iloc[rows[cell.cell_id]].sort_values("fold"),
+            "n_rows": int(cell.n_rows), "n_minority": int(cell.n_minority),
+            "actual_ir": float(cell.actual_ir),
+        }  # fmt: skip
+    return meta
+
+
+def _outcomes(preds: pd.DataFrame, folds: pd.DataFrame) -> list[FoldOutcome]:
+    outcomes = []
+    for fold in folds.itertuples():
+        rows = preds[preds["fold"] == fold.fold]
+        test = rows[~rows["inner"]].sort_values("row")
+        inner = rows[rows["inner"]].sort_values("row")
+        outcomes.append(
+            FoldOutcome(
+                fold=int(fold.fold),
+                test_index=test["row"].to_numpy(),
+                y_test=test["y"].to_numpy(dtype=np.int64),
+                proba=test["score"].to_numpy(dtype=np.float64),
+                params=ast.literal_eval(str(fold.params)),
+                inner_pr_auc=float(fold.inner_pr_auc),
+                y_train=inner["y"].to_numpy(dtype=np.int64),
+                oof=inner["score"].to_numpy(dtype=np.float64),
+                fit_seconds=float(fold.fit_seconds),
+                n_train=int(fold.n_train),
+                n_train_minority=int(fold.n_train_minority),
+                n_fits=0,
+            )
+        )
+    return outcomes
+
+
+def _carried(unit: Unit, by_key: pd.DataFrame, source: str) -> list[CellResult]:
+    """A unit the source could not run: its cells keep the source's status and reason."""
+    out = []
+    for cell in unit.cells:
+        key = (cell.dataset_key, cell.imbalance_ratio, cell.strategy, cell.classifier, cell.seed)
+        if key in by_key.index:
+            row = by_key.loc[key]
+            row = row.iloc[0] if isinstance(row, pd.DataFrame) else row
+            out.append(CellResult(cell, row["status"], reason=str(row["reason"])))
+        else:
+            reason = f"not in sweep {source!r}: rescore re-chooses, it does not fit"
+            out.append(CellResult(cell, "skipped", reason=reason))
+    return out
+
+
+def _copy_predictions(source: SweepFolder, target: SweepFolder) -> None:
+    """The rescored sweep keeps the predictions it was scored from: it can be rescored."""
+    atomic_write_parquet(source.read_predictions(), target.predictions)
