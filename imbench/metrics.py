@@ -22,12 +22,33 @@ DEFAULT_THRESHOLD = 0.5
 
 
 def ranking_scores(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
-    """Threshold-free metrics of the scores."""
+    """Threshold-free metrics of the scores (scikit-learn's definitions; computed here
+    from one sorted pass, equal to ``average_precision_score``, ``roc_auc_score``,
+    ``brier_score_loss`` and ``log_loss`` to 1e-12: ``tests/test_metrics.py``)."""
+    y = np.asarray(y, dtype=np.float64)
+    proba = np.asarray(proba, dtype=np.float64)
+    n_pos = y.sum()
+    if n_pos == 0 or n_pos == len(y):  # one class: scikit-learn's own answer (or error)
+        return {
+            "pr_auc": float(average_precision_score(y, proba)),
+            "roc_auc": float(roc_auc_score(y, proba)),
+            "brier": float(brier_score_loss(y, proba)),
+            "log_loss": float(log_loss(y, np.clip(proba, 1e-15, 1 - 1e-15), labels=[0, 1])),
+        }
+    order = np.argsort(proba, kind="mergesort")[::-1]
+    ranked, labels = proba[order], y[order]
+    last = np.r_[np.flatnonzero(np.diff(ranked)), len(ranked) - 1]  # last row of each score
+    tps = np.cumsum(labels)[last]
+    fps = (last + 1) - tps
+    recall = tps / tps[-1]
+    precision = tps / (tps + fps)
+    fpr, tpr = np.r_[0.0, fps / fps[-1]], np.r_[0.0, recall]
+    clipped = np.clip(proba, 1e-15, 1 - 1e-15)
     return {
-        "pr_auc": float(average_precision_score(y, proba)),
-        "roc_auc": float(roc_auc_score(y, proba)),
-        "brier": float(brier_score_loss(y, proba)),
-        "log_loss": float(log_loss(y, np.clip(proba, 1e-15, 1 - 1e-15), labels=[0, 1])),
+        "pr_auc": float(np.sum(np.diff(np.r_[0.0, recall]) * precision)),
+        "roc_auc": float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2)),
+        "brier": float(np.mean((y - proba) ** 2)),
+        "log_loss": float(-np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped))),
     }
 
 
