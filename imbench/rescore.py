@@ -86,7 +86,8 @@ def rescore(source: SweepFolder, protocol: dict[str, Any], name: str) -> Rescore
     if not ran.empty and not source.predictions.exists():
         raise ConfigError(
             f"sweep {source.name!r} has no stored predictions (it ran before imbench stored "
-            "them); run it again (`imbench run` with its config) to store them, then rescore"
+            "them, and a rerun reuses its finished cells); run its grid under another --name "
+            "(a new sweep stores them) and rescore that"
         )
     stored = _stored(source) if not ran.empty else {}
     meta = _fold_meta(source, ran)
