@@ -117,3 +117,43 @@ def expected_calibration_error(y: np.ndarray, proba: np.ndarray, n_bins: int = N
     count = np.asarray(bins["rel_count"])
     gap = np.abs(np.asarray(bins["rel_sum_proba"]) - np.asarray(bins["rel_sum_pos"]))
     return float(gap.sum() / count.sum())
+
+
+def calibration_line(y: np.ndarray, proba: np.ndarray, max_iter: int = 50) -> dict[str, float]:
+    """Cox's calibration slope and intercept on held-out rows: the maximum-likelihood
+    fit of logit P(y=1) = intercept + slope * logit(p). Well calibrated: slope 1,
+    intercept 0; slope < 1 means scores too extreme (over-fitted), > 1 too timid;
+    resampling typically moves the intercept (prevalence shift). NaN where the fit does
+    not exist (one class, constant scores, perfect separation)."""
+    y = np.asarray(y, dtype=np.float64)
+    x = _logit(np.asarray(proba, dtype=np.float64))
+    nan = {"cal_slope": float("nan"), "cal_intercept": float("nan")}
+    if y.min() == y.max() or np.ptp(x) == 0:
+        return nan
+    X = np.column_stack([np.ones_like(x), x])
+    beta = np.array([0.0, 1.0])
+
+    def loglik(b: np.ndarray) -> float:
+        eta = X @ b
+        return float(np.sum(y * eta - np.logaddexp(0.0, eta)))
+
+    current = loglik(beta)
+    for _ in range(max_iter):  # Newton-Raphson with step halving
+        p = expit(X @ beta)
+        grad = X.T @ (y - p)
+        hess = X.T @ (X * (p * (1 - p))[:, None])
+        try:
+            step = np.linalg.solve(hess, grad)
+        except np.linalg.LinAlgError:
+            return nan
+        t = 1.0
+        while t > 1e-8 and loglik(beta + t * step) < current - 1e-12:
+            t /= 2
+        beta, previous, current = beta + t * step, current, loglik(beta + t * step)
+        if abs(current - previous) < 1e-10 and np.max(np.abs(t * step)) < 1e-8:
+            break
+    else:
+        return nan  # no maximum: the scores separate the classes
+    if not np.all(np.isfinite(beta)) or np.max(np.abs(beta)) > 1e3:
+        return nan
+    return {"cal_slope": float(beta[1]), "cal_intercept": float(beta[0])}

@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import pandas as pd
 
-from imbench.results import LOWER_IS_BETTER, METRICS, PRIMARY_METRIC
+from imbench.results import CALIBRATION_LINE, LOWER_IS_BETTER, METRICS, PRIMARY_METRIC
 
 GROUP = ["strategy", "classifier", "imbalance_ratio"]
-REPORTED = [*METRICS, "threshold"]
+# threshold_fold_sd: how much the chosen threshold moves across outer folds (stability)
+REPORTED = [*METRICS, "threshold", *CALIBRATION_LINE, "threshold_fold_sd"]
 
 
 def per_dataset(folds: pd.DataFrame) -> pd.DataFrame:
-    """Fold scores averaged per dataset (over folds and seeds): the unit of comparison."""
-    return folds.groupby([*GROUP, "dataset"], as_index=False)[REPORTED].mean()
+    """Fold scores averaged per dataset (over folds and seeds): the unit of comparison;
+    with the spread of the chosen threshold over those folds. Columns a sweep made
+    before they existed (the calibration line) are NaN."""
+    keys = [*GROUP, "dataset"]
+    means = [c for c in (*METRICS, "threshold", *CALIBRATION_LINE) if c in folds]
+    table = folds.groupby(keys, as_index=False)[means].mean()
+    spread = folds.groupby(keys)["threshold"].std(ddof=1).rename("threshold_fold_sd")
+    table = table.merge(spread.reset_index(), on=keys, how="left")
+    for column in CALIBRATION_LINE:
+        if column not in table:
+            table[column] = float("nan")
+    return table
 
 
 def build_leaderboard(folds: pd.DataFrame, *, metric: str = PRIMARY_METRIC) -> pd.DataFrame:
@@ -33,7 +44,7 @@ def build_leaderboard(folds: pd.DataFrame, *, metric: str = PRIMARY_METRIC) -> p
     return board.sort_values(["classifier", "imbalance_ratio", "mean_rank"]).reset_index(drop=True)
 
 
-BOARD_COLUMNS = ["roc_auc", "mcc", "f1", "brier", "ece"]
+BOARD_COLUMNS = ["roc_auc", "mcc", "f1", "brier", "ece", "cal_slope", "threshold_fold_sd"]
 
 
 def ratio_key(label: str) -> float:

@@ -12,7 +12,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from imbench.calibration import expected_calibration_error, reliability_bins
+from imbench.calibration import calibration_line, expected_calibration_error, reliability_bins
 from imbench.objectives import ThresholdObjective
 from imbench.results import LOWER_IS_BETTER, METRICS, PRIMARY_METRIC
 
@@ -110,6 +110,7 @@ def score_fold(
     """Every metric of one outer test fold, at a threshold fixed beforehand."""
     scores: dict[str, Any] = ranking_scores(y, proba)
     scores["ece"] = expected_calibration_error(y, proba)
+    scores.update(calibration_line(y, proba))
     scores.update(label_scores(y, (proba >= threshold).astype(int)))
     scores.update(objective.report(y, proba, threshold))
     scores["threshold"] = float(threshold)

@@ -187,7 +187,8 @@ def _stats_section(stats: pd.DataFrame) -> str:
 
 
 def _calibration_table(board: pd.DataFrame) -> str:
-    cols = ["classifier", "imbalance_ratio", "strategy", "brier_mean", "log_loss_mean", "ece_mean"]
+    cols = ["classifier", "imbalance_ratio", "strategy", "brier_mean", "log_loss_mean", "ece_mean",
+            "cal_slope_mean", "cal_intercept_mean"]  # fmt: skip
     table = board[cols].sort_values(["classifier", "imbalance_ratio", "ece_mean"])
     return _table(table.rename(columns=lambda c: c.removesuffix("_mean")))
 
@@ -242,8 +243,11 @@ def write_report(
         _stats_section(analysis.stats),
         "<h2>Calibration: does the strategy distort probabilities?</h2>",
         "<p>Brier score, log-loss and expected calibration error (10 equal-width bins) on "
-        "the outer test folds; resampling shifts predicted probabilities towards the "
-        "minority class unless the scores are calibrated (<code>+calibrated</code>).</p>",
+        "the outer test folds, and Cox's calibration line (the logistic fit of the outcome "
+        "on logit(p): slope 1 and intercept 0 when calibrated; a slope below 1 means scores "
+        "too extreme, an intercept below 0 too much minority probability); resampling "
+        "shifts predicted probabilities towards the minority class unless the scores are "
+        "calibrated (<code>+calibrated</code>).</p>",
         _calibration_table(board),
     ]
     for name, figs in sections:

@@ -61,6 +61,8 @@ METRICS = (
 )
 LOWER_IS_BETTER = frozenset({"brier", "log_loss", "ece", "expected_cost"})
 PRIMARY_METRIC = "pr_auc"
+# also in folds.parquet (descriptive, never ranked): Cox's calibration line on the fold
+CALIBRATION_LINE = ("cal_slope", "cal_intercept")
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from mlflow.tracking import MlflowClient
 
 from imbench.config import default_tracking_uri, resolve_tracking_uri  # noqa: F401
 from imbench.metrics import METRICS
+from imbench.results import CALIBRATION_LINE
 
 EXPERIMENT = "imbench"
 _PARAM_COLUMNS = ("dataset", "imbalance_ratio", "strategy", "classifier", "seed", "fingerprint")
@@ -141,7 +142,7 @@ class Tracker:
         now = int(time.time() * 1000)
         metrics: list[Metric] = []
         if folds is not None and not folds.empty:
-            for m in (*METRICS, "threshold"):
+            for m in (*METRICS, "threshold", *CALIBRATION_LINE):
                 if m in folds and folds[m].notna().any():
                     metrics.append(Metric(m, float(folds[m].mean()), now, 0))
                     metrics.append(Metric(f"{m}_std", float(folds[m].std(ddof=0)), now, 0))

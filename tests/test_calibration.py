@@ -112,3 +112,22 @@ def test_isotonic_map_never_reverses_a_pair():
     # every pair keeps its order or becomes a tie: ROC-AUC is lost to ties only
     assert np.all((cal_order == raw_order) | (cal_order == 0))
     assert (cal_order == 0).sum() > (raw_order == 0).sum()  # it does merge scores
+
+
+def test_calibration_line_reads_slope_one_on_calibrated_scores_and_half_on_doubled_logits():
+    from scipy.special import expit, logit
+
+    from imbench.calibration import calibration_line
+
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0.02, 0.98, 20000)
+    y = (rng.uniform(size=p.size) < p).astype(int)
+    good = calibration_line(y, p)
+    assert good["cal_slope"] == pytest.approx(1.0, abs=0.05)
+    assert good["cal_intercept"] == pytest.approx(0.0, abs=0.05)
+    extreme = calibration_line(y, expit(2 * logit(p)))  # over-confident: slope 1/2
+    assert extreme["cal_slope"] == pytest.approx(0.5, abs=0.03)
+    shifted = calibration_line(y, expit(logit(p) + 1.0))  # too much minority probability
+    assert shifted["cal_intercept"] == pytest.approx(-1.0, abs=0.06)
+    separated = calibration_line(np.array([0, 0, 1, 1]), np.array([0.1, 0.2, 0.8, 0.9]))
+    assert np.isnan(separated["cal_slope"]) and np.isnan(separated["cal_intercept"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -71,3 +72,18 @@ def test_best_strategy_is_taken_within_one_classifier_and_ratio():
         "native",
     )
     assert primary_slice_best(board.iloc[:0]) is None
+
+
+def test_threshold_stability_is_zero_without_tuning_and_the_fold_spread_with_it():
+    from imbench.leaderboard import per_dataset
+
+    rows = []
+    for fold, t in enumerate([0.2, 0.4, 0.6]):
+        for strategy, threshold in (("none", 0.5), ("threshold", t)):
+            rows.append({"strategy": strategy, "classifier": "lr", "imbalance_ratio": "native",
+                         "dataset": "d", "fold": fold, "threshold": threshold,
+                         **{m: 0.5 for m in METRICS}})  # fmt: skip
+    table = per_dataset(pd.DataFrame(rows)).set_index("strategy")
+    assert table.loc["none", "threshold_fold_sd"] == 0.0
+    assert table.loc["threshold", "threshold_fold_sd"] == pytest.approx(0.2)
+    assert np.isnan(table.loc["none", "cal_slope"])  # folds made before the column existed

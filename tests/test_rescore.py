@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from imbench.cli import app
 from imbench.errors import ConfigError
 from imbench.rescore import rescore
-from imbench.results import METRICS, SweepFolder
+from imbench.results import CALIBRATION_LINE, METRICS, SweepFolder
 
 from conftest import core_sweep, tiny_config
 
@@ -46,7 +46,7 @@ def test_rescoring_fits_nothing_and_equals_a_full_run_on_every_cell(source):
     assert len(fa) == len(fb) > 0
     both = fa.merge(fb, on=KEY, suffixes=("", "_full"), validate="one_to_one")
     assert len(both) == len(fb)
-    for column in [*METRICS, "threshold"]:
+    for column in [*METRICS, "threshold", *CALIBRATION_LINE]:
         a, b = both[column].to_numpy(float), both[f"{column}_full"].to_numpy(float)
         assert np.allclose(a, b, atol=1e-9, rtol=0, equal_nan=True), column
     assert (both["calibration"] == both["calibration_full"]).all()
