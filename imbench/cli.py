@@ -255,9 +255,12 @@ def _print_board(
         table = Table(
             title=f"{sweep_dir.name}: classifier={clf} ratio={ir} ({what}, rank by {metric})"
         )
-        shown = [c for c in group.columns if c not in group_by]
+        # per dataset, the terminal has no room for the descriptive columns (csv/json do)
+        hidden = {*group_by, *(_DESCRIPTIVE if per_dataset else ())}
+        shown = [c for c in group.columns if c not in hidden]
         for c in shown:
-            table.add_column(c, justify="left" if c in ("strategy", "dataset") else "right")
+            name = _SHORT.get(c.removeprefix(f"{metric}_") if c.startswith(metric) else c, c)
+            table.add_column(name, justify="left" if c in ("strategy", "dataset") else "right")
         for row in group.head(top).itertuples(index=False):
             table.add_row(
                 *(cell_text(c, v) for c, v in zip(group.columns, row, strict=True) if c in shown)
@@ -265,6 +268,11 @@ def _print_board(
         console.print(table)
     if not per_dataset and (view["n_datasets"] == 1).any():
         console.print("sd is shown only where there are at least 2 datasets (`--per-dataset`).")
+
+
+# terminal headers (csv/markdown/json keep the full column names)
+_SHORT = {"lo": "95% lo", "hi": "95% hi", "cal_slope": "cal slope", "threshold_fold_sd": "thr sd"}
+_DESCRIPTIVE = ("cal_slope", "threshold_fold_sd")
 
 
 def _write_frame(frame: Any, fmt: str) -> None:

@@ -182,3 +182,30 @@ def reliability(folds: pd.DataFrame) -> list[Figure]:
         ax.set_title(title, fontsize=10)
         out.append((title, _png(fig)))
     return out
+
+
+def decision_curves(curves: pd.DataFrame) -> list[Figure]:
+    """Net benefit against the threshold probability, one panel per classifier x ratio,
+    with treat-all and treat-none for reference (``imbench.decision``)."""
+    out: list[Figure] = []
+    if curves.empty:
+        return out
+    for (clf, ir), group in curves.groupby(["classifier", "imbalance_ratio"], sort=True):
+        fig, ax = plt.subplots(figsize=(8, 5))
+        top = 0.0
+        for i, (strategy, g) in enumerate(group.groupby("strategy", sort=True)):
+            ax.plot(g["threshold"], g["net_benefit"], label=strategy, **style(i))
+            top = max(top, float(g["net_benefit"].max()))
+        everyone = group.drop_duplicates("threshold")
+        ax.plot(everyone["threshold"], everyone["treat_all"], color="grey", linestyle="--",
+                label="treat all")  # fmt: skip
+        ax.axhline(0.0, color="black", linewidth=0.8, label="treat none")
+        ax.set_ylim(-0.05 * max(top, 0.01), top * 1.1 + 1e-3)
+        ax.set_xlabel("threshold probability (a false alarm is worth pt/(1-pt) caught rows)")
+        ax.set_ylabel("net benefit, mean over datasets")
+        ax.legend(fontsize=7, ncol=2)
+        n = int(group["n_datasets"].max())
+        title = f"Decision curves: net benefit of acting on each strategy, {clf}, ratio {ir}"
+        ax.set_title(f"{title} (N={n})", fontsize=10)
+        out.append((title, _png(fig)))
+    return out

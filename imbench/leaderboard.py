@@ -82,6 +82,12 @@ def board_view(
         table["rank"] = table.groupby(["classifier", "imbalance_ratio", "dataset"])[metric].rank(
             ascending=metric in LOWER_IS_BETTER, method="average"
         )
+        if {"n_test", "n_train"} <= set(folds.columns):  # a 95 % interval over the folds
+            from imbench.stats import fold_interval
+
+            keys = ["classifier", "imbalance_ratio", "dataset", "strategy"]
+            table = table.merge(fold_interval(folds, metric), on=keys, how="left")
+            columns = [metric, f"{metric}_lo", f"{metric}_hi", *columns[1:]]
         table = table[["classifier", "imbalance_ratio", "dataset", "strategy", "rank", *columns]]
         order = ["classifier", "_r", "dataset", "rank"]
     else:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from imbench.decision import decision_curves
 from imbench.errors import ConfigError
 from imbench.leaderboard import build_leaderboard
 from imbench.metrics import LOWER_IS_BETTER
@@ -220,6 +221,8 @@ def write_report(
         (f"Strategy x dataset: gain over {baseline or 'none'}",
          figures.heatmap(folds, metric, baseline or "none")),
         ("Reliability (calibration)", figures.reliability(folds)),
+        ("Decision curves (from the stored predictions)",
+         figures.decision_curves(decision_curves(SweepFolder(sweep_dir)))),
     ):  # fmt: skip
         sections.append((name, figs))
         made.extend(figs)

@@ -150,3 +150,22 @@ def test_planned_pair_with_an_unknown_strategy_names_it():
 
     with pytest.raises(ConfigError, match="smote"):
         planned(_folds({"none": 0.0, "a": 0.1}), metric="f1", pairs=[("smote", "none")])
+
+
+def test_fold_interval_uses_the_corrected_variance():
+    import pandas as pd
+    from scipy import stats as ss
+
+    from imbench.stats import fold_interval
+
+    values = [0.5, 0.6, 0.7, 0.4, 0.8]
+    folds = pd.DataFrame(
+        {"classifier": "lr", "imbalance_ratio": "native", "dataset": "d", "strategy": "none",
+         "pr_auc": values, "n_test": 20, "n_train": 80}
+    )  # fmt: skip
+    (row,) = fold_interval(folds, "pr_auc").to_dict("records")
+    se = (np.var(values, ddof=1) * (1 / 5 + 20 / 80)) ** 0.5
+    half = ss.t.ppf(0.975, df=4) * se
+    assert row["pr_auc_lo"] == pytest.approx(0.6 - half)
+    assert row["pr_auc_hi"] == pytest.approx(0.6 + half)
+    assert half > ss.t.ppf(0.975, df=4) * np.std(values, ddof=1) / 5**0.5  # wider than naive

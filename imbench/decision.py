@@ -1,0 +1,100 @@
+"""Decision curves from a sweep's stored predictions (no model is touched).
+
+Net benefit at a threshold probability pt (Vickers & Elkin 2006): acting on every
+row whose probability is at least pt gains TP/n and costs FP/n weighted by the odds
+pt / (1 - pt) at which a false alarm is worth a caught minority row:
+
+    NB(pt) = TP/n - FP/n * pt / (1 - pt)
+
+Compared with "treat all" (prevalence - (1 - prevalence) * pt / (1 - pt)) and
+"treat none" (0). Each cell's probabilities are its outer-test probabilities
+(for ``+calibrated`` cells mapped by the map chosen on the inner predictions, as
+the sweep scored them); net benefit is averaged over a dataset's outer folds, then
+over datasets. ``x+threshold`` has ``x``'s probabilities, so it is drawn once, as
+``x`` (a decision curve already sweeps every threshold).
+
+The formula is computed here rather than with ``dcurves``: that package needs
+``lifelines`` and scores one population held in one DataFrame, while a sweep
+averages thousands of (dataset, fold) populations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from imbench.results import SweepFolder
+
+THRESHOLDS = np.round(np.arange(0.02, 0.81, 0.02), 2)
+COLUMNS = ["classifier", "imbalance_ratio", "strategy", "threshold", "net_benefit",
+           "treat_all", "n_datasets"]  # fmt: skip
+
+
+def net_benefit(y: np.ndarray, proba: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """NB at each threshold probability for acting on rows with proba >= threshold."""
+    y = np.asarray(y).astype(bool)
+    proba = np.asarray(proba, dtype=np.float64)
+    n = len(y)
+    act = proba[None, :] >= thresholds[:, None]
+    tp = (act & y[None, :]).sum(axis=1)
+    fp = (act & ~y[None, :]).sum(axis=1)
+    return tp / n - fp / n * thresholds / (1 - thresholds)
+
+
+def treat_all(y: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    prevalence = float(np.mean(y))
+    return prevalence - (1 - prevalence) * thresholds / (1 - thresholds)
+
+
+def decision_curves(folder: SweepFolder, thresholds: np.ndarray = THRESHOLDS) -> pd.DataFrame:
+    """Per classifier x ratio x strategy: mean net benefit over datasets at each threshold
+    probability, with treat-all; empty when the sweep stored no predictions."""
+    from imbench.config import build_config
+    from imbench.plan import settings_of
+    from imbench.rescore import _fold_meta, _outcomes, _stored
+    from imbench.strategies import parse_strategy
+
+    if not folder.predictions.exists() or not folder.has_results():
+        return pd.DataFrame(columns=COLUMNS)
+    settings = settings_of(build_config(folder.read_config(), reading=True))
+    cells = folder.read_cells()
+    ran = cells[cells["status"] == "ok"]
+    stored, meta = _stored(folder), _fold_meta(folder, ran)
+    rows: list[dict[str, Any]] = []
+    done: set[tuple[Any, ...]] = set()
+    for cell in ran.itertuples():
+        # x+threshold has x's probabilities: one curve, named x, whichever cell ran
+        spec = replace(parse_strategy(str(cell.strategy)), tune_threshold=False)
+        key = (cell.dataset_key, cell.imbalance_ratio, spec.base.name, cell.classifier,
+               int(cell.seed))  # fmt: skip
+        if key not in stored or key not in meta or (key, spec.name) in done:
+            continue
+        done.add((key, spec.name))
+        curves, alls = [], []
+        for o in _outcomes(stored[key], meta[key]["folds"]):
+            proba, _ = o.variant(spec, settings)
+            curves.append(net_benefit(o.y_test, proba, thresholds))
+            alls.append(treat_all(o.y_test, thresholds))
+        nb, ta = np.mean(curves, axis=0), np.mean(alls, axis=0)
+        for t, b, a in zip(thresholds, nb, ta, strict=True):
+            rows.append(
+                {"classifier": cell.classifier, "imbalance_ratio": cell.imbalance_ratio,
+                 "strategy": spec.name, "dataset": cell.dataset, "threshold": float(t),
+                 "net_benefit": float(b), "treat_all": float(a)}
+            )  # fmt: skip
+    if not rows:
+        return pd.DataFrame(columns=COLUMNS)
+    per_dataset = (
+        pd.DataFrame(rows)
+        .groupby(["classifier", "imbalance_ratio", "strategy", "dataset", "threshold"])
+        .mean()
+        .reset_index()
+    )  # over seeds
+    curves = per_dataset.groupby(
+        ["classifier", "imbalance_ratio", "strategy", "threshold"], as_index=False
+    ).agg(net_benefit=("net_benefit", "mean"), treat_all=("treat_all", "mean"),
+          n_datasets=("dataset", "nunique"))  # fmt: skip
+    return curves[COLUMNS]
