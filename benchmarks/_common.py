@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import tempfile
 import time
 from contextlib import contextmanager
@@ -35,3 +36,13 @@ def sweep(cfg: SweepConfig) -> dict[str, Any]:
     from imbench.flows.sweep import run_sweep
 
     return run_sweep(cfg, api=api)
+
+
+def timed_process(cmd: list[str], env: dict[str, str]) -> float:
+    """Wall seconds of one whole process, start to exit, as the user waits for it; a
+    failing command stops the benchmark with its stderr."""
+    started = time.perf_counter()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
+    return time.perf_counter() - started

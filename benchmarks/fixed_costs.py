@@ -16,22 +16,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from _common import timed_process
+
 ONE_CELL = ["-d", "ecoli1", "-s", "none", "-c", "lr", "-r", "native", "-q"]
-
-
-def _timed(cmd: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
-    return seconds
 
 
 def _imbench(*args: str) -> list[str]:
@@ -45,7 +36,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="imbench-fixed-"))
     warm_home = root / "prefect-warm"
     env = {**os.environ, "PREFECT_HOME": str(warm_home)}
-    _timed(_imbench("run", *ONE_CELL, "--out", str(root / "warmup")), env)  # warm the home
+    timed_process(_imbench("run", *ONE_CELL, "--out", str(root / "warmup")), env)  # warm the home
     rows: dict[str, list[float]] = {
         "1-cell lr sweep (warm PREFECT_HOME)": [],
         "rerun of the finished 1-cell sweep": [],
@@ -56,17 +47,19 @@ def main() -> None:
     for i in range(repeats):
         out = str(root / f"run{i}")
         rows["1-cell lr sweep (warm PREFECT_HOME)"].append(
-            _timed(_imbench("run", *ONE_CELL, "--out", out), env)
+            timed_process(_imbench("run", *ONE_CELL, "--out", out), env)
         )
         rows["rerun of the finished 1-cell sweep"].append(
-            _timed(_imbench("run", *ONE_CELL, "--out", out), env)
+            timed_process(_imbench("run", *ONE_CELL, "--out", out), env)
         )
         fresh = {**os.environ, "PREFECT_HOME": str(root / f"prefect-fresh{i}")}
         rows["1-cell lr sweep (fresh PREFECT_HOME)"].append(
-            _timed(_imbench("run", *ONE_CELL, "--out", str(root / f"fresh{i}")), fresh)
+            timed_process(_imbench("run", *ONE_CELL, "--out", str(root / f"fresh{i}")), fresh)
         )
         for module in ("imbench.flows.sweep", "imbench.store"):
-            rows[f"import {module}"].append(_timed([sys.executable, "-c", f"import {module}"], env))
+            rows[f"import {module}"].append(
+                timed_process([sys.executable, "-c", f"import {module}"], env)
+            )
     print(f"whole processes, median of {repeats} (min-max), {os.cpu_count()} cores:")
     for label, values in rows.items():
         print(

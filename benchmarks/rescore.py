@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from _common import timed_process
 
 DATASETS = "ecoli1,pima,yeast1,glass0,vehicle1,wisconsin"
 STRATEGIES = ["none", "threshold", "balanced+threshold", "smote+threshold",
@@ -42,14 +42,6 @@ fn_cost = 25.0
 KEY = ["dataset", "imbalance_ratio", "strategy", "classifier", "seed", "fold"]
 
 
-def _timed(cmd: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
-    return time.perf_counter() - started
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--datasets", default=DATASETS)
@@ -65,15 +57,15 @@ def main() -> None:
             ).replace("'", '"')  # fmt: skip
         )
     warm = [*imbench, "run", "-d", "ecoli1", "-s", "none", "-c", "lr", "-q"]
-    _timed([*warm, "--out", str(root / "warmup")], env)  # a warm PREFECT_HOME
+    timed_process([*warm, "--out", str(root / "warmup")], env)  # a warm PREFECT_HOME
     out = ["--out", str(root / "res")]
-    t_run = _timed([*imbench, "run", str(root / "f1.toml"), *out, "-q"], env)
-    t_rescore = _timed(
+    t_run = timed_process([*imbench, "run", str(root / "f1.toml"), *out, "-q"], env)
+    t_rescore = timed_process(
         [*imbench, "rescore", "f1", "--name", "cost-rescored", "--objective", "cost",
          "--fp-cost", "1", "--fn-cost", "25", *out],
         env,
     )  # fmt: skip
-    t_full = _timed([*imbench, "run", str(root / "cost-full.toml"), *out, "-q"], env)
+    t_full = timed_process([*imbench, "run", str(root / "cost-full.toml"), *out, "-q"], env)
 
     res = root / "res"
     rescored = pd.read_parquet(res / "cost-rescored" / "folds.parquet")

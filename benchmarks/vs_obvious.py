@@ -16,10 +16,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +35,8 @@ from imbench.engine import split_seed_for
 from imbench.plan import Unit
 from imbench.protocol import ProtocolSettings, outer_splits
 from imbench.strategies import build_pipeline, parse_strategy
+
+from _common import timed_process
 
 # the grid of issue 18: 16 KEEL sets x 6 strategies x lr, native imbalance, 2 workers
 DATASETS = (
@@ -77,14 +77,6 @@ def run_obvious(datasets: list[str], strategies: list[str], out: Path) -> None:
     out.write_text(json.dumps({"rows": rows, "fits": fits}))
 
 
-def _timed(cmd: list[str], env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{done.stderr[-2000:]}")
-    return time.perf_counter() - started
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--datasets", default=DATASETS)
@@ -106,13 +98,13 @@ def main() -> None:
     scores = root / "obvious.json"
     obvious_cmd = [sys.executable, __file__, "--obvious-only", str(scores),
                    "--datasets", args.datasets, "--strategies", args.strategies]  # fmt: skip
-    t_obvious = _timed(obvious_cmd, env)
+    t_obvious = timed_process(obvious_cmd, env)
     run = [sys.executable, "-m", "imbench.cli", "run", "-d", args.datasets,
            "-s", args.strategies, "-c", "lr", "-r", "native", "--workers", "2", "-q"]  # fmt: skip
     fresh = {**env, "PREFECT_HOME": str(root / "prefect-fresh")}
-    t_fresh = _timed([*run, "--out", str(root / "fresh")], fresh)
+    t_fresh = timed_process([*run, "--out", str(root / "fresh")], fresh)
     warm = {**env, "PREFECT_HOME": str(root / "prefect-fresh")}  # warmed by the run above
-    t_warm = _timed([*run, "--out", str(root / "warm")], warm)
+    t_warm = timed_process([*run, "--out", str(root / "warm")], warm)
 
     sweep_dir = next((root / "fresh").glob("*/folds.parquet")).parent
     folds = pd.read_parquet(sweep_dir / "folds.parquet")

@@ -255,8 +255,10 @@ def _print_board(
         table = Table(
             title=f"{sweep_dir.name}: classifier={clf} ratio={ir} ({what}, rank by {metric})"
         )
-        # per dataset, the terminal has no room for the descriptive columns (csv/json do)
-        hidden = {*group_by, *(_DESCRIPTIVE if per_dataset else ())}
+        # the descriptive columns (in csv/markdown/json always) need a wide terminal:
+        # names are never cut short for them
+        narrow = per_dataset or console.width < 150
+        hidden = {*group_by, *(_DESCRIPTIVE if narrow else ())}
         shown = [c for c in group.columns if c not in hidden]
         for c in shown:
             name = _SHORT.get(c.removeprefix(f"{metric}_") if c.startswith(metric) else c, c)
