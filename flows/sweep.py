@@ -132,14 +132,14 @@ def _sweep(
         marker.unlink(missing_ok=True)
     else:  # MLflow holds every cell: a rerun with nothing to do can skip all of this
         store.write_json(TRACKED, tracked_marker(cfg, plan.ids))
-    _leaderboard_artifact(cfg, folds, tracker)
+    _leaderboard_artifact(cfg, folds, board, tracker)
     summary["tracking_uri"] = tracker.uri
     summary["tracking_behind"] = tracker.behind
     summary["tracking_error"] = tracker.error[:300]
     return summary
 
 
-def _leaderboard_artifact(cfg: SweepConfig, folds: Any, tracker: SafeTracker) -> None:
+def _leaderboard_artifact(cfg: SweepConfig, folds: Any, board: Any, tracker: SafeTracker) -> None:
     """The leaderboard on the flow run's Artifacts tab, linked to the MLflow parent run."""
     from prefect.artifacts import create_markdown_artifact
 
@@ -148,7 +148,7 @@ def _leaderboard_artifact(cfg: SweepConfig, folds: Any, tracker: SafeTracker) ->
     link = tracker.parent_run_link() or f"MLflow: `{tracker.uri}` (`imbench ui`)"
     parts = [f"# imbench sweep `{cfg.name}`", "", link, ""]
     if not folds.empty:
-        view = board_view(folds, metric=PRIMARY_METRIC)
+        view = board_view(folds, metric=PRIMARY_METRIC, board=board)
         for (clf, ir), group in view.groupby(["classifier", "imbalance_ratio"], sort=False):
             parts += [f"## {clf}, ratio {ir} (ranked by {PRIMARY_METRIC})", ""]
             parts.append(to_markdown(group.drop(columns=["classifier", "imbalance_ratio"])))

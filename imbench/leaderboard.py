@@ -59,11 +59,13 @@ def board_view(
     classifier: str | None = None,
     ratio: str | None = None,
     per_dataset_rows: bool = False,
+    board: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The leaderboard as shown: filtered, native first then ratios ascending, ranked
     by ``metric`` within each classifier x ratio. With ``per_dataset_rows`` one row per
-    dataset x strategy instead of means over datasets. A filter that matches nothing
-    raises ConfigError saying what exists."""
+    dataset x strategy instead of means over datasets. ``board``: the leaderboard of
+    ``folds`` if the caller built it already (the flow's end phase). A filter that
+    matches nothing raises ConfigError saying what exists."""
     from imbench.errors import ConfigError
 
     if metric not in METRICS:
@@ -91,7 +93,14 @@ def board_view(
         table = table[["classifier", "imbalance_ratio", "dataset", "strategy", "rank", *columns]]
         order = ["classifier", "_r", "dataset", "rank"]
     else:
-        board = build_leaderboard(folds, metric=metric)
+        if (
+            board is None
+            or board.empty
+            or classifier
+            or ratio
+            or board["rank_metric"].iloc[0] != metric
+        ):
+            board = build_leaderboard(folds, metric=metric)
         keep = {"mean_rank": "rank", f"{metric}_std": f"{metric}_sd", "n_datasets": "n_datasets"}
         keep.update({f"{c}_mean": c for c in columns})
         table = board[["classifier", "imbalance_ratio", "strategy", *keep]].rename(columns=keep)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -120,3 +121,61 @@ def test_unreachable_dask_scheduler_is_a_clear_error(tmp_path):
     cfg = build_config({**tiny_config(tmp_path), "dask_address": f"tcp://127.0.0.1:{free_port()}"})
     with pytest.raises(ImbenchError, match="cannot reach the Dask scheduler"):
         run_sweep(cfg)
+
+
+def test_a_worker_lost_mid_sweep_costs_nothing(dask_cluster, tmp_path):
+    """kill -9 of one Dask worker while it runs a batch: the scheduler hands the batch to
+    the other worker; the sweep exits 0 with every cell once, equal to a local run."""
+    import signal
+
+    import psutil
+
+    address, logs = dask_cluster
+    raw = tiny_config(
+        tmp_path / "dask",
+        datasets=["ecoli1", "glass1", "pima", "synthetic:n=300,minority=0.15,seed=2"],
+        strategies=["none", "smote", "rus"],
+        classifiers=["rf"],
+        workers=2,
+    )
+    cfg = tmp_path / "lost.toml"
+    cfg.write_text(
+        "\n".join(f"{k} = {json.dumps(v)}" for k, v in raw.items() if k != "protocol")
+        + "\n[protocol]\n"
+        + "\n".join(f"{k} = {v}" for k, v in raw["protocol"].items())
+        + "\n"
+    )
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "imbench.cli", "run", str(cfg), "--dask-address", address, "-q"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.time() + 180
+    busy = None
+    while busy is None and time.time() < deadline:  # a worker has finished a batch
+        busy = next((g for g in logs if "evaluate-batch" in g.read_text(errors="replace")), None)
+        time.sleep(0.2)
+    assert busy is not None, "no batch started"
+    victim = next(  # the worker writing that log
+        p for p in psutil.process_iter(["cmdline"])
+        if "distributed.cli.dask_worker" in " ".join(p.info["cmdline"] or [])
+        and any(f.path == str(busy) for f in p.open_files())
+    )  # fmt: skip
+    time.sleep(1.0)  # into its next batch (a batch here takes ~2 s)
+    assert sweep.poll() is None, "the sweep ended before a worker could be lost"
+    victim.send_signal(signal.SIGKILL)
+    stdout, stderr = sweep.communicate(timeout=600)
+    assert sweep.returncode == 0, stderr[-3000:]
+    out = tmp_path / "dask" / "t"
+    cells = pd.read_parquet(out / "cells.parquet")
+    assert len(cells) == 12 and cells["cell_id"].is_unique and (cells["status"] == "ok").all()
+    local = run_sweep(build_config({**raw, "out": str(tmp_path / "local")}))
+    assert local["ok"] == 12
+
+    def folds(root):
+        frame = pd.read_parquet(root / "t" / "folds.parquet")
+        return frame.drop(columns=["fit_seconds"]).sort_values(["cell_id", "fold"])
+
+    pd.testing.assert_frame_equal(
+        folds(tmp_path / "dask").reset_index(drop=True),
+        folds(tmp_path / "local").reset_index(drop=True),
+    )

@@ -87,3 +87,18 @@ def test_threshold_stability_is_zero_without_tuning_and_the_fold_spread_with_it(
     assert table.loc["none", "threshold_fold_sd"] == 0.0
     assert table.loc["threshold", "threshold_fold_sd"] == pytest.approx(0.2)
     assert np.isnan(table.loc["none", "cal_slope"])  # folds made before the column existed
+
+
+def test_a_board_built_already_gives_the_same_view():
+    from imbench.leaderboard import board_view
+
+    rows = [
+        {"strategy": s, "classifier": "lr", "imbalance_ratio": r, "dataset": d, "fold": f,
+         "threshold": 0.5, **{m: (hash((s, r, d, f, m)) % 100) / 100 for m in METRICS}}
+        for s in ("none", "smote") for r in ("native", "10") for d in "ab" for f in range(3)
+    ]  # fmt: skip
+    folds = pd.DataFrame(rows)
+    board = build_leaderboard(folds)
+    pd.testing.assert_frame_equal(board_view(folds, board=board), board_view(folds))
+    other = board_view(folds, metric="mcc", board=board)  # ranked by another metric: rebuilt
+    pd.testing.assert_frame_equal(other, board_view(folds, metric="mcc"))
