@@ -201,7 +201,7 @@ def decision_curves(curves: pd.DataFrame) -> list[Figure]:
                 label="treat all")  # fmt: skip
         ax.axhline(0.0, color="black", linewidth=0.8, label="treat none")
         ax.set_ylim(-0.05 * max(top, 0.01), top * 1.1 + 1e-3)
-        ax.set_xlabel("threshold probability (a false alarm is worth pt/(1-pt) caught rows)")
+        ax.set_xlabel("threshold probability pt (a false alarm costs pt/(1-pt) of a caught row)")
         ax.set_ylabel("net benefit, mean over datasets")
         ax.legend(fontsize=7, ncol=2)
         n = int(group["n_datasets"].max())
