@@ -49,32 +49,33 @@ def treat_all(y: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     return prevalence - (1 - prevalence) * thresholds / (1 - thresholds)
 
 
-def decision_curves(folder: SweepFolder, thresholds: np.ndarray = THRESHOLDS) -> pd.DataFrame:
+def decision_curves(
+    folder: SweepFolder, thresholds: np.ndarray = THRESHOLDS, folds: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Per classifier x ratio x strategy: mean net benefit over datasets at each threshold
-    probability, with treat-all; empty when the sweep stored no predictions."""
+    probability, with treat-all; empty when the sweep stored no predictions. ``folds``:
+    the sweep's folds if the caller read them already."""
     from imbench.config import build_config
-    from imbench.plan import settings_of
-    from imbench.rescore import _fold_meta, _outcomes, _stored
+    from imbench.plan import settings_of, unit_key
+    from imbench.rescore import stored_fits
     from imbench.strategies import parse_strategy
 
     if not folder.predictions.exists() or not folder.has_results():
         return pd.DataFrame(columns=COLUMNS)
     settings = settings_of(build_config(folder.read_config(), reading=True))
     cells = folder.read_cells()
-    ran = cells[cells["status"] == "ok"]
-    stored, meta = _stored(folder), _fold_meta(folder, ran)
+    fits = stored_fits(folder, cells, folds)
     rows: list[dict[str, Any]] = []
     done: set[tuple[Any, ...]] = set()
-    for cell in ran.itertuples():
+    for cell in cells[cells["status"] == "ok"].itertuples():
         # x+threshold has x's probabilities: one curve, named x, whichever cell ran
         spec = replace(parse_strategy(str(cell.strategy)), tune_threshold=False)
-        key = (cell.dataset_key, cell.imbalance_ratio, spec.base.name, cell.classifier,
-               int(cell.seed))  # fmt: skip
-        if key not in stored or key not in meta or (key, spec.name) in done:
+        key = unit_key(cell)
+        if key not in fits or (key, spec.name) in done:
             continue
         done.add((key, spec.name))
         curves, alls = [], []
-        for o in _outcomes(stored[key], meta[key]["folds"]):
+        for o in fits[key].outcomes:  # one unit's outcomes serve all its strategies' curves
             proba, _ = o.variant(spec, settings)
             curves.append(net_benefit(o.y_test, proba, thresholds))
             alls.append(treat_all(o.y_test, thresholds))

@@ -22,7 +22,7 @@ from imbench.errors import CannotRun, SamplerCannotRun
 from imbench.metrics import score_fold
 from imbench.plan import Unit
 from imbench.protocol import FoldOutcome, ProtocolSettings, nested_cv
-from imbench.results import Cell, CellResult, Status
+from imbench.results import UNIT_COLUMNS, Cell, CellResult, Status
 from imbench.seeding import derive_seed
 from imbench.strategies import STRATEGIES, parse_strategy
 
@@ -189,21 +189,14 @@ def predictions_of(unit: Unit, outcomes: list[FoldOutcome]) -> dict[str, Any]:
     everything a threshold or calibration map is chosen from, and scored on."""
     import numpy as np
 
-    parts = []
+    parts = []  # (fold, inner?, rows, labels, scores): the test rows, then the inner ones
     for o in outcomes:
-        for part, rows, y, score in (
-            ("test", o.test_index, o.y_test, o.proba),
-            ("inner", np.arange(len(o.y_train)), o.y_train, o.oof),
-        ):
-            parts.append((o.fold, part, rows, y, score))
+        parts.append((o.fold, False, o.test_index, o.y_test, o.proba))
+        parts.append((o.fold, True, np.arange(len(o.y_train)), o.y_train, o.oof))
     return {
-        "unit": {
-            "dataset_key": unit.dataset_key, "imbalance_ratio": unit.imbalance_ratio,
-            "base_strategy": unit.base_strategy, "classifier": unit.classifier,
-            "seed": unit.seed,
-        },
+        **dict(zip(UNIT_COLUMNS, unit.key, strict=True)),
         "fold": np.concatenate([np.full(len(r), f, dtype=np.int16) for f, _, r, _, _ in parts]),
-        "part": np.concatenate([np.full(len(r), p == "inner") for _, p, r, _, _ in parts]),
+        "inner": np.concatenate([np.full(len(r), inner) for _, inner, r, _, _ in parts]),
         "row": np.concatenate([np.asarray(r, dtype=np.int32) for _, _, r, _, _ in parts]),
         "y": np.concatenate([np.asarray(y, dtype=np.int8) for _, _, _, y, _ in parts]),
         "score": np.concatenate([np.asarray(s, dtype=np.float64) for *_, s in parts]),

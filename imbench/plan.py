@@ -29,9 +29,16 @@ class Unit:
     seed: int
     cells: tuple[Cell, ...]
 
+    @property
+    def key(self) -> tuple[str, str, str, str, int]:
+        """The ``unit_key`` of its cells (and the unit columns of predictions.parquet)."""
+        return (self.dataset_key, self.imbalance_ratio, self.base_strategy, self.classifier,
+                self.seed)  # fmt: skip
+
 
 def unit_key(cell: Cell) -> tuple[str, str, str, str, int]:
-    """Cells with one key share every fit (their strategies differ only after fitting)."""
+    """Cells with one key share every fit (their strategies differ only after fitting).
+    Also takes a row of cells.parquet (``itertuples``), which has the same fields."""
     base = parse_strategy(cell.strategy).base.name
     return (cell.dataset_key, cell.imbalance_ratio, base, cell.classifier, cell.seed)
 

@@ -222,7 +222,7 @@ def write_report(
          figures.heatmap(folds, metric, baseline or "none")),
         ("Reliability (calibration)", figures.reliability(folds)),
         ("Decision curves (from the stored predictions)",
-         figures.decision_curves(decision_curves(SweepFolder(sweep_dir)))),
+         figures.decision_curves(decision_curves(SweepFolder(sweep_dir), folds=folds))),
     ):  # fmt: skip
         sections.append((name, figs))
         made.extend(figs)

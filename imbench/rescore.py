@@ -24,10 +24,10 @@ import pandas as pd
 
 from imbench.config import SweepConfig, build_config
 from imbench.errors import ConfigError
-from imbench.plan import Unit, group_units, settings_of
+from imbench.plan import Unit, group_units, settings_of, unit_key
 from imbench.protocol import FoldOutcome
-from imbench.results import CellResult, SweepFolder
-from imbench.store import UNIT_KEY, SweepStore, atomic_write_parquet
+from imbench.results import UNIT_COLUMNS, CellResult, SweepFolder
+from imbench.store import SweepStore, atomic_write_bytes
 
 # protocol settings chosen after fitting: a new value needs no fit
 RESCORABLE = (
@@ -89,21 +89,18 @@ def rescore(source: SweepFolder, protocol: dict[str, Any], name: str) -> Rescore
             "them, and a rerun reuses its finished cells); run its grid under another --name "
             "(a new sweep stores them) and rescore that"
         )
-    stored = _stored(source) if not ran.empty else {}
-    meta = _fold_meta(source, ran)
+    fits = stored_fits(source, src_cells)
     by_key = src_cells.set_index(["dataset_key", "imbalance_ratio", "strategy", "classifier",
                                   "seed"])  # fmt: skip
     settings = settings_of(cfg)
     results: list[CellResult] = []
     for unit in group_units(plan.cells):
-        key = (unit.dataset_key, unit.imbalance_ratio, unit.base_strategy, unit.classifier,
-               unit.seed)  # fmt: skip
-        if key in stored and key in meta:
+        fit = fits.get(unit.key)
+        if fit is not None:
             unit_started = time.perf_counter()
-            outcomes = _outcomes(stored[key], meta[key]["folds"])
             scored = score_unit(
-                unit, outcomes, settings, seconds=0.0, n_fits=0, n_rows=meta[key]["n_rows"],
-                n_minority=meta[key]["n_minority"], actual_ir=meta[key]["actual_ir"],
+                unit, fit.outcomes, settings, seconds=0.0, n_fits=0, n_rows=fit.n_rows,
+                n_minority=fit.n_minority, actual_ir=fit.actual_ir,
             )  # fmt: skip
             spent = time.perf_counter() - unit_started
             for r in scored:
@@ -118,8 +115,8 @@ def rescore(source: SweepFolder, protocol: dict[str, Any], name: str) -> Rescore
         target.write_leaderboard(build_leaderboard(folds))
         if not folds.empty:
             analyse(target.dir, metric=PRIMARY_METRIC, draw=False, folds=folds)
-        if stored:
-            _copy_predictions(source, target.folder)
+        if fits:  # the predictions it was scored from: the new sweep can be rescored
+            atomic_write_bytes(target.folder.predictions, source.predictions.read_bytes())
         target.write_json(CONFIG, cfg.model_dump(mode="json"))
         prov = provenance(cfg.config_hash())
         prov["rescored_from"] = {"sweep": source.name, "path": str(source.path.resolve()),
@@ -139,37 +136,46 @@ def _check_same_data(cells: list[Any], src: pd.DataFrame, name: str) -> None:
             )
 
 
-def _stored(source: SweepFolder) -> dict[tuple[Any, ...], pd.DataFrame]:
-    preds = source.read_predictions()
-    for column in ("dataset_key", "imbalance_ratio", "base_strategy", "classifier"):
-        preds[column] = preds[column].astype(str)
-    return {
-        (k[0], k[1], k[2], k[3], int(k[4])): g
-        for k, g in preds.groupby(list(UNIT_KEY), observed=True, sort=False)
-    }
+@dataclass
+class StoredFit:
+    """One unit's fits as its sweep stored them: the fold outcomes rebuilt from
+    predictions.parquet and the facts its folds repeat (chosen params, inner score, fit
+    time, sizes), and the size of the ratio variant it ran on."""
+
+    outcomes: list[FoldOutcome]
+    n_rows: int
+    n_minority: int
+    actual_ir: float
 
 
-def _fold_meta(source: SweepFolder, ran: pd.DataFrame) -> dict[tuple[Any, ...], dict[str, Any]]:
-    """Per unit: the fold facts a rescored fold row repeats (chosen params, inner score,
-    fit time, sizes), from one of the unit's cells, and the variant's size."""
-    from imbench.strategies import parse_strategy
-
-    if ran.empty:
+def stored_fits(
+    folder: SweepFolder, cells: pd.DataFrame | None = None, folds: pd.DataFrame | None = None
+) -> dict[tuple[Any, ...], StoredFit]:
+    """Every unit with ok cells and stored predictions, by ``plan.unit_key``; pass
+    ``cells`` or ``folds`` if they are read already. Empty without predictions."""
+    cells = folder.read_cells() if cells is None else cells
+    ran = cells[cells["status"] == "ok"]
+    if ran.empty or not folder.predictions.exists():
         return {}
-    folds = source.read_folds()
+    preds = folder.read_predictions()
+    for column in UNIT_COLUMNS[:-1]:  # the ids; the last is the seed
+        preds[column] = preds[column].astype(str)
+    by_unit = {
+        (k[0], k[1], k[2], k[3], int(k[4])): g
+        for k, g in preds.groupby(list(UNIT_COLUMNS), observed=True, sort=False)
+    }
+    folds = folder.read_folds() if folds is None else folds
     rows = folds.groupby("cell_id").indices
-    meta: dict[tuple[Any, ...], dict[str, Any]] = {}
+    fits: dict[tuple[Any, ...], StoredFit] = {}
     for cell in ran.itertuples():
-        base = parse_strategy(str(cell.strategy)).base.name
-        key = (cell.dataset_key, cell.imbalance_ratio, base, cell.classifier, int(cell.seed))
-        if key in meta or cell.cell_id not in rows:
+        key = unit_key(cell)
+        if key in fits or key not in by_unit or cell.cell_id not in rows:
             continue
-        meta[key] = {
-            "folds": folds.iloc[rows[cell.cell_id]].sort_values("fold"),
-            "n_rows": int(cell.n_rows), "n_minority": int(cell.n_minority),
-            "actual_ir": float(cell.actual_ir),
-        }  # fmt: skip
-    return meta
+        fits[key] = StoredFit(
+            _outcomes(by_unit[key], folds.iloc[rows[cell.cell_id]].sort_values("fold")),
+            int(cell.n_rows), int(cell.n_minority), float(cell.actual_ir),
+        )  # fmt: skip
+    return fits
 
 
 def _outcomes(preds: pd.DataFrame, folds: pd.DataFrame) -> list[FoldOutcome]:
@@ -210,8 +216,3 @@ def _carried(unit: Unit, by_key: pd.DataFrame, source: str) -> list[CellResult]:
             reason = f"not in sweep {source!r}: rescore re-chooses, it does not fit"
             out.append(CellResult(cell, "skipped", reason=reason))
     return out
-
-
-def _copy_predictions(source: SweepFolder, target: SweepFolder) -> None:
-    """The rescored sweep keeps the predictions it was scored from: it can be rescored."""
-    atomic_write_parquet(source.read_predictions(), target.predictions)

@@ -41,6 +41,9 @@ REPORT = "report.html"
 
 Status = Literal["ok", "skipped", "failed"]
 
+# the columns of predictions.parquet that name a unit of shared fits (plan.Unit.key)
+UNIT_COLUMNS = ("dataset_key", "imbalance_ratio", "base_strategy", "classifier", "seed")
+
 # the metric columns of folds.parquet (computed by imbench.metrics.score_fold)
 METRICS = (
     "pr_auc",

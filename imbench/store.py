@@ -20,7 +20,7 @@ import pandas as pd
 from filelock import FileLock, Timeout
 
 from imbench.errors import ImbenchError
-from imbench.results import CellResult, SweepFolder
+from imbench.results import UNIT_COLUMNS, CellResult, SweepFolder
 
 DONE = ("ok", "skipped")
 _STATUS_ORDER = {"failed": 0, "skipped": 1, "ok": 2}
@@ -53,30 +53,19 @@ def atomic_write_parquet(frame: pd.DataFrame, path: Path) -> None:
     _atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
-UNIT_KEY = ("dataset_key", "imbalance_ratio", "base_strategy", "classifier", "seed")
-
-
 def _compact(frame: pd.DataFrame) -> pd.DataFrame:
     """Dictionary-encoded ids, small integer types: predictions are most of a sweep's bytes."""
-    for column in ("dataset_key", "imbalance_ratio", "base_strategy", "classifier"):
+    for column in UNIT_COLUMNS[:-1]:  # the ids; the last is the seed
         frame[column] = frame[column].astype("category")
     return frame.astype({"seed": "int32", "fold": "int16", "inner": "bool", "row": "int32",
                          "y": "int8", "score": "float64"})  # fmt: skip
 
 
 def _predictions_frame(units: list[dict[str, Any]]) -> pd.DataFrame | None:
+    """One frame of units' predictions (engine.predictions_of: unit ids, then arrays)."""
     if not units:
         return None
-    frames = []
-    for u in units:
-        frame = pd.DataFrame(
-            {"fold": u["fold"], "inner": u["part"], "row": u["row"], "y": u["y"],
-             "score": u["score"]}
-        )  # fmt: skip
-        for key, value in u["unit"].items():
-            frame.insert(len(frame.columns) - 5, key, value)
-        frames.append(frame)
-    return _compact(pd.concat(frames, ignore_index=True))
+    return _compact(pd.concat([pd.DataFrame(u) for u in units], ignore_index=True))
 
 
 class SweepStore:
@@ -209,7 +198,7 @@ class SweepStore:
             return
         parts = set(kept.loc[kept["status"] == "ok", "_part"])
         preds = preds[preds["_part"].isin(parts)]
-        newest = preds.groupby(list(UNIT_KEY), observed=True)["_part"].transform("max")
+        newest = preds.groupby(list(UNIT_COLUMNS), observed=True)["_part"].transform("max")
         preds = preds[preds["_part"] == newest].drop(columns="_part")
         atomic_write_parquet(_compact(preds.reset_index(drop=True)), self.folder.predictions)
 
