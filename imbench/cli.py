@@ -231,13 +231,12 @@ def _print_board(
     per_dataset: bool = False,
     fmt: str = "table",
 ) -> None:
-    import pandas as pd
 
     from imbench.leaderboard import board_view, cell_text
 
     if fmt not in FORMATS:
         raise ConfigError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
-    folds = pd.read_parquet(SweepFolder(sweep_dir).folds)
+    folds = SweepFolder(sweep_dir).read_folds()
     if folds.empty:
         raise ConfigError(
             f"sweep {sweep_dir.name!r} has no scored cells; `imbench cells {sweep_dir.name}` "
@@ -365,11 +364,10 @@ def runs(out: Annotated[Path, typer.Option("--out")] = Path("results")) -> None:
 
 def _sweep_config(sweep_dir: Path, out: Path, tracking_uri: str | None) -> Any:
     """The finished sweep's own config, pointed at this results root."""
-    import json
-
-    if not SweepFolder(sweep_dir).config.exists():
+    folder = SweepFolder(sweep_dir)
+    if not folder.config.exists():
         raise ConfigError(f"no sweep {sweep_dir.name!r} under {out}")
-    raw = json.loads(SweepFolder(sweep_dir).config.read_text())
+    raw = folder.read_config()
     raw.update(out=str(out), tracking_uri=tracking_uri or raw.get("tracking_uri"))
     return build_config(raw, reading=True)
 
@@ -385,14 +383,12 @@ def sync(
     tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri")] = None,
 ) -> None:
     """Back-fill MLflow from a sweep's Parquet results (after a tracking outage)."""
-    import pandas as pd
-
     sweep_dir = _sweep_dir(sweep, out)
     cfg = _sweep_config(sweep_dir, out, tracking_uri)
     from imbench.flows.tracking import sync_tracking
 
-    cells = pd.read_parquet(SweepFolder(sweep_dir).cells)
-    folds = pd.read_parquet(SweepFolder(sweep_dir).folds)
+    folder = SweepFolder(sweep_dir)
+    cells, folds = folder.read_cells(), folder.read_folds()
     tracker = sync_tracking(cfg, cells, folds)
     if tracker.behind:
         _fail(f"MLflow at {tracker.uri} is still unreachable: {tracker.error}")
@@ -802,12 +798,8 @@ def _print_diff(result: Any, fmt: str) -> None:
         parts = [f"# {result.a} -> {result.b} ({result.metric}, changes are B - A)", "",
                  result.verdict(), ""]  # fmt: skip
         parts += [f"- {note}" for note in result.notes]
-        if result.setup:
-            setup = [{"what": w, "A": x, "B": y} for w, x, y in result.setup]
-            parts += ["", "## Setup", "", to_markdown(pd_frame(setup))]
-        parts += ["", "## Strategies", "", to_markdown(result.strategies)]
-        if not result.cells.empty:
-            parts += ["", "## Cells beyond fold noise", "", to_markdown(result.cells)]
+        for title, frame in result.tables():
+            parts += ["", f"## {title}", "", to_markdown(frame)]
         sys.stdout.write("\n".join(parts) + "\n")
         return
     console.print(
@@ -853,12 +845,6 @@ def _print_diff(result: Any, fmt: str) -> None:
         console.print(table)
         if len(result.cells) > 20:
             console.print(f"... {len(result.cells) - 20} more (--format csv|json for all)")
-
-
-def pd_frame(rows: list[dict[str, Any]]) -> Any:
-    import pandas as pd
-
-    return pd.DataFrame(rows)
 
 
 def _log_diff(result: Any, a: SweepFolder, b: SweepFolder, tracking_uri: str | None) -> None:
@@ -1059,13 +1045,11 @@ def cells(
     status: Annotated[Optional[str], typer.Option("--status", help="ok | skipped | failed")] = None,
 ) -> None:
     """Every cell of a sweep with its status and reason; skip/failure reasons counted."""
-    import pandas as pd
-
     sweep_dir = _sweep_dir(sweep, out)
-    path = SweepFolder(sweep_dir).cells
-    if not path.exists():
+    folder = SweepFolder(sweep_dir)
+    if not folder.has_results():
         raise ConfigError(f"no sweep {sweep_dir.name!r} under {out}")
-    table = pd.read_parquet(path)
+    table = folder.read_cells()
     if status:
         if status not in ("ok", "skipped", "failed"):
             raise ConfigError(f"--status: {status!r} is not ok, skipped or failed")

@@ -85,6 +85,19 @@ class SweepDiff:
             f"{real} strategy change(s) significant (Holm p < 0.05) on {self.metric}"
         )
 
+    def tables(self) -> list[tuple[str, pd.DataFrame]]:
+        """The diff's tables with their titles, as a document shows them (the markdown
+        output, the report): setup that differs, strategies, cells beyond fold noise."""
+        out = []
+        if self.setup:
+            setup = pd.DataFrame(self.setup, columns=["what", self.a, self.b])
+            out.append(("Setup that differs", setup))
+        out.append((f"Strategies: {self.metric}, {self.a} -> {self.b}", self.strategies))
+        if not self.cells.empty:
+            title = f"{len(self.cells)} cells moved beyond fold noise (2 SE)"
+            out.append((title, self.cells))
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
             return [

@@ -279,13 +279,9 @@ def _diff_section(sweep_dir: Path, other: Path, metric: str) -> str:
         f"<p>{html.escape(d.verdict())}</p>",
         *[f"<p><b>{html.escape(note)}</b></p>" for note in d.notes],
     ]
-    if d.setup:
-        setup = pd.DataFrame(d.setup, columns=["what", d.a, d.b])
-        parts.append(setup.to_html(index=False, escape=True))
-    parts.append(d.strategies.to_html(index=False, float_format="%.4f", escape=True))
-    if not d.cells.empty:
-        parts.append(f"<p>{len(d.cells)} cells moved beyond fold noise (2 SE):</p>")
-        parts.append(d.cells.head(50).to_html(index=False, float_format="%.4f", escape=True))
+    for title, frame in d.tables():
+        parts.append(f"<h3>{html.escape(title)}</h3>")  # 50 rows at most; all: imbench diff
+        parts.append(frame.head(50).to_html(index=False, float_format="%.4f", escape=True))
     return "".join(parts)
 
 
