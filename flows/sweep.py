@@ -125,7 +125,7 @@ def _sweep(
     )
     tracked = {k: v for k, v in summary.items() if k != "submitted_at"}
     tracked.update(stats.summary if stats else {})
-    artifacts = [store.leaderboard_path, store.cells_path, store.folder.stats]
+    artifacts = [store.folder.leaderboard, store.folder.cells, store.folder.stats]
     tracker.finish(cells, folds, tracked, artifacts)
     marker = store.folder.tracked
     if tracker.behind:

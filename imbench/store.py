@@ -76,18 +76,6 @@ class SweepStore:
         self.dir = self.folder.path
         self.parts = self.folder.parts
 
-    @property
-    def folds_path(self) -> Path:
-        return self.folder.folds
-
-    @property
-    def cells_path(self) -> Path:
-        return self.folder.cells
-
-    @property
-    def leaderboard_path(self) -> Path:
-        return self.folder.leaderboard
-
     def prepare(self) -> None:
         try:
             self.parts.mkdir(parents=True, exist_ok=True)
@@ -99,18 +87,13 @@ class SweepStore:
         """A sweep folder with results but no parts (committed results such as
         ``results/reference``, a copied folder) resumes from its consolidated files:
         they become the oldest part, so a rerun computes only cells it lacks."""
-        if not self.cells_path.exists() or any(self.parts.glob("*.cells.parquet")):
+        f = self.folder
+        if not f.cells.exists() or any(self.parts.glob("*.cells.parquet")):
             return
         stem = f"{0:020d}-adopted"
-        if self.folds_path.exists():
-            atomic_write_parquet(
-                pd.read_parquet(self.folds_path), self.parts / f"{stem}.folds.parquet"
-            )
-        if self.folder.predictions.exists():
-            atomic_write_parquet(
-                pd.read_parquet(self.folder.predictions), self.parts / f"{stem}.preds.parquet"
-            )
-        atomic_write_parquet(pd.read_parquet(self.cells_path), self.parts / f"{stem}.cells.parquet")
+        for path, kind in ((f.folds, "folds"), (f.predictions, "preds"), (f.cells, "cells")):
+            if path.exists():  # cells last: a cells part is the commit marker
+                atomic_write_bytes(self.parts / f"{stem}.{kind}.parquet", path.read_bytes())
 
     def lock(self) -> FileLock:
         """Held while a sweep writes here; a second writer fails at once, clearly.
@@ -186,8 +169,8 @@ class SweepStore:
             )
         self._consolidate_predictions(cells)
         cells = cells.drop(columns="_part").reset_index(drop=True)
-        atomic_write_parquet(cells, self.cells_path)
-        atomic_write_parquet(folds.reset_index(drop=True), self.folds_path)
+        atomic_write_parquet(cells, self.folder.cells)
+        atomic_write_parquet(folds.reset_index(drop=True), self.folder.folds)
         return cells, folds
 
     def _consolidate_predictions(self, kept: pd.DataFrame) -> None:
@@ -211,5 +194,5 @@ class SweepStore:
         return path
 
     def write_leaderboard(self, frame: pd.DataFrame) -> Path:
-        atomic_write_parquet(frame, self.leaderboard_path)
-        return self.leaderboard_path
+        atomic_write_parquet(frame, self.folder.leaderboard)
+        return self.folder.leaderboard

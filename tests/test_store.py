@@ -36,7 +36,7 @@ def test_consolidate_restricts_to_the_plan(tmp_path):
     store.commit([_ok(1), _ok(2), _ok(3)])
     cells, folds = store.consolidate(["id1", "id3"])
     assert set(cells["cell_id"]) == set(folds["cell_id"]) == {"id1", "id3"}
-    assert set(pd.read_parquet(store.cells_path)["cell_id"]) == {"id1", "id3"}
+    assert set(pd.read_parquet(store.folder.cells)["cell_id"]) == {"id1", "id3"}
 
 
 def test_writes_leave_no_temporary_files(tmp_path):
