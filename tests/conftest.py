@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 # Cap BLAS/OpenMP threads as the engine caps them in its workers: uncapped,
 # test_contracts[adasyn-hgb] took 39.8 s instead of 1.3 s on 2 cores. Set before
@@ -81,39 +82,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_mlflow_server(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
-    """A real `mlflow server` on 127.0.0.1:port with a SQLite store under tmp_path."""
-    log = (tmp_path / "mlflow-server.log").open("ab")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "mlflow",
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--backend-store-uri",
-            f"sqlite:///{tmp_path / 'server.db'}",
-            "--artifacts-destination",
-            str(tmp_path / "server-artifacts"),
-            "--workers",
-            "1",
-        ],
-        stdout=log,
-        stderr=log,
-        cwd=tmp_path,
-        start_new_session=True,
-    )
-    try:
-        wait_http(
-            f"http://127.0.0.1:{port}/health", proc, timeout=120, log=tmp_path / "mlflow-server.log"
+def start_server(
+    args: list[str], log: Path, health: str, *, timeout: float = 120, **popen: Any
+) -> subprocess.Popen[bytes]:
+    """``python -m ARGS`` in its own process group (so ``stop_process`` stops all it
+    starts), output to ``log``; returns once ``health`` answers 200, or stops it and
+    fails the test with the log's tail."""
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", *args], stdout=out, stderr=out, start_new_session=True, **popen
         )
+    try:
+        wait_http(health, proc, timeout=timeout, log=log)
     except BaseException:
         stop_process(proc)
         raise
     return proc
+
+
+def start_mlflow_server(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
+    """A real `mlflow server` on 127.0.0.1:port with a SQLite store under tmp_path."""
+    args = ["mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+            "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
+            "--artifacts-destination", str(tmp_path / "server-artifacts")]  # fmt: skip
+    health = f"http://127.0.0.1:{port}/health"
+    return start_server(args, tmp_path / "mlflow-server.log", health, cwd=tmp_path)
 
 
 def stop_process(proc: subprocess.Popen[bytes]) -> None:

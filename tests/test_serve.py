@@ -12,7 +12,7 @@ import pytest
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from conftest import free_port, stop_process, wait_http
+from conftest import free_port, start_server, stop_process
 
 pytestmark = pytest.mark.integration
 
@@ -27,28 +27,12 @@ def test_served_deployment_runs_a_sweep(tmp_path):
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_UI_ENABLED="false",
     )
-    log = (tmp_path / "prefect-server.log").open("wb")
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "prefect",
-            "server",
-            "start",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--no-services",
-        ],
-        env=env,
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
+    args = ["prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port),
+            "--no-services"]  # fmt: skip
+    server = start_server(args, tmp_path / "prefect-server.log", f"{api}/health",
+                          timeout=180, env=env)  # fmt: skip
     served = None
     try:
-        wait_http(f"{api}/health", server, timeout=180, log=tmp_path / "prefect-server.log")
         served = subprocess.Popen(
             [sys.executable, "-m", "imbench.cli", "serve"],
             env=env,
