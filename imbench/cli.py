@@ -31,6 +31,7 @@ from imbench.results import (
     audit_table,
     mlartifacts,
     slug,
+    sweep_folders,
 )
 
 console = Console(width=None if sys.stdout.isatty() else 120)  # pipes get full tables
@@ -373,7 +374,18 @@ def _sweep_config(sweep_dir: Path, out: Path, tracking_uri: str | None) -> Any:
 
 
 def _sweep_dir(sweep: str | None, out: Path) -> Path:
-    return out / sweep if sweep else _latest_sweep(out)
+    """The named sweep's folder under ``out`` (the latest without a name); a name with no
+    results there fails naming the close matches among the sweeps that are there."""
+    if not sweep:
+        return _latest_sweep(out)
+    if not SweepFolder.of(out, sweep).has_results():
+        import difflib
+
+        names = [f.name for f in sweep_folders(out)]
+        close = difflib.get_close_matches(sweep, names, n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ConfigError(f"no finished sweep {sweep!r} under {out}{hint}")
+    return out / sweep
 
 
 @app.command()
@@ -777,10 +789,7 @@ def _sweep_ref(text: str, out: Path) -> SweepFolder:
     path = Path(text)
     if path.is_dir() and SweepFolder(path).has_results():
         return SweepFolder(path)
-    folder = SweepFolder.of(out, text)
-    if not folder.has_scores():
-        raise ConfigError(f"no finished sweep {text!r} under {out} (nor a sweep folder {text!r})")
-    return folder
+    return SweepFolder(_sweep_dir(text, out))
 
 
 def _print_diff(result: Any, fmt: str) -> None:

@@ -131,6 +131,8 @@ def test_bad_input_is_one_clear_line(sweeps):
     result = _cli("s0", "nope", "--out", sweeps["s0"].parent)
     assert result.exit_code == 2
     assert "no finished sweep" in result.output and "Traceback" not in result.output
+    typo = _cli("s0", "agian", "--out", sweeps["s0"].parent)  # a typo names what is there
+    assert typo.exit_code == 2 and "did you mean again?" in typo.output
     result = _cli("s0", "s1", "--out", sweeps["s0"].parent, "--metric", "prauc")
     assert result.exit_code == 2 and "unknown metric 'prauc'" in result.output
 
