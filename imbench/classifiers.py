@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
+import sys
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Literal
 
 import numpy as np
 from imblearn.ensemble import BalancedRandomForestClassifier
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
@@ -18,6 +20,7 @@ from sklearn.ensemble import (
 )
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils import get_tags
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
@@ -26,6 +29,21 @@ from imbench.errors import ConfigError
 
 @dataclass(frozen=True)
 class Classifier:
+    """A classifier entry; the plugin contract.
+
+    - ``make(seed)`` returns an unfitted scikit-learn-compatible binary classifier
+      (``fit``, ``get_params``/``set_params``, ``clone``-able) seeded by ``seed``;
+    - ``grid``: parameter points tried on the inner folds (bare parameter names),
+      jointly with the strategy's grid; the best by inner PR-AUC is refitted;
+    - ``scores``: ``predict_proba`` (column 1 is the minority score) or
+      ``decision_function`` (mapped to (0, 1) by a logistic, so 0.5 is its own
+      default decision; measured for calibration like any score);
+    - ``accepts_class_weight`` / ``accepts_sample_weight``: how ``balanced`` and
+      ``cost`` reach it (a ``class_weight`` parameter, else ``sample_weight`` in
+      ``fit``; with neither, those cells are skipped with that reason);
+    - ``spec``: its identity in cell ids ("" for built-ins), see ``Strategy``.
+    """
+
     name: str
     make: Callable[[int], Any]
     grid: tuple[dict[str, Any], ...]
@@ -37,12 +55,23 @@ class Classifier:
     # fits on majority rows only (the anomaly reframe): class weights and oversampling
     # cannot change it, so those cells are skipped with that reason
     fits_majority_only: bool = False
+    accepts_sample_weight: bool = True
+    scores: Literal["predict_proba", "decision_function"] = "predict_proba"
+    spec: str = ""
 
 
 CLASSIFIERS: dict[str, Classifier] = {}
 
 
 def register_classifier(clf: Classifier) -> Classifier:
+    """Add ``clf`` to the registry (a plugin calls this when imported); an entry from
+    outside imbench gets a ``spec`` naming its module and package version."""
+    caller = sys._getframe(1).f_globals.get("__name__", "")
+    if not clf.spec and caller.split(".")[0] != "imbench":
+        from imbench.methods import plugin_spec
+
+        identity = {k: v for k, v in vars(clf).items() if not callable(v)}
+        clf = replace(clf, spec=plugin_spec(caller, identity))
     CLASSIFIERS[clf.name] = clf
     return clf
 
@@ -241,6 +270,39 @@ class FittedDelegate(ClassifierMixin, BaseEstimator):
     def predict(self, X: Any) -> np.ndarray:
         X = self._checked(X)
         return self.estimator_.predict(X)
+
+    @available_if(lambda self: hasattr(self.estimator, "decision_function"))
+    def decision_function(self, X: Any) -> np.ndarray:
+        X = self._checked(X)
+        return self.estimator_.decision_function(X)
+
+
+class DecisionScores(FittedDelegate):
+    """A classifier that scores by ``decision_function`` (an SVM, a ridge classifier)
+    made to give ``predict_proba``: the logistic of its decision value, so the default
+    threshold 0.5 is its own decision boundary. Not a calibration: ``+calibrated``
+    fits a map on inner folds, and Brier / ECE measure what this one leaves."""
+
+    def __init__(self, estimator: Any = None) -> None:
+        self.estimator = estimator
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> DecisionScores:
+        X, y = self._fit_data(X, y)
+        self.estimator_ = clone(self.estimator)
+        if sample_weight is None:
+            self.estimator_.fit(X, y)
+        else:
+            self.estimator_.fit(X, y, sample_weight=sample_weight)
+        self.classes_ = self.estimator_.classes_
+        return self
+
+    def _binary_only(self) -> bool:
+        return True
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        X = self._checked(X)
+        score = expit(np.asarray(self.estimator_.decision_function(X), dtype=float))
+        return np.column_stack([1.0 - score, score])
 
 
 class ScalePosWeight(FittedDelegate):

@@ -81,6 +81,41 @@ class SweepConfig(BaseModel):
     out: Path = Path("results")
     tracking_uri: str | None = None
     dask_address: str | None = Field(None, description="run on this Dask scheduler")
+    plugins: list[str] = Field(
+        default_factory=list, description="modules that register strategies/classifiers"
+    )
+    strategy: dict[str, Any] = Field(
+        default_factory=dict, description="[strategy.NAME] tables: a sampler by import path"
+    )
+    classifier: dict[str, Any] = Field(
+        default_factory=dict, description="[classifier.NAME] tables: an estimator by import path"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _methods(cls, data: Any, info: ValidationInfo) -> Any:
+        """Declared entries and plugins first: the strategy and classifier lists name them.
+        Their errors are ConfigErrors naming the table and key."""
+        if not isinstance(data, dict):
+            return data
+        from imbench.methods import Methods
+
+        methods = Methods.from_raw(
+            data.get("plugins") or [], data.get("strategy"), data.get("classifier")
+        )
+        if not (info.context or {}).get("reading"):
+            methods.install()
+        return {
+            **data,
+            "strategy": {n: t.model_dump(exclude_defaults=True) for n, t in methods.strategies},
+            "classifier": {n: t.model_dump(exclude_defaults=True) for n, t in methods.classifiers},
+        }
+
+    def methods(self) -> Any:
+        """The config's plugins and tables as ``methods.Methods`` (what workers install)."""
+        from imbench.methods import Methods
+
+        return Methods.from_raw(self.plugins, self.strategy, self.classifier)
 
     @field_validator("dask_address")
     @classmethod
@@ -113,10 +148,11 @@ class SweepConfig(BaseModel):
 
     @field_validator("strategies")
     @classmethod
-    def _strategies(cls, v: list[str]) -> list[str]:
+    def _strategies(cls, v: list[str], info: ValidationInfo) -> list[str]:
         from imbench.strategies import parse_strategy
 
-        return _unique([parse_strategy(s).name for s in v])
+        strict = not (info.context or {}).get("reading")  # a plugin need not be loaded
+        return _unique([parse_strategy(s, strict=strict).name for s in v])
 
     @field_validator("classifiers")
     @classmethod

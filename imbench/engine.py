@@ -146,7 +146,7 @@ def score_unit(
     results = []
     fits = sum(o.n_fits for o in outcomes) if n_fits is None else n_fits
     for cell in unit.cells:
-        spec = parse_strategy(cell.strategy)
+        spec = parse_strategy(cell.strategy, strict=False)
         folds = []
         for o in outcomes:
             proba, threshold = o.variant(spec, settings)
@@ -215,5 +215,6 @@ def evaluate_batch(
     Parallelism is across workers; BLAS/OpenMP threads inside each worker are
     capped so that workers do not oversubscribe the cores.
     """
+    settings.methods.install()  # this worker's registries: plugins and declared entries
     with threadpool_limits(limits=blas_threads):
         return [r for u in units for r in evaluate_unit(u, settings, min_minority=min_minority)]

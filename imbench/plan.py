@@ -39,7 +39,7 @@ class Unit:
 def unit_key(cell: Cell) -> tuple[str, str, str, str, int]:
     """Cells with one key share every fit (their strategies differ only after fitting).
     Also takes a row of cells.parquet (``itertuples``), which has the same fields."""
-    base = parse_strategy(cell.strategy).base.name
+    base = parse_strategy(cell.strategy, strict=False).base.name
     return (cell.dataset_key, cell.imbalance_ratio, base, cell.classifier, cell.seed)
 
 
@@ -64,6 +64,7 @@ def settings_of(cfg: SweepConfig) -> ProtocolSettings:
         ),
         calibration=p.calibration,
         cell_timeout_s=p.cell_timeout_s,
+        methods=cfg.methods(),
     )
 
 
@@ -85,6 +86,9 @@ def make_plan(cfg: SweepConfig, fingerprints: dict[str, str], names: dict[str, s
             "protocol": protocol,
             "engine": ENGINE_VERSION,
         }
+        spec = method_spec(strategy, clf)
+        if spec:  # a declared or plugin entry, or a built-in with its own grid
+            ident["method"] = spec
         if parse_strategy(strategy).calibrated:
             # monotone calibration maps (no reversed or flattened rankings): only these
             # cells' numbers changed, so only they are recomputed
@@ -93,6 +97,63 @@ def make_plan(cfg: SweepConfig, fingerprints: dict[str, str], names: dict[str, s
             Cell(stable_hash(ident), names[key], key, fingerprints[key], label, strategy, clf, seed)
         )
     return cells
+
+
+def method_spec(strategy: str, classifier: str) -> dict[str, str]:
+    """What a cell's id holds of its entries beyond their names: the ``spec`` of a
+    declared, plugin or re-gridded entry (import path, params, grid, package version).
+    Built-ins have none, so their cell ids stay as they were."""
+    from imbench.classifiers import CLASSIFIERS
+    from imbench.strategies import STRATEGIES
+
+    base = STRATEGIES.get(parse_strategy(strategy, strict=False).base.name)
+    clf = CLASSIFIERS.get(classifier)
+    spec = {"strategy": base.spec if base else "", "classifier": clf.spec if clf else ""}
+    return {k: v for k, v in spec.items() if v}
+
+
+@dataclass(frozen=True)
+class FitBudget:
+    """What a sweep will fit, before it starts: per unit outer x (inner x grid + 1)."""
+
+    cells: int
+    units: int
+    fits: int
+    outer: int
+    inner: int
+    grids: dict[tuple[str, str], int]  # (base strategy, classifier) -> joint grid size
+
+    def describe(self) -> str:
+        by_size: dict[int, list[str]] = {}
+        for (strategy, clf), size in self.grids.items():
+            by_size.setdefault(size, []).append(f"{strategy}×{clf}")
+        sizes = ", ".join(
+            f"{size} ({', '.join(names[:4])}{f' +{len(names) - 4} more' if len(names) > 4 else ''})"
+            for size, names in sorted(by_size.items())
+        )
+        return (
+            f"{self.cells} cells in {self.units} units of shared fits; at most {self.fits:,} fits "
+            f"= {self.outer} outer × ({self.inner} inner × grid + 1) per unit; grid sizes {sizes}"
+        )
+
+
+def fit_budget(cfg: SweepConfig) -> FitBudget:
+    """Fits the whole grid takes (none reused, none skipped), from the registries."""
+    from imbench.classifiers import get_classifier
+    from imbench.protocol import fits_per_unit, joint_grid
+
+    s = settings_of(cfg)
+    bases = list(dict.fromkeys(parse_strategy(n).base.name for n in cfg.strategies))
+    per_data = len(cfg.datasets) * len(cfg.ratios) * len(cfg.seeds)
+    grids, fits = {}, 0
+    for base in bases:
+        for name in cfg.classifiers:
+            strategy, clf = parse_strategy(base).base, get_classifier(name)
+            grids[(base, name)] = len(joint_grid(strategy, clf))
+            fits += per_data * fits_per_unit(strategy, clf, s)
+    cells = per_data * len(cfg.strategies) * len(cfg.classifiers)
+    return FitBudget(cells, per_data * len(grids), fits, s.outer_folds * s.outer_repeats,
+                     s.inner_folds, grids)  # fmt: skip
 
 
 def group_units(cells: list[Cell]) -> list[Unit]:

@@ -25,6 +25,7 @@ from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold
 from imbench.calibration import CalibrationMap, CalibrationMethod, fit_calibrator
 from imbench.classifiers import Classifier
 from imbench.errors import CannotRun
+from imbench.methods import Methods
 from imbench.metrics import DEFAULT_THRESHOLD
 from imbench.objectives import ThresholdObjective
 from imbench.seeding import derive_seed
@@ -47,6 +48,8 @@ class ProtocolSettings:
     objective: ThresholdObjective = ThresholdObjective()
     calibration: CalibrationMethod = "sigmoid"
     cell_timeout_s: float | None = None  # changes no number: not part of a cell's id
+    # the config's plugins and declared entries, installed by each worker
+    methods: Methods = field(default_factory=Methods)
 
 
 @dataclass
@@ -132,6 +135,19 @@ def check_feasible(
         )
 
 
+def joint_grid(strategy: Strategy, classifier: Classifier) -> list[dict[str, Any]]:
+    """The configurations the inner loop compares: every classifier point with every
+    strategy point (``sampler__k_neighbors``), searched jointly, so a sampler's
+    parameters are chosen on inner folds like the classifier's."""
+    return [{**c, **s} for c in (classifier.grid or ({},)) for s in (strategy.grid or ({},))]
+
+
+def fits_per_unit(strategy: Strategy, classifier: Classifier, s: ProtocolSettings) -> int:
+    """outer folds x (inner folds x grid + 1): what one unit of shared fits costs."""
+    outer = s.outer_folds * s.outer_repeats
+    return outer * (s.inner_folds * len(joint_grid(strategy, classifier)) + 1)
+
+
 def _proba(model: Any, X: np.ndarray) -> np.ndarray:
     return model.predict_proba(X)[:, 1]
 
@@ -153,7 +169,7 @@ def nested_cv(
     if no_effect:
         raise CannotRun(no_effect)
     check_feasible(y, strategy, settings, split_seed, features)
-    grid = classifier.grid or ({},)
+    grid = joint_grid(strategy, classifier)
 
     def make(params: dict[str, Any]) -> Any:
         return build_pipeline(

@@ -11,8 +11,9 @@ those inner out-of-fold predictions (calibration.py).
 from __future__ import annotations
 
 import difflib
+import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from imblearn.combine import SMOTEENN, SMOTETomek
@@ -33,15 +34,34 @@ from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 
-from imbench.classifiers import Classifier, FittedDelegate
+from imbench.classifiers import Classifier, DecisionScores, FittedDelegate
 from imbench.errors import ConfigError, SamplerCannotRun
 
 MODIFIERS = ("calibrated", "threshold")  # canonical order in names
 K_NEIGHBORS = 5
+# grid keys of a strategy's own step (the classifier's keys are bare): sampler__k_neighbors
+SAMPLER, ENSEMBLE = "sampler__", "ensemble__"
 
 
 @dataclass(frozen=True)
 class Strategy:
+    """One way to treat imbalance; the plugin contract.
+
+    - ``make_sampler(seed)`` returns an unfitted sampler (``fit_resample(X, y)``); it
+      runs inside the pipeline on the rows the pipeline is fitted on, never on test
+      rows. Its ValueError / RuntimeError means "cannot resample these rows": the
+      cell is skipped with that reason. Any other exception fails the cell.
+    - or ``weighting``: class weights (``balanced``, or ``cost``: {0: 1, 1: cost_ratio});
+    - or ``wrap(classifier, seed)``: an ensemble around the classifier.
+    - ``grid``: points tried on the inner folds jointly with the classifier's grid;
+      keys are ``sampler__<param>`` (or ``ensemble__<param>``).
+    - ``min_minority_train``: fewest minority rows an inner training fold must hold
+      (a k-NN sampler needs k + 1), else the cell is skipped before any fit.
+    - ``spec``: the entry's identity in cell ids ("" for built-ins, whose identity is
+      the engine version); set from the registering module and its package's version
+      for a plugin, from the table and its import path's package for a config entry.
+    """
+
     name: str
     make_sampler: Callable[[int], Any] | None = None
     weighting: Literal["balanced", "cost"] | None = None
@@ -55,6 +75,8 @@ class Strategy:
     # the sampler only adds minority rows (oversampling): no effect on a classifier
     # that fits on majority rows alone
     adds_minority_only: bool = False
+    grid: tuple[dict[str, Any], ...] = ()
+    spec: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,17 +105,34 @@ STRATEGIES: dict[str, Strategy] = {}
 
 
 def register_strategy(strategy: Strategy) -> Strategy:
+    """Add ``strategy`` to the registry (a plugin calls this when imported). An entry
+    registered from outside imbench gets a ``spec`` naming its module and package
+    version, so cells recompute when the plugin's package changes."""
+    caller = sys._getframe(1).f_globals.get("__name__", "")
+    if not strategy.spec and caller.split(".")[0] != "imbench":
+        from imbench.methods import plugin_spec
+
+        strategy = replace(strategy, spec=plugin_spec(caller, _identity(strategy)))
     STRATEGIES[strategy.name] = strategy
     return strategy
 
 
-def parse_strategy(name: str) -> StrategySpec:
+def _identity(strategy: Strategy) -> dict[str, Any]:
+    return {k: v for k, v in vars(strategy).items() if not callable(v)}
+
+
+def parse_strategy(name: str, *, strict: bool = True) -> StrategySpec:
     """``smote``, ``smote+threshold``, ``smote+calibrated+threshold``, ``threshold``
-    (= ``none+threshold``), in any modifier order."""
+    (= ``none+threshold``), in any modifier order. ``strict=False`` reads a name of a
+    finished sweep whose entry this process does not know (a plugin not loaded)."""
     tokens = [t.strip() for t in name.strip().split("+")]
     if tokens[0] in MODIFIERS:
         tokens.insert(0, "none")
     base_name, mods = tokens[0], tokens[1:]
+    if base_name not in STRATEGIES and not strict:
+        return StrategySpec(
+            Strategy(base_name), tune_threshold="threshold" in mods, calibrated="calibrated" in mods
+        )
     if base_name not in STRATEGIES:
         known = [*STRATEGIES, *MODIFIERS]
         close = difflib.get_close_matches(base_name, known, n=2)
@@ -183,7 +222,17 @@ def unsupported_reason(strategy: Strategy, features: Features | None) -> str | N
 
 
 def no_effect_reason(strategy: Strategy, classifier: Classifier) -> str | None:
-    """Why ``strategy`` cannot change ``classifier`` at all (its cells would repeat ``none``)."""
+    """Why ``strategy`` cannot change ``classifier`` at all (its cells would repeat
+    ``none``), or cannot be applied to it."""
+    if (
+        strategy.weighting
+        and classifier.native_weighting is None
+        and not (classifier.accepts_class_weight or classifier.accepts_sample_weight)
+    ):
+        return (
+            f"{classifier.name} accepts neither class_weight nor sample_weight: "
+            f"{strategy.name} (class weights) cannot be applied to it"
+        )
     if not classifier.fits_majority_only:
         return None
     if strategy.weighting:
@@ -214,7 +263,8 @@ def build_pipeline(
     and one-hot encode categorical columns -> classifier. Every step is fitted on
     the rows the pipeline is fitted on.
     """
-    clf = classifier.make(seed).set_params(**params)
+    own = {k: v for k, v in params.items() if k.startswith((SAMPLER, ENSEMBLE))}
+    clf = classifier.make(seed).set_params(**{k: v for k, v in params.items() if k not in own})
     if strategy.weighting is not None and classifier.native_weighting is not None:
         clf = classifier.native_weighting(clf, strategy.weighting, cost_ratio)
     elif strategy.weighting is not None:
@@ -223,21 +273,32 @@ def build_pipeline(
             clf.set_params(class_weight=weights)
         else:
             clf = SampleWeighted(clf, class_weight=weights)
+    if classifier.scores == "decision_function":
+        clf = DecisionScores(clf)
     if strategy.wrap is not None:
         clf = strategy.wrap(clf, seed)
+        clf.set_params(**_strip(own, ENSEMBLE))
+    sampler_params = _strip(own, SAMPLER)
     if features is None or not features.categorical:
         steps: list[tuple[str, Any]] = []
         if features is not None and features.missing:
             steps.append(("impute", SimpleImputer(strategy="median", keep_empty_features=True)))
         steps.append(("scale", StandardScaler()))
         if strategy.make_sampler is not None:
-            steps.append(("sample", Resample(strategy.make_sampler(seed))))
+            sampler = strategy.make_sampler(seed).set_params(**sampler_params)
+            steps.append(("sample", Resample(sampler)))
         steps.append(("clf", clf))
         return Pipeline(steps)
-    return Pipeline(_mixed_steps(strategy, clf, seed, features))
+    return Pipeline(_mixed_steps(strategy, clf, seed, features, sampler_params))
 
 
-def _mixed_steps(strategy: Strategy, clf: Any, seed: int, f: Features) -> list[tuple[str, Any]]:
+def _strip(params: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return {k.removeprefix(prefix): v for k, v in params.items() if k.startswith(prefix)}
+
+
+def _mixed_steps(
+    strategy: Strategy, clf: Any, seed: int, f: Features, sampler_params: dict[str, Any]
+) -> list[tuple[str, Any]]:
     reason = unsupported_reason(strategy, f)
     if reason:
         raise ConfigError(reason)
@@ -263,9 +324,10 @@ def _mixed_steps(strategy: Strategy, clf: Any, seed: int, f: Features) -> list[t
             sampler = SMOTENC(cat_pos, k_neighbors=K_NEIGHBORS, random_state=seed)
         else:
             sampler = SMOTEN(k_neighbors=K_NEIGHBORS, random_state=seed)
-        steps.append(("sample", Resample(sampler)))
+        steps.append(("sample", Resample(sampler.set_params(**sampler_params))))
     elif strategy.make_sampler is not None:
-        steps.append(("sample", Resample(strategy.make_sampler(seed))))
+        sampler = strategy.make_sampler(seed).set_params(**sampler_params)
+        steps.append(("sample", Resample(sampler)))
     return [*steps, ("encode", encode), ("clf", clf)]
 
 

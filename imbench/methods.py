@@ -1,0 +1,505 @@
+"""Bring-your-own methods: strategies and classifiers declared in a sweep config or
+registered by Python plugins.
+
+A config declares entries as TOML tables, validated before any compute::
+
+    plugins = ["mypkg.imbalance"]            # modules whose import registers entries
+
+    [strategy.svmsmote]                      # a new strategy: a sampler by import path
+    sampler = "imblearn.over_sampling.SVMSMOTE"
+    params = { m_neighbors = 8 }             # fixed
+    grid = { k_neighbors = [3, 5] }          # tuned on inner folds, jointly with the
+                                             # classifier's grid
+    on_categorical = "unsupported"           # or "same": the sampler handles category codes
+    min_minority = 6                         # fewest minority rows in an inner training fold
+
+    [classifier.knn]
+    estimator = "sklearn.neighbors.KNeighborsClassifier"
+    grid = { n_neighbors = [5, 15] }
+    scores = "predict_proba"                 # or "decision_function" (mapped by a logistic)
+
+    [strategy.smote]                         # a built-in's grid (or params) overridden
+    grid = { k_neighbors = [3, 5, 7] }
+
+A strategy may instead wrap the classifier: ``ensemble = "pkg.Class"`` names a
+meta-estimator taking ``estimator=`` (as imblearn's EasyEnsembleClassifier does).
+
+Plugins (modules listed in ``plugins``, or entry points in the group
+``imbench.plugins``) call ``register_strategy`` / ``register_classifier`` when
+imported. Everything here is data, so it travels to every worker (process pool
+or Dask), which installs it before it evaluates anything.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import itertools
+import sys
+from dataclasses import dataclass, replace
+from importlib import metadata
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from imbench.classifiers import CLASSIFIERS, Classifier
+from imbench.config import stable_hash
+from imbench.errors import ConfigError
+from imbench.strategies import ENSEMBLE, SAMPLER, STRATEGIES, Strategy
+
+PLUGIN_GROUP = "imbench.plugins"
+NEIGHBOUR_KEYS = ("k_neighbors", "n_neighbors")
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    params: dict[str, Any] = Field(default_factory=dict, description="fixed parameters")
+    grid: dict[str, list[Any]] = Field(
+        default_factory=dict, description="values tried on the inner folds (all combinations)"
+    )
+    description: str = ""
+
+    @field_validator("grid")
+    @classmethod
+    def _grid(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        for key, values in v.items():
+            if not values:
+                raise ValueError(f"grid key {key!r} has no values")
+        return v
+
+
+class StrategyTable(_Table):
+    """``[strategy.NAME]``: ``sampler`` or ``ensemble`` by import path for a new entry;
+    a built-in's name with only ``params`` / ``grid`` tunes the built-in."""
+
+    sampler: str | None = None
+    ensemble: str | None = None
+    on_categorical: Literal["same", "unsupported"] | None = None
+    min_minority: int | None = Field(None, ge=1)
+
+
+class ClassifierTable(_Table):
+    """``[classifier.NAME]``: ``estimator`` by import path for a new entry; a built-in's
+    name with only ``params`` / ``grid`` tunes the built-in."""
+
+    estimator: str | None = None
+    scores: Literal["predict_proba", "decision_function"] | None = None
+
+
+@dataclass(frozen=True)
+class Methods:
+    """A config's plugins and declared tables: plain data that every worker installs."""
+
+    plugins: tuple[str, ...] = ()
+    strategies: tuple[tuple[str, StrategyTable], ...] = ()
+    classifiers: tuple[tuple[str, ClassifierTable], ...] = ()
+
+    @classmethod
+    def from_raw(cls, plugins: Any, strategies: Any, classifiers: Any) -> Methods:
+        """Validate the raw TOML values; errors name the table and key."""
+        if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
+            raise ConfigError("plugins: must be a list of module names, e.g. ['mypkg.imbalance']")
+        return cls(
+            tuple(plugins),
+            _tables("strategy", strategies, StrategyTable),
+            _tables("classifier", classifiers, ClassifierTable),
+        )
+
+    @property
+    def key(self) -> str:
+        return stable_hash(
+            [list(self.plugins), [(n, t.model_dump()) for n, t in self.strategies],
+             [(n, t.model_dump()) for n, t in self.classifiers]]
+        )  # fmt: skip
+
+    def install(self) -> None:
+        """Load plugins, then register the declared entries (replacing those of the
+        previous install in this process). Idempotent and cheap when nothing changed."""
+        load_entry_points()
+        for module in self.plugins:
+            load_plugin(module)
+        global _installed
+        if _installed == self.key:
+            return
+        _restore()
+        try:
+            for name, stable in self.strategies:
+                _overlay(STRATEGIES, name, build_strategy(name, stable))
+            for name, ctable in self.classifiers:
+                _overlay(CLASSIFIERS, name, build_classifier(name, ctable))
+        except ConfigError:
+            _restore()
+            raise
+        _installed = self.key
+
+
+def _tables(kind: str, raw: Any, model: type[_Table]) -> tuple[tuple[str, Any], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{kind}: must be tables [{kind}.NAME]")
+    out = []
+    for name, body in raw.items():
+        if isinstance(body, BaseModel):
+            body = body.model_dump()
+        if not isinstance(body, dict):
+            raise ConfigError(f"{kind}.{name}: must be a table [{kind}.{name}]")
+        if not name or "+" in name or not name.replace("_", "a").replace("-", "a").isalnum():
+            raise ConfigError(f"{kind}.{name}: a name may use only letters, digits, '-', '_'")
+        try:
+            out.append((name, model.model_validate(body)))
+        except ValidationError as exc:
+            raise ConfigError(_table_error(f"{kind}.{name}", exc, model)) from None
+    return tuple(out)
+
+
+def _table_error(where: str, exc: ValidationError, model: type[_Table]) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(loc, list(model.model_fields), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            msg = f"unknown key{hint}; known: {', '.join(model.model_fields)}"
+        lines.append(f"{where}.{loc}: {msg}")
+    return "invalid config:\n  " + "\n  ".join(lines)
+
+
+# --- installing: the registries are the base entries plus this config's overlay --------
+
+_previous: dict[tuple[int, str], Any] = {}  # (id of registry, name) -> entry it replaced
+_installed: str | None = None  # the key of the Methods installed in this process
+_loaded_entry_points = False
+
+
+def _overlay(registry: dict[str, Any], name: str, entry: Any) -> None:
+    _previous[(id(registry), name)] = registry.get(name)
+    registry[name] = entry
+
+
+def _restore() -> None:
+    """Put back what the previous install replaced (so a config without tables sees
+    the built-ins and plugins only)."""
+    global _installed
+    for (registry_id, name), entry in reversed(list(_previous.items())):
+        registry = STRATEGIES if registry_id == id(STRATEGIES) else CLASSIFIERS
+        if entry is None:
+            registry.pop(name, None)
+        else:
+            registry[name] = entry
+    _previous.clear()
+    _installed = None
+
+
+def load_plugin(module: str) -> None:
+    """Import a plugin module (its import registers its entries)."""
+    if module in sys.modules:
+        return
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        raise ConfigError(f"plugins: cannot import {module!r}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - a plugin's own error, named
+        raise ConfigError(
+            f"plugins: {module!r} raised on import: {type(exc).__name__}: {exc}"
+        ) from None
+
+
+def load_entry_points() -> None:
+    """Load the installed packages' ``imbench.plugins`` entry points, once per process.
+    An entry point names a module (imported) or a callable (imported and called)."""
+    global _loaded_entry_points
+    if _loaded_entry_points:
+        return
+    _loaded_entry_points = True
+    for ep in metadata.entry_points(group=PLUGIN_GROUP):
+        try:
+            obj = ep.load()
+            if callable(obj):
+                obj()
+        except Exception as exc:  # noqa: BLE001 - named, so the user can remove it
+            raise ConfigError(
+                f"plugin entry point {ep.name!r} ({ep.value}) failed to load: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
+
+
+# --- building entries from tables -------------------------------------------------------
+
+
+def resolve(path: str, where: str) -> Any:
+    """``pkg.module.Name`` -> the object; a path that does not resolve names itself."""
+    module_name, _, attr = path.rpartition(".")
+    if not module_name:
+        raise ConfigError(f"{where}: {path!r} is not an import path like 'package.module.Class'")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"{where}: {path!r} does not resolve: {exc}") from None
+    if not hasattr(module, attr):
+        names = [n for n in dir(module) if not n.startswith("_")]
+        close = difflib.get_close_matches(attr, names, n=1)
+        hint = f" (did you mean {module_name}.{close[0]}?)" if close else ""
+        raise ConfigError(
+            f"{where}: {path!r} does not resolve: module {module_name!r} has no {attr!r}{hint}"
+        )
+    return getattr(module, attr)
+
+
+def package_version(module: str) -> str:
+    """The installed distribution (and its version) that provides ``module``."""
+    top = module.split(".")[0]
+    for dist in metadata.packages_distributions().get(top, []):
+        try:
+            return f"{dist}=={metadata.version(dist)}"
+        except metadata.PackageNotFoundError:
+            continue
+    return f"{top} (no distribution)"
+
+
+def _instance(cls: Any, params: dict[str, Any], where: str) -> Any:
+    if not isinstance(cls, type):
+        raise ConfigError(f"{where}: {cls!r} is not a class")
+    try:
+        return cls(**params)
+    except TypeError as exc:
+        raise ConfigError(f"{where}.params: {cls.__name__} does not take them: {exc}") from None
+
+
+def _check_keys(est: Any, keys: list[str], where: str) -> None:
+    known = set(est.get_params(deep=True))
+    for key in keys:
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(
+                f"{where}: {type(est).__name__} has no parameter {key!r}{hint}; "
+                f"it takes {', '.join(sorted(k for k in known if '__' not in k))}"
+            )
+
+
+def _check_values(est: Any, points: list[dict[str, Any]], where: str) -> None:
+    """Each grid point set on the estimator passes its own parameter validation."""
+    from sklearn.base import clone
+
+    for point in points:
+        candidate = clone(est).set_params(**point)
+        validate = getattr(candidate, "_validate_params", None)
+        if validate is None:
+            continue
+        try:
+            validate()
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{where}: {point}: {exc}") from None
+
+
+def grid_points(grid: dict[str, list[Any]], prefix: str = "") -> tuple[dict[str, Any], ...]:
+    """All combinations of a table's grid, keys prefixed for the pipeline step."""
+    if not grid:
+        return ()
+    keys = list(grid)
+    return tuple(
+        {f"{prefix}{k}": v for k, v in zip(keys, values, strict=True)}
+        for values in itertools.product(*(grid[k] for k in keys))
+    )
+
+
+def _neighbours_needed(est: Any, points: tuple[dict[str, Any], ...]) -> int:
+    """Fewest minority rows a sampler's k-nearest-neighbour search needs: max k + 1."""
+    values = [v for k, v in est.get_params(deep=True).items() if k.endswith(NEIGHBOUR_KEYS)] + [
+        v for p in points for k, v in p.items() if k.endswith(NEIGHBOUR_KEYS)
+    ]
+    ks = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+    return max(ks) + 1 if ks else 2
+
+
+def build_strategy(name: str, table: StrategyTable) -> Strategy:
+    where = f"strategy.{name}"
+    base = STRATEGIES.get(name)
+    spec = stable_hash({"kind": "strategy", **table.model_dump(), "name": name})
+    if base is not None and not (table.sampler or table.ensemble):
+        return _tuned_builtin(base, table, where, spec)
+    if base is not None:
+        raise ConfigError(
+            f"{where}: {name!r} is already a strategy (built in or from a plugin); give it "
+            "only params, grid or min_minority, or declare your sampler under another name"
+        )
+    if not (table.sampler or table.ensemble) or (table.sampler and table.ensemble):
+        raise ConfigError(
+            f"{where}: give one of sampler = 'package.module.Sampler' or "
+            f"ensemble = 'package.module.Ensemble' (a new strategy needs an import path)"
+        )
+    if table.sampler:
+        cls = resolve(table.sampler, f"{where}.sampler")
+        sampler = _instance(cls, table.params, where)
+        if not hasattr(sampler, "fit_resample"):
+            raise ConfigError(
+                f"{where}.sampler: {table.sampler} is not a sampler (it has no fit_resample)"
+            )
+        _check_keys(sampler, list(table.grid), f"{where}.grid")
+        points = grid_points(table.grid)
+        _check_values(sampler, list(points), f"{where}.grid")
+        version = package_version(cls.__module__)
+        return Strategy(
+            name,
+            make_sampler=_SamplerFactory(cls, dict(table.params)),
+            grid=grid_points(table.grid, SAMPLER),
+            on_categorical=table.on_categorical or "unsupported",
+            min_minority_train=table.min_minority or _neighbours_needed(sampler, points),
+            description=table.description or f"{table.sampler} ({version})",
+            spec=stable_hash([spec, version]),
+        )
+    assert table.ensemble is not None
+    cls = resolve(table.ensemble, f"{where}.ensemble")
+    ensemble = _instance(cls, table.params, where)
+    if "estimator" not in ensemble.get_params(deep=False) or not hasattr(ensemble, "fit"):
+        raise ConfigError(
+            f"{where}.ensemble: {table.ensemble} is not a classifier-wrapping ensemble "
+            "(it takes no estimator= parameter)"
+        )
+    _check_keys(ensemble, list(table.grid), f"{where}.grid")
+    version = package_version(cls.__module__)
+    return Strategy(
+        name,
+        wrap=_EnsembleFactory(cls, dict(table.params)),
+        grid=grid_points(table.grid, ENSEMBLE),
+        on_categorical=table.on_categorical or "same",
+        min_minority_train=table.min_minority or 2,
+        description=table.description or f"{table.ensemble} ({version})",
+        spec=stable_hash([spec, version]),
+    )
+
+
+def _tuned_builtin(base: Strategy, table: StrategyTable, where: str, spec: str) -> Strategy:
+    if table.on_categorical:
+        raise ConfigError(f"{where}.on_categorical: {base.name!r} already says how it handles "
+                          "categorical features")  # fmt: skip
+    if base.make_sampler is not None:
+        target, prefix = base.make_sampler(0), SAMPLER
+    elif base.wrap is not None:
+        from sklearn.linear_model import LogisticRegression
+
+        target, prefix = base.wrap(LogisticRegression(), 0), ENSEMBLE
+    else:
+        raise ConfigError(f"{where}: {base.name!r} has no sampler or ensemble to tune")
+    keys = [*table.params, *table.grid]
+    _check_keys(target, keys, f"{where}.{'grid' if table.grid else 'params'}")
+    fixed = {f"{prefix}{k}": v for k, v in table.params.items()}
+    points = grid_points(table.grid, prefix) or ({},)
+    joint = tuple({**fixed, **p} for p in points)
+    bare = tuple({k.removeprefix(prefix): v for k, v in p.items()} for p in joint)
+    _check_values(target, list(bare), f"{where}.grid")
+    need = table.min_minority or (
+        max(base.min_minority_train, _neighbours_needed(target, bare)) if prefix == SAMPLER
+        else base.min_minority_train
+    )  # fmt: skip
+    tuned = ", ".join(f"{k} in {v}" for k, v in table.grid.items())
+    return replace(
+        base,
+        grid=joint if joint != ({},) else (),
+        min_minority_train=need,
+        description=f"{base.description}; grid: {tuned or table.params}",
+        spec=stable_hash([base.spec, spec]),
+    )
+
+
+@dataclass(frozen=True)
+class _SamplerFactory:
+    cls: Any
+    params: dict[str, Any]
+
+    def __call__(self, seed: int) -> Any:
+        sampler = self.cls(**self.params)
+        if "random_state" in sampler.get_params(deep=False):
+            sampler.set_params(random_state=seed)
+        return sampler
+
+
+@dataclass(frozen=True)
+class _EnsembleFactory:
+    cls: Any
+    params: dict[str, Any]
+
+    def __call__(self, clf: Any, seed: int) -> Any:
+        ensemble = self.cls(**self.params).set_params(estimator=clf)
+        if "random_state" in ensemble.get_params(deep=False):
+            ensemble.set_params(random_state=seed)
+        return ensemble
+
+
+@dataclass(frozen=True)
+class _EstimatorFactory:
+    cls: Any
+    params: dict[str, Any]
+
+    def __call__(self, seed: int) -> Any:
+        est = self.cls(**self.params)
+        if "random_state" in est.get_params(deep=False):
+            est.set_params(random_state=seed)
+        return est
+
+
+def build_classifier(name: str, table: ClassifierTable) -> Classifier:
+    from sklearn.utils.validation import has_fit_parameter
+
+    where = f"classifier.{name}"
+    base = CLASSIFIERS.get(name)
+    spec = stable_hash({"kind": "classifier", **table.model_dump(), "name": name})
+    if base is not None:
+        if table.estimator or table.scores:
+            raise ConfigError(
+                f"{where}: {name!r} is already a classifier (built in or from a plugin); give "
+                "it only params or grid, or declare your estimator under another name"
+            )
+        est = base.make(0)
+        _check_keys(est, [*table.params, *table.grid], f"{where}.grid")
+        points = tuple({**table.params, **p} for p in (grid_points(table.grid) or base.grid))
+        _check_values(est, list(points), f"{where}.grid")
+        tuned = ", ".join(f"{k} in {v}" for k, v in table.grid.items())
+        return replace(base, grid=points, spec=stable_hash([base.spec, spec]),
+                       description=f"{base.description}; {tuned or table.params}")  # fmt: skip
+    if not table.estimator:
+        raise ConfigError(
+            f"{where}: give estimator = 'package.module.Estimator' (a new classifier needs "
+            "an import path)"
+        )
+    cls = resolve(table.estimator, f"{where}.estimator")
+    est = _instance(cls, table.params, where)
+    if not (hasattr(est, "fit") and hasattr(est, "get_params")):
+        raise ConfigError(f"{where}.estimator: {table.estimator} is not a scikit-learn estimator")
+    if not table.scores and not any(
+        hasattr(est, m) for m in ("predict_proba", "decision_function")
+    ):
+        raise ConfigError(
+            f"{where}.estimator: {table.estimator} has neither predict_proba nor "
+            "decision_function: it cannot score rows (is it a classifier?)"
+        )
+    scores = table.scores or ("predict_proba" if hasattr(est, "predict_proba") else
+                              "decision_function")  # fmt: skip
+    if not hasattr(est, scores):
+        raise ConfigError(
+            f"{where}.estimator: {table.estimator} has no {scores}; it cannot score rows "
+            "(set scores = 'decision_function' or 'predict_proba')"
+        )
+    _check_keys(est, list(table.grid), f"{where}.grid")
+    points = grid_points(table.grid)
+    _check_values(est, list(points), f"{where}.grid")
+    version = package_version(cls.__module__)
+    return Classifier(
+        name,
+        _EstimatorFactory(cls, dict(table.params)),
+        points,
+        accepts_class_weight="class_weight" in est.get_params(deep=False),
+        accepts_sample_weight=has_fit_parameter(est, "sample_weight"),
+        scores=scores,
+        description=table.description or f"{table.estimator} ({version})",
+        spec=stable_hash([spec, version]),
+    )
+
+
+def plugin_spec(module: str, payload: Any) -> str:
+    """The identity of an entry a plugin registered: its module, the version of the
+    package providing it, and what it declares (grid, description, ...)."""
+    return stable_hash([module, package_version(module), repr(payload)])
