@@ -128,6 +128,10 @@ def run(
 
     # before any server starts or anything is written
     check_datasets(cfg.datasets, min_minority=cfg.protocol.min_minority)
+    from imbench.plan import fit_budget
+
+    if not quiet:
+        err.print(f"plan: {fit_budget(cfg).describe()}", highlight=False, soft_wrap=True)
     _sigterm_as_interrupt()
     resume = f"run the same command again to resume (sweep {cfg.name!r} under {cfg.out})"
     try:
@@ -1004,9 +1008,28 @@ def _root(
         console.print(ctx.get_help())
 
 
+ConfigArg = Annotated[
+    Optional[Path],
+    typer.Argument(help="TOML config whose [strategy.*] / [classifier.*] tables and plugins count"),
+]
+
+
+def _install_config(config: Path | None) -> None:
+    """Load a config's plugins and declared entries (built-ins and installed plugins'
+    entry points always count)."""
+    from imbench.methods import Methods, load_entry_points
+
+    load_entry_points()
+    if config is not None:
+        raw = load_config_dict(config)
+        Methods.from_raw(raw.get("plugins") or [], raw.get("strategy"),
+                         raw.get("classifier")).install()  # fmt: skip
+
+
 @app.command("list")
-def list_entries() -> None:
+def list_entries(config: ConfigArg = None) -> None:
     """Strategies, modifiers, classifiers, metrics and threshold objectives."""
+    _install_config(config)
     for title, rows in registry_rows().items():
         table = Table(title=title)
         table.add_column("name", no_wrap=True)
@@ -1045,6 +1068,36 @@ def registry_rows() -> dict[str, list[tuple[str, str]]]:
         ],
         "threshold objectives (protocol.threshold_objective)": [(o, "") for o in OBJECTIVES],
     }
+
+
+@app.command()
+def check(
+    name: Annotated[str, typer.Argument(help="a strategy or classifier, e.g. one you declared")],
+    config: ConfigArg = None,
+) -> None:
+    """Run the contract suite on one entry: builds, clones, fits and scores, sees training
+    rows only, learns a signal, scores at chance on permuted labels. Exit 1 if one fails."""
+    _install_config(config)
+    from threadpoolctl import threadpool_limits
+
+    from imbench.checks import MINORITY, N_PERMUTED, N_ROWS, SETTINGS, check_entry
+
+    with threadpool_limits(limits=1):
+        kind, checks = check_entry(name)
+    table = Table(
+        title=f"{kind} {name}: {N_ROWS} rows ({N_PERMUTED} permuted), {MINORITY:.0%} minority, "
+        f"{SETTINGS.outer_folds} outer x {SETTINGS.inner_folds} inner folds"
+    )
+    for col in ("check", "result", "detail"):
+        table.add_column(col, overflow="fold")
+    marks = {True: "[green]ok[/]", False: "[bold red]FAIL[/]", None: "[yellow]n/a[/]"}
+    for c in checks:
+        table.add_row(c.name, marks[c.ok], escape(c.detail))
+    console.print(table)
+    failed = [c.name for c in checks if c.ok is False]
+    if failed:
+        err.print(f"[bold red]{name} fails:[/] {', '.join(failed)}", highlight=False)
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -90,16 +91,31 @@ def dask_cluster(tmp_path):
                 p.kill()
 
 
-def test_dask_sweep_equals_local_sweep(dask_cluster, tmp_path):
+@pytest.fixture
+def plugin_path(monkeypatch):
+    """A third-party plugin importable here and in every worker started after this."""
+    site = str(Path(__file__).parent / "plugin_site")
+    monkeypatch.syspath_prepend(site)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([site, os.environ.get("PYTHONPATH", "")]))
+
+
+def test_dask_sweep_equals_local_sweep(plugin_path, dask_cluster, tmp_path):
+    """Including a plugin's strategy (with its own grid), loaded on the Dask workers."""
     address, logs = dask_cluster
     raw = tiny_config(
         tmp_path / "dask",
         datasets=["ecoli1", "synthetic:n=300,minority=0.15,seed=2"],
-        strategies=["none", "smote", "smote+threshold", "rus"],
+        strategies=["none", "smote", "smote+threshold", "rus", "halfsmote"],
+        plugins=["imbench_demo_plugin"],
     )
     on_dask = run_sweep(build_config({**raw, "dask_address": address}))
     local = run_sweep(build_config({**raw, "out": str(tmp_path / "local")}))
-    assert on_dask["ok"] == local["ok"] == 8 and on_dask["failed"] == 0
+    assert on_dask["ok"] == local["ok"] == 10 and on_dask["failed"] == 0
+    plugin_folds = pd.read_parquet(tmp_path / "dask" / "t" / "folds.parquet").query(
+        "strategy == 'halfsmote'"
+    )
+    assert len(plugin_folds) == 2 * 3 and plugin_folds["params"].str.contains(
+        "sampler__k_neighbors").all()  # fmt: skip
 
     def folds(root):
         frame = pd.read_parquet(root / "t" / "folds.parquet")
