@@ -22,6 +22,7 @@ from imbench.flows.pool import run_batches, stop_workers
 from imbench.flows.runtime import PrefectApi
 from imbench.flows.tracking import SafeTracker
 from imbench.leaderboard import build_leaderboard
+from imbench.methods import provenance_of
 from imbench.metrics import PRIMARY_METRIC
 from imbench.plan import make_batches, settings_of
 from imbench.progress import SweepProgress
@@ -55,7 +56,8 @@ def _sweep(
 ) -> dict[str, Any]:
     store.prepare()
     store.write_json(CONFIG, cfg.model_dump(mode="json"))
-    store.write_json(PROVENANCE, provenance(cfg.config_hash()))
+    methods = provenance_of(cfg.strategies, cfg.classifiers, cfg.plugins)
+    store.write_json(PROVENANCE, provenance(cfg.config_hash(), methods))
 
     tracker = SafeTracker.open(cfg)
     tracker.start_sweep(cfg)

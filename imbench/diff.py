@@ -125,7 +125,8 @@ def _flat(prefix: str, value: Any) -> dict[str, str]:
 
 
 def setup_differences(a: SweepFolder, b: SweepFolder) -> list[tuple[str, str, str]]:
-    """Provenance (packages, python, platform, config hash) and config keys that differ."""
+    """Provenance (packages, python, platform, config hash, declared and plugin entries)
+    and config keys that differ."""
     rows: list[tuple[str, str, str]] = []
     ca = {k: v for k, v in _config(a).items() if k not in NOT_COMPARED}
     cb = {k: v for k, v in _config(b).items() if k not in NOT_COMPARED}
@@ -143,6 +144,10 @@ def setup_differences(a: SweepFolder, b: SweepFolder) -> list[tuple[str, str, st
     for name in sorted(set(packs_a) | set(packs_b)):
         if packs_a.get(name) != packs_b.get(name):
             rows.append((f"package {name}", packs_a.get(name, "-"), packs_b.get(name, "-")))
+    meth_a, meth_b = pa.get("methods", {}), pb.get("methods", {})  # declared/plugin entries
+    for name in sorted(set(meth_a) | set(meth_b)):
+        if meth_a.get(name) != meth_b.get(name):
+            rows.append((name, meth_a.get(name, "-"), meth_b.get(name, "-")))
     return rows
 
 

@@ -503,3 +503,22 @@ def plugin_spec(module: str, payload: Any) -> str:
     """The identity of an entry a plugin registered: its module, the version of the
     package providing it, and what it declares (grid, description, ...)."""
     return stable_hash([module, package_version(module), repr(payload)])
+
+
+def provenance_of(
+    strategies: list[str], classifiers: list[str], plugins: list[str]
+) -> dict[str, str]:
+    """What produced a sweep's own entries: each declared, plugin or re-gridded entry it
+    uses (description and spec) and each plugin module's package and version."""
+    from imbench.strategies import parse_strategy
+
+    out = {f"plugin {m}": package_version(m) for m in plugins}
+    for name in dict.fromkeys(parse_strategy(s).base.name for s in strategies):
+        entry = STRATEGIES[name]
+        if entry.spec:
+            out[f"strategy.{name}"] = f"{entry.description} [spec {entry.spec}]"
+    for name in classifiers:
+        clf = CLASSIFIERS[name]
+        if clf.spec:
+            out[f"classifier.{name}"] = f"{clf.description} [spec {clf.spec}]"
+    return out

@@ -31,9 +31,11 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
-def provenance(config_hash: str) -> dict[str, Any]:
+def provenance(config_hash: str, methods: dict[str, str] | None = None) -> dict[str, Any]:
+    """``methods``: the sweep's declared and plugin entries (``methods.provenance_of``)."""
     return {
         "config_hash": config_hash,
+        "methods": methods or {},
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "python": sys.version.split()[0],
         "platform": platform.platform(),

@@ -232,6 +232,11 @@ def test_plugins_register_entries_and_a_failing_one_fails_only_its_cells(tmp_pat
     ridge = cells[cells["classifier"] == "ridge_demo"]
     assert (ridge["status"] == "ok").all() and len(ridge) == 4
     folds = pd.read_parquet(sweep / "folds.parquet")
+    from imbench.methods import provenance_of
+
+    made_by = provenance_of(["halfsmote"], ["ridge_demo"], ["imbench_demo_plugin"])
+    assert made_by["plugin imbench_demo_plugin"] == "imbench-demo-plugin==0.1"
+    assert "demo plugin" in made_by["strategy.halfsmote"] and "classifier.ridge_demo" in made_by
     chosen = folds[folds["strategy"] == "halfsmote"]["params"].map(ast.literal_eval)
     assert all(p["sampler__k_neighbors"] in (3, 5) and "alpha" in p for p in chosen)
 
@@ -313,3 +318,14 @@ def test_the_settings_carry_the_declarations_to_workers(tmp_path):
     from imbench.strategies import STRATEGIES
 
     assert len(joint_grid(STRATEGIES["svmsmote"], CLASSIFIERS["knn"])) == 4
+
+
+def test_the_readme_worked_example_is_the_shipped_file_and_validates():
+    root = Path(__file__).parents[1]
+    example = (root / "examples" / "byo.toml").read_text()
+    assert example in (root / "README.md").read_text()
+    import tomllib
+
+    cfg = build_config(tomllib.loads(example))
+    assert cfg.strategies == ["none", "smote", "svmsmote", "svmsmote+threshold"]
+    assert fit_budget(cfg).fits == 1170  # the figure the README quotes
