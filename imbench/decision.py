@@ -69,7 +69,7 @@ def decision_curves(
     done: set[tuple[Any, ...]] = set()
     for cell in cells[cells["status"] == "ok"].itertuples():
         # x+threshold has x's probabilities: one curve, named x, whichever cell ran
-        spec = replace(parse_strategy(str(cell.strategy)), tune_threshold=False)
+        spec = replace(parse_strategy(str(cell.strategy), strict=False), tune_threshold=False)
         key = unit_key(cell)
         if key not in fits or (key, spec.name) in done:
             continue

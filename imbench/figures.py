@@ -163,7 +163,7 @@ def pooled_reliability(folds: pd.DataFrame) -> pd.DataFrame:
 def reliability(folds: pd.DataFrame) -> list[Figure]:
     """Reliability diagram per classifier: observed minority rate vs mean predicted."""
     # +threshold variants share their probabilities with the untuned strategy
-    tuned = folds["strategy"].map(lambda s: parse_strategy(s).tune_threshold)
+    tuned = folds["strategy"].map(lambda s: parse_strategy(s, strict=False).tune_threshold)
     pooled = pooled_reliability(folds[~tuned])
     out: list[tuple[str, bytes]] = []
     if pooled.empty:

@@ -513,12 +513,12 @@ def provenance_of(
     from imbench.strategies import parse_strategy
 
     out = {f"plugin {m}": package_version(m) for m in plugins}
-    for name in dict.fromkeys(parse_strategy(s).base.name for s in strategies):
-        entry = STRATEGIES[name]
-        if entry.spec:
+    for name in dict.fromkeys(parse_strategy(s, strict=False).base.name for s in strategies):
+        entry = STRATEGIES.get(name)
+        if entry is not None and entry.spec:
             out[f"strategy.{name}"] = f"{entry.description} [spec {entry.spec}]"
     for name in classifiers:
-        clf = CLASSIFIERS[name]
-        if clf.spec:
+        clf = CLASSIFIERS.get(name)
+        if clf is not None and clf.spec:
             out[f"classifier.{name}"] = f"{clf.description} [spec {clf.spec}]"
     return out

@@ -89,7 +89,7 @@ def make_plan(cfg: SweepConfig, fingerprints: dict[str, str], names: dict[str, s
         spec = method_spec(strategy, clf)
         if spec:  # a declared or plugin entry, or a built-in with its own grid
             ident["method"] = spec
-        if parse_strategy(strategy).calibrated:
+        if parse_strategy(strategy, strict=False).calibrated:
             # monotone calibration maps (no reversed or flattened rankings): only these
             # cells' numbers changed, so only they are recomputed
             ident["calibration_map"] = CALIBRATION_MAP_VERSION

@@ -58,7 +58,12 @@ def rescored_config(source: SweepFolder, protocol: dict[str, Any], name: str) ->
     raw = source.read_config()
     raw["protocol"] = {**raw.get("protocol", {}), **protocol}
     raw.update(name=name, out=str(source.root))
-    return build_config(raw, reading=True)
+    cfg = build_config(raw, reading=True)
+    try:  # the entries' specs are part of cell ids, as in a full run with this objective
+        cfg.methods().install()
+    except ConfigError:  # a plugin not importable here: rescoring needs no entry's code
+        pass
+    return cfg
 
 
 def rescore(source: SweepFolder, protocol: dict[str, Any], name: str) -> Rescored:

@@ -329,3 +329,23 @@ def test_the_readme_worked_example_is_the_shipped_file_and_validates():
     cfg = build_config(tomllib.loads(example))
     assert cfg.strategies == ["none", "smote", "svmsmote", "svmsmote+threshold"]
     assert fit_budget(cfg).fits == 1170  # the figure the README quotes
+
+
+def test_a_finished_byo_sweep_is_read_rescored_and_reported_without_its_tables(tmp_path):
+    """Reading commands work where the entries are not installed (another process, a
+    plugin not importable); rescore installs them when it can, so its cells carry the
+    ids a full run with that objective would give."""
+    from imbench.report import write_report
+    from imbench.rescore import rescore
+    from imbench.results import SweepFolder
+
+    raw = _raw(tmp_path, datasets=["ecoli1"], strategies=["none", "svmsmote+threshold"])
+    source = core_sweep(raw)
+    build_config({"datasets": ["ecoli1"], "strategies": ["none"]})  # built-ins only now
+    new = {"threshold_objective": "cost", "fn_cost": 25.0}
+    done = rescore(SweepFolder(source), new, "cost25")
+    full = core_sweep({**raw, "name": "full", "protocol": {**raw["protocol"], **new}})
+    assert set(done.cells["cell_id"]) == set(pd.read_parquet(full / "cells.parquet")["cell_id"])
+    build_config({"datasets": ["ecoli1"], "strategies": ["none"]})
+    page, figures, _ = write_report(source, into=tmp_path / "report")
+    assert "svmsmote+threshold" in page.read_text() and figures
