@@ -344,7 +344,7 @@ def build_strategy(name: str, table: StrategyTable) -> Strategy:
         version = package_version(cls.__module__)
         return Strategy(
             name,
-            make_sampler=_SamplerFactory(cls, dict(table.params)),
+            make_sampler=_Seeded(cls, dict(table.params)),
             grid=grid_points(table.grid, SAMPLER),
             on_categorical=table.on_categorical or "unsupported",
             min_minority_train=table.min_minority or _neighbours_needed(sampler, points),
@@ -363,7 +363,7 @@ def build_strategy(name: str, table: StrategyTable) -> Strategy:
     version = package_version(cls.__module__)
     return Strategy(
         name,
-        wrap=_EnsembleFactory(cls, dict(table.params)),
+        wrap=_Wraps(_Seeded(cls, dict(table.params))),
         grid=grid_points(table.grid, ENSEMBLE),
         on_categorical=table.on_categorical or "same",
         min_minority_train=table.min_minority or 2,
@@ -406,31 +406,10 @@ def _tuned_builtin(base: Strategy, table: StrategyTable, where: str, spec: str) 
 
 
 @dataclass(frozen=True)
-class _SamplerFactory:
-    cls: Any
-    params: dict[str, Any]
+class _Seeded:
+    """``cls(**params)`` with the cell's seed as its random_state, if it has one: a
+    sampler's or an estimator's factory (a plain object, unlike a lambda it pickles)."""
 
-    def __call__(self, seed: int) -> Any:
-        sampler = self.cls(**self.params)
-        if "random_state" in sampler.get_params(deep=False):
-            sampler.set_params(random_state=seed)
-        return sampler
-
-
-@dataclass(frozen=True)
-class _EnsembleFactory:
-    cls: Any
-    params: dict[str, Any]
-
-    def __call__(self, clf: Any, seed: int) -> Any:
-        ensemble = self.cls(**self.params).set_params(estimator=clf)
-        if "random_state" in ensemble.get_params(deep=False):
-            ensemble.set_params(random_state=seed)
-        return ensemble
-
-
-@dataclass(frozen=True)
-class _EstimatorFactory:
     cls: Any
     params: dict[str, Any]
 
@@ -439,6 +418,16 @@ class _EstimatorFactory:
         if "random_state" in est.get_params(deep=False):
             est.set_params(random_state=seed)
         return est
+
+
+@dataclass(frozen=True)
+class _Wraps:
+    """An ensemble (seeded) around the classifier."""
+
+    make: _Seeded
+
+    def __call__(self, clf: Any, seed: int) -> Any:
+        return self.make(seed).set_params(estimator=clf)
 
 
 def build_classifier(name: str, table: ClassifierTable) -> Classifier:
@@ -489,7 +478,7 @@ def build_classifier(name: str, table: ClassifierTable) -> Classifier:
     version = package_version(cls.__module__)
     return Classifier(
         name,
-        _EstimatorFactory(cls, dict(table.params)),
+        _Seeded(cls, dict(table.params)),
         points,
         accepts_class_weight="class_weight" in est.get_params(deep=False),
         accepts_sample_weight=has_fit_parameter(est, "sample_weight"),

@@ -349,3 +349,19 @@ def test_a_finished_byo_sweep_is_read_rescored_and_reported_without_its_tables(t
     build_config({"datasets": ["ecoli1"], "strategies": ["none"]})
     page, figures, _ = write_report(source, into=tmp_path / "report")
     assert "svmsmote+threshold" in page.read_text() and figures
+
+
+def test_a_declared_ensemble_wraps_the_classifier_with_its_grid_tuned(tmp_path):
+    sweep = core_sweep(_raw(
+        tmp_path, datasets=["ecoli1"], strategies=["bagging"], classifiers=["lr"],
+        strategy={"bagging": {"ensemble": "imblearn.ensemble.BalancedBaggingClassifier",
+                              "grid": {"n_estimators": [3, 6]}}},
+    ))  # fmt: skip
+    cells = pd.read_parquet(sweep / "cells.parquet")
+    assert (cells["status"] == "ok").all(), cells["reason"].tolist()
+    chosen = pd.read_parquet(sweep / "folds.parquet")["params"].map(ast.literal_eval)
+    assert all(p["ensemble__n_estimators"] in (3, 6) and "C" in p for p in chosen)
+    assert cells["n_fits"].sum() == 3 * (2 * 4 + 1)
+    with pytest.raises(ConfigError, match="strategy.bag2.ensemble: .* takes no estimator="):
+        build_config(_raw(tmp_path, strategies=["none"], strategy={
+            "bag2": {"ensemble": "sklearn.linear_model.LogisticRegression"}}))  # fmt: skip
