@@ -295,6 +295,14 @@ def _check_values(est: Any, points: list[dict[str, Any]], where: str) -> None:
             raise ConfigError(f"{where}: {point}: {exc}") from None
 
 
+def _checked_grid(est: Any, grid: dict[str, list[Any]], where: str) -> tuple[dict[str, Any], ...]:
+    """The grid's points, once ``est`` takes every key and accepts every value."""
+    _check_keys(est, list(grid), where)
+    points = grid_points(grid)
+    _check_values(est, list(points), where)
+    return points
+
+
 def grid_points(grid: dict[str, list[Any]], prefix: str = "") -> tuple[dict[str, Any], ...]:
     """All combinations of a table's grid, keys prefixed for the pipeline step."""
     if not grid:
@@ -338,9 +346,7 @@ def build_strategy(name: str, table: StrategyTable) -> Strategy:
             raise ConfigError(
                 f"{where}.sampler: {table.sampler} is not a sampler (it has no fit_resample)"
             )
-        _check_keys(sampler, list(table.grid), f"{where}.grid")
-        points = grid_points(table.grid)
-        _check_values(sampler, list(points), f"{where}.grid")
+        points = _checked_grid(sampler, table.grid, f"{where}.grid")
         version = package_version(cls.__module__)
         return Strategy(
             name,
@@ -472,9 +478,7 @@ def build_classifier(name: str, table: ClassifierTable) -> Classifier:
             f"{where}.estimator: {table.estimator} has no {scores}; it cannot score rows "
             "(set scores = 'decision_function' or 'predict_proba')"
         )
-    _check_keys(est, list(table.grid), f"{where}.grid")
-    points = grid_points(table.grid)
-    _check_values(est, list(points), f"{where}.grid")
+    points = _checked_grid(est, table.grid, f"{where}.grid")
     version = package_version(cls.__module__)
     return Classifier(
         name,
