@@ -913,12 +913,20 @@ def rescore(
     calibration: Annotated[
         Optional[str], typer.Option("--calibration", help="sigmoid | isotonic")
     ] = None,
+    dataset: Annotated[ListOpt, typer.Option("-d", "--dataset", help="keep these")] = None,
+    strategy: Annotated[
+        ListOpt, typer.Option("-s", "--strategy", help="keep these; new modifiers allowed")
+    ] = None,
+    classifier: Annotated[ListOpt, typer.Option("-c", "--classifier", help="keep these")] = None,
+    ratio: Annotated[ListOpt, typer.Option("-r", "--ratio", help="keep these")] = None,
     out: Annotated[Path, typer.Option("--out")] = Path("results"),
     tracking_uri: Annotated[Optional[str], typer.Option("--tracking-uri")] = None,
 ) -> None:
     """Ask a finished sweep a new question without refitting: re-choose thresholds and
     calibration maps on its stored inner predictions for a new objective or calibration,
-    score its stored test predictions, and write the result as sweep NAME."""
+    score its stored test predictions, and write the result as sweep NAME. -d/-s/-c/-r
+    keep a subset of its grid (compare and report then run on it); -s may name any
+    modifier of a strategy it ran (smote+calibrated from smote+threshold's fits)."""
     from imbench.rescore import rescore as rescore_sweep
 
     protocol = {
@@ -930,16 +938,27 @@ def rescore(
         }.items()
         if v is not None
     }  # fmt: skip
-    if not protocol:
-        raise ConfigError("rescore: give what changes, e.g. --objective cost --fn-cost 25")
+    ratios = split_list(ratio)
+    subset = {
+        "datasets": split_datasets(dataset), "strategies": split_list(strategy),
+        "classifiers": split_list(classifier),
+        "ratios": [parse_ratio(r) for r in ratios] if ratios else None,
+    }  # fmt: skip
+    subset = {k: v for k, v in subset.items() if v}
+    if not protocol and not subset:
+        raise ConfigError(
+            "rescore: give what changes, e.g. --objective cost --fn-cost 25, or a subset "
+            "(-d, -s, -c, -r)"
+        )
     source = _sweep_ref(sweep, out)
-    done = rescore_sweep(source, protocol, name)
+    done = rescore_sweep(source, protocol, name, subset)
+    asked = [f"{k}={v}" for k, v in protocol.items()]
+    asked += [f"{k}: {', '.join(str(x) for x in v)}" for k, v in subset.items()]
     counts = done.cells["status"].value_counts()
     console.print(
         f"[bold]{name}[/]: {counts.get('ok', 0)} ok, {counts.get('skipped', 0)} skipped, "
         f"{counts.get('failed', 0)} failed; {int(done.cells['n_fits'].sum())} fits, "
-        f"{done.seconds:.1f} s (rescored from {source.name}: "
-        f"{', '.join(f'{k}={v}' for k, v in protocol.items())})"
+        f"{done.seconds:.1f} s (rescored from {source.name}: {'; '.join(asked)})"
     )
     console.print(f"results: {done.folder.path}")
     from imbench.flows.tracking import log_parent_run

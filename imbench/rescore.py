@@ -45,8 +45,19 @@ class Rescored:
     seconds: float
 
 
-def rescored_config(source: SweepFolder, protocol: dict[str, Any], name: str) -> SweepConfig:
-    """The source sweep's config with new post-fit protocol settings and a new name."""
+SUBSETTABLE = ("datasets", "ratios", "strategies", "classifiers", "seeds")
+
+
+def rescored_config(
+    source: SweepFolder,
+    protocol: dict[str, Any],
+    name: str,
+    subset: dict[str, list[Any]] | None = None,
+) -> SweepConfig:
+    """The source sweep's config with new post-fit protocol settings, a new name and,
+    optionally, a subset of its grid: fewer datasets, ratios, classifiers or seeds, and
+    any strategies whose fits it holds (``smote+calibrated`` from a sweep that ran
+    ``smote+threshold``: the same fits, another choice after them)."""
     unknown = set(protocol) - set(RESCORABLE)
     if unknown:
         raise ConfigError(
@@ -56,9 +67,12 @@ def rescored_config(source: SweepFolder, protocol: dict[str, Any], name: str) ->
     if not source.config.exists():
         raise ConfigError(f"no sweep {source.name!r} under {source.root}")
     raw = source.read_config()
+    src = build_config(raw, reading=True)
     raw["protocol"] = {**raw.get("protocol", {}), **protocol}
     raw.update(name=name, out=str(source.root))
+    raw.update({k: v for k, v in (subset or {}).items() if v})
     cfg = build_config(raw, reading=True)
+    _check_subset(cfg, src, source.name)
     try:  # the entries' specs are part of cell ids, as in a full run with this objective
         cfg.methods().install()
     except ConfigError:  # a plugin not importable here: rescoring needs no entry's code
@@ -66,10 +80,38 @@ def rescored_config(source: SweepFolder, protocol: dict[str, Any], name: str) ->
     return cfg
 
 
-def rescore(source: SweepFolder, protocol: dict[str, Any], name: str) -> Rescored:
+def _check_subset(cfg: SweepConfig, src: SweepConfig, name: str) -> None:
+    """Everything asked of the new sweep was fitted in the source."""
+    from imbench.strategies import parse_strategy
+
+    def base(s: str) -> str:
+        return parse_strategy(s, strict=False).base.name
+
+    ran_bases = {base(s) for s in src.strategies}
+    checks = {
+        "datasets": (cfg.datasets, src.datasets), "ratios": (cfg.ratios, src.ratios),
+        "classifiers": (cfg.classifiers, src.classifiers), "seeds": (cfg.seeds, src.seeds),
+        "strategies": ([s for s in cfg.strategies if base(s) not in ran_bases], []),
+    }  # fmt: skip
+    for what, (asked, ran) in checks.items():
+        extra = [str(a) for a in asked if a not in ran]
+        if extra:
+            raise ConfigError(
+                f"rescore: {what} {', '.join(extra)} not fitted in sweep {name!r} (it has "
+                f"{', '.join(str(r) for r in (ran or sorted(ran_bases)))}); rescore fits nothing"
+            )
+
+
+def rescore(
+    source: SweepFolder,
+    protocol: dict[str, Any],
+    name: str,
+    subset: dict[str, list[Any]] | None = None,
+) -> Rescored:
     """Write sweep ``name`` beside ``source``: ``source``'s fits, re-chosen thresholds and
-    calibration maps for ``protocol``. Fails before writing anything if the source has no
-    stored predictions for a cell that ran, or if a dataset changed since it ran."""
+    calibration maps for ``protocol``, on ``subset`` of its grid if given. Fails before
+    writing anything if the source has no stored predictions for a cell that ran, or if
+    a dataset changed since it ran."""
     from imbench.engine import score_unit
     from imbench.leaderboard import build_leaderboard
     from imbench.provenance import provenance
@@ -78,7 +120,7 @@ def rescore(source: SweepFolder, protocol: dict[str, Any], name: str) -> Rescore
     from imbench.sweep import plan_sweep
 
     started = time.perf_counter()
-    cfg = rescored_config(source, protocol, name)
+    cfg = rescored_config(source, protocol, name, subset)
     target = SweepStore(cfg.out, cfg.name)
     if target.folder.has_results() or target.parts.is_dir():
         raise ConfigError(f"sweep {name!r} already exists under {cfg.out}; choose another --name")
@@ -120,14 +162,39 @@ def rescore(source: SweepFolder, protocol: dict[str, Any], name: str) -> Rescore
         target.write_leaderboard(build_leaderboard(folds))
         if not folds.empty:
             analyse(target.dir, metric=PRIMARY_METRIC, draw=False, folds=folds)
-        if fits:  # the predictions it was scored from: the new sweep can be rescored
+        if fits and not subset:  # what it was scored from: the new sweep can be rescored
             atomic_write_bytes(target.folder.predictions, source.predictions.read_bytes())
+        elif fits:  # a subset keeps the predictions of its own units only
+            _write_subset_predictions(source, target, {u.key for u in group_units(plan.cells)})
         target.write_json(CONFIG, cfg.model_dump(mode="json"))
         prov = provenance(cfg.config_hash())
         prov["rescored_from"] = {"sweep": source.name, "path": str(source.path.resolve()),
-                                 "protocol": protocol}  # fmt: skip
+                                 "protocol": protocol, "subset": subset or {}}  # fmt: skip
         target.write_json(PROVENANCE, prov)
     return Rescored(cfg, target.folder, cells, folds, time.perf_counter() - started)
+
+
+def _write_subset_predictions(source: SweepFolder, target: SweepStore, keys: set[Any]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(source.predictions)
+    frame = table.select(list(UNIT_COLUMNS)).to_pandas()
+    for column in UNIT_COLUMNS[:-1]:
+        frame[column] = frame[column].astype(str)
+    wanted = [(a, b, c, d, int(e)) in keys for a, b, c, d, e in
+              frame.itertuples(index=False, name=None)]  # fmt: skip
+    kept = table.filter(pa.array(wanted))
+    atomic_write_bytes(target.folder.predictions, _parquet_bytes(kept))
+
+
+def _parquet_bytes(table: Any) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return bytes(sink.getvalue().to_pybytes())
 
 
 def _check_same_data(cells: list[Any], src: pd.DataFrame, name: str) -> None:

@@ -116,3 +116,29 @@ def test_the_rescored_sweep_has_an_mlflow_parent_run_naming_its_source(source):
     assert run.data.tags["imbench.rescored_from"] == "src"
     assert run.data.metrics["n_fits"] == 0
     assert {a.path for a in client.list_artifacts(run.info.run_id)} >= {"leaderboard.parquet"}
+
+
+def test_a_subset_with_a_new_modifier_equals_a_full_run_of_that_subset(source):
+    """compare and report on a subset need no model: rescore keeps part of the grid, and
+    may add a modifier of a strategy whose fits it holds (smote+calibrated+threshold
+    from smote+threshold's fits)."""
+    subset = {"datasets": DATASETS[:1], "strategies": ["none", "smote+calibrated+threshold"],
+              "ratios": [8.0]}  # fmt: skip
+    done = rescore(SweepFolder(source), {}, "subset", subset)
+    full = core_sweep(tiny_config(
+        source.parent, name="subset-full", datasets=DATASETS[:1], ratios=[8.0],
+        strategies=subset["strategies"],
+        protocol={"outer_folds": 3, "inner_folds": 2, "min_minority": 6},
+    ))  # fmt: skip
+    fb = pd.read_parquet(full / "folds.parquet")
+    both = done.folds.merge(fb, on=["cell_id", "fold"], suffixes=("", "_full"),
+                            validate="one_to_one")  # fmt: skip
+    assert len(both) == len(fb) == 2 * 3  # two cells, three folds, matched by cell id
+    for column in [*METRICS, "threshold"]:
+        assert np.allclose(both[column], both[f"{column}_full"], atol=1e-9, equal_nan=True)
+    assert done.cells["n_fits"].sum() == 0
+    kept = done.folder.read_predictions()
+    assert set(kept["base_strategy"].astype(str)) == {"none", "smote"}  # its own units only
+    assert set(kept["imbalance_ratio"].astype(str)) == {"8"}
+    with pytest.raises(ConfigError, match="strategies tomek not fitted in sweep 'src'"):
+        rescore(SweepFolder(source), {}, "nope", {"strategies": ["tomek"]})
