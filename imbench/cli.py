@@ -939,12 +939,12 @@ def rescore(
         if v is not None
     }  # fmt: skip
     ratios = split_list(ratio)
-    subset = {
+    asked_for: dict[str, list[Any] | None] = {
         "datasets": split_datasets(dataset), "strategies": split_list(strategy),
         "classifiers": split_list(classifier),
         "ratios": [parse_ratio(r) for r in ratios] if ratios else None,
     }  # fmt: skip
-    subset = {k: v for k, v in subset.items() if v}
+    subset = {k: v for k, v in asked_for.items() if v}
     if not protocol and not subset:
         raise ConfigError(
             "rescore: give what changes, e.g. --objective cost --fn-cost 25, or a subset "

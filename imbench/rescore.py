@@ -88,7 +88,7 @@ def _check_subset(cfg: SweepConfig, src: SweepConfig, name: str) -> None:
         return parse_strategy(s, strict=False).base.name
 
     ran_bases = {base(s) for s in src.strategies}
-    checks = {
+    checks: dict[str, tuple[list[Any], list[Any]]] = {
         "datasets": (cfg.datasets, src.datasets), "ratios": (cfg.ratios, src.ratios),
         "classifiers": (cfg.classifiers, src.classifiers), "seeds": (cfg.seeds, src.seeds),
         "strategies": ([s for s in cfg.strategies if base(s) not in ran_bases], []),
