@@ -564,7 +564,8 @@ def report(
         sweep_dir, metric=metric, baseline=baseline, into=into, against=other
     )
     console.print(f"report: {page} ({len(figures)} figures)")
-    _attach(cfg, summary, [page, *figures], "report")
+    tables = [p for p in (SweepFolder(into).decision_curves,) if p.exists()]
+    _attach(cfg, summary, [page, *figures, *tables], "report")
 
 
 @app.command()

@@ -211,6 +211,9 @@ def write_report(
     into = into or sweep_dir
     board = build_leaderboard(folds, metric=metric)
     analysis = analyse(sweep_dir, metric=metric, baseline=baseline, rope=rope, into=into)
+    curves = decision_curves(SweepFolder(sweep_dir), folds=folds)
+    if not curves.empty:  # the table behind the figures, for MLflow and for reuse
+        atomic_write_parquet(curves, SweepFolder(into).decision_curves)
     fig_dir = SweepFolder(into).figures
     made: list[tuple[str, bytes]] = []
     sections: list[tuple[str, list[tuple[str, bytes]]]] = []
@@ -222,7 +225,7 @@ def write_report(
          figures.heatmap(folds, metric, baseline or "none")),
         ("Reliability (calibration)", figures.reliability(folds)),
         ("Decision curves (from the stored predictions)",
-         figures.decision_curves(decision_curves(SweepFolder(sweep_dir), folds=folds))),
+         figures.decision_curves(curves)),
     ):  # fmt: skip
         sections.append((name, figs))
         made.extend(figs)

@@ -25,6 +25,7 @@ FOLDS = "folds.parquet"  # one row per outer fold of an ok cell: every metric
 PREDICTIONS = "predictions.parquet"  # per unit and outer fold: test and inner scores
 LEADERBOARD = "leaderboard.parquet"
 STATS = "stats.parquet"
+DECISION_CURVES = "decision_curves.parquet"  # written by `imbench report`
 CONFIG = "config.json"
 PROVENANCE = "provenance.json"
 TRACKED = "tracked.json"  # written when MLflow holds every cell of the plan
@@ -154,6 +155,10 @@ class SweepFolder:
     @property
     def stats(self) -> Path:
         return self.path / STATS
+
+    @property
+    def decision_curves(self) -> Path:
+        return self.path / DECISION_CURVES
 
     @property
     def config(self) -> Path:

@@ -106,6 +106,10 @@ def test_report_is_self_contained_and_logged(sweep):
         assert f"<td>{strategy}</td>" in page
     logged = _artifacts(sweep.parent, "report")
     assert "report.html" in logged and sum(name.endswith(".png") for name in logged) == n_img
+    # the decision curves' table beside their figures, in the folder and in MLflow
+    assert "decision_curves.parquet" in logged
+    curves = pd.read_parquet(sweep / "decision_curves.parquet")
+    assert {"none", "smote"} <= set(curves["strategy"]) and curves["net_benefit"].notna().all()
 
 
 @pytest.mark.skipif(
