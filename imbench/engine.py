@@ -6,7 +6,9 @@ Everything a worker runs. Errors never escape: a cell that cannot run is
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
 import threading
 import time
 import traceback
@@ -18,7 +20,7 @@ from threadpoolctl import threadpool_limits
 
 from imbench.classifiers import get_classifier
 from imbench.datasets import load_dataset, with_ratio
-from imbench.errors import CannotRun, SamplerCannotRun
+from imbench.errors import CannotRun, ConfigError, SamplerCannotRun
 from imbench.metrics import score_fold
 from imbench.plan import Unit
 from imbench.protocol import FoldOutcome, ProtocolSettings, nested_cv
@@ -215,6 +217,10 @@ def evaluate_batch(
     Parallelism is across workers; BLAS/OpenMP threads inside each worker are
     capped so that workers do not oversubscribe the cores.
     """
-    settings.methods.install()  # this worker's registries: plugins and declared entries
+    try:  # this worker's registries: plugins and declared entries
+        settings.methods.install()
+    except ConfigError as exc:  # e.g. a plugin not installed on this Dask worker
+        reason = f"on worker {socket.gethostname()} (pid {os.getpid()}): {exc}"
+        return [CellResult(c, "failed", reason=reason) for u in units for c in u.cells]
     with threadpool_limits(limits=blas_threads):
         return [r for u in units for r in evaluate_unit(u, settings, min_minority=min_minority)]

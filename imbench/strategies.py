@@ -214,6 +214,12 @@ class Features:
 
 def unsupported_reason(strategy: Strategy, features: Features | None) -> str | None:
     if features is not None and features.categorical and strategy.on_categorical == "unsupported":
+        if strategy.spec:  # declared or from a plugin: the user says what it handles
+            return (
+                f"{strategy.name} is declared on_categorical = 'unsupported' (the default for "
+                "a declared sampler) and the data has categorical features; declare "
+                "on_categorical = 'same' if it handles category codes"
+            )
         return (
             f"{strategy.name} interpolates or measures distances on every feature and has no "
             "categorical variant; with categorical features use smote (SMOTENC), ros or rus"

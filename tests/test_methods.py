@@ -365,3 +365,37 @@ def test_a_declared_ensemble_wraps_the_classifier_with_its_grid_tuned(tmp_path):
     with pytest.raises(ConfigError, match="strategy.bag2.ensemble: .* takes no estimator="):
         build_config(_raw(tmp_path, strategies=["none"], strategy={
             "bag2": {"ensemble": "sklearn.linear_model.LogisticRegression"}}))  # fmt: skip
+
+
+def test_a_worker_that_cannot_load_a_plugin_fails_its_cells_with_that_reason(tmp_path):
+    """A Dask worker without the plugin installed: its batch's cells fail, saying so and
+    where; the sweep goes on (the flow process had loaded the plugin, or the config
+    would have been refused before compute)."""
+    from dataclasses import replace
+
+    from imbench.engine import evaluate_batch
+    from imbench.methods import Methods
+    from imbench.plan import group_units
+    from imbench.sweep import plan_sweep
+
+    cfg = build_config(_raw(tmp_path, datasets=["ecoli1"], strategies=["none"],
+                            classifiers=["lr"]))  # fmt: skip
+    settings = replace(settings_of(cfg), methods=Methods(plugins=("imbench_no_such_plugin",)))
+    results = evaluate_batch(group_units(plan_sweep(cfg).cells), settings, min_minority=10)
+    assert [r.status for r in results] == ["failed"]
+    assert "cannot import 'imbench_no_such_plugin'" in results[0].reason
+    assert "on worker" in results[0].reason
+
+
+def test_a_declared_sampler_on_categorical_data_follows_its_declaration():
+    from imbench.methods import StrategyTable, build_strategy
+    from imbench.strategies import Features, unsupported_reason
+
+    table = WORKED["strategy"]["svmsmote"]
+    mixed = Features(4, categorical=(0,))
+    default = build_strategy("svmsmote", StrategyTable.model_validate(table))
+    assert "declare on_categorical = 'same'" in unsupported_reason(default, mixed)
+    assert unsupported_reason(default, Features(4)) is None  # numeric data: it runs
+    same = build_strategy("svmsmote", StrategyTable.model_validate(
+        {**table, "on_categorical": "same"}))  # fmt: skip
+    assert unsupported_reason(same, mixed) is None
