@@ -292,14 +292,15 @@ def _check_values(est: Any, points: list[dict[str, Any]], where: str) -> None:
         try:
             validate()
         except (ValueError, TypeError) as exc:
-            raise ConfigError(f"{where}: {point}: {exc}") from None
+            raise ConfigError(f"{where}: {f'{point}: ' if point else ''}{exc}") from None
 
 
 def _checked_grid(est: Any, grid: dict[str, list[Any]], where: str) -> tuple[dict[str, Any], ...]:
     """The grid's points, once ``est`` takes every key and accepts every value."""
     _check_keys(est, list(grid), where)
     points = grid_points(grid)
-    _check_values(est, list(points), where)
+    # with no grid, the fixed params alone are checked
+    _check_values(est, list(points) or [{}], where if grid else where.replace(".grid", ".params"))
     return points
 
 

@@ -132,9 +132,14 @@ class FitBudget:
             for size, names in sorted(by_size.items())
         )
         return (
-            f"{self.cells} cells in {self.units} units of shared fits; at most {self.fits:,} fits "
+            f"{_n(self.cells, 'cell')} in {_n(self.units, 'unit')} of shared fits; at most "
+            f"{_n(self.fits, 'fit')} "
             f"= {self.outer} outer × ({self.inner} inner × grid + 1) per unit; grid sizes {sizes}"
         )
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
 def fit_budget(cfg: SweepConfig) -> FitBudget:

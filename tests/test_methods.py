@@ -175,6 +175,8 @@ def test_a_bad_classifier_table_is_named_before_compute(tmp_path):
     bad_key = message({"rf": {"grid": {"max_dept": [3]}}})
     assert "classifier.rf.grid" in bad_key and "did you mean max_depth" in bad_key
     assert "not a class" in message({"x": {"estimator": "sklearn.utils.shuffle"}})
+    fixed = message({"svc": {"estimator": "sklearn.svm.SVC", "params": {"C": "big"}}})
+    assert "classifier.svc.params" in fixed and "'C' parameter of SVC" in fixed
     assert "plugins: cannot import 'no_such_plugin'" in str(
         pytest.raises(ConfigError, build_config, _raw(tmp_path, plugins=["no_such_plugin"])).value
     )
