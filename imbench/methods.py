@@ -125,9 +125,9 @@ class Methods:
         _restore()
         try:
             for name, stable in self.strategies:
-                _overlay(STRATEGIES, name, build_strategy(name, stable))
+                _overlay("strategy", name, build_strategy(name, stable))
             for name, ctable in self.classifiers:
-                _overlay(CLASSIFIERS, name, build_classifier(name, ctable))
+                _overlay("classifier", name, build_classifier(name, ctable))
         except ConfigError:
             _restore()
             raise
@@ -169,22 +169,23 @@ def _table_error(where: str, exc: ValidationError, model: type[_Table]) -> str:
 
 # --- installing: the registries are the base entries plus this config's overlay --------
 
-_previous: dict[tuple[int, str], Any] = {}  # (id of registry, name) -> entry it replaced
+_REGISTRIES: dict[str, dict[str, Any]] = {"strategy": STRATEGIES, "classifier": CLASSIFIERS}
+_previous: dict[tuple[str, str], Any] = {}  # (kind, name) -> the entry it replaced
 _installed: str | None = None  # the key of the Methods installed in this process
 _loaded_entry_points = False
 
 
-def _overlay(registry: dict[str, Any], name: str, entry: Any) -> None:
-    _previous[(id(registry), name)] = registry.get(name)
-    registry[name] = entry
+def _overlay(kind: str, name: str, entry: Any) -> None:
+    _previous[(kind, name)] = _REGISTRIES[kind].get(name)
+    _REGISTRIES[kind][name] = entry
 
 
 def _restore() -> None:
     """Put back what the previous install replaced (so a config without tables sees
     the built-ins and plugins only)."""
     global _installed
-    for (registry_id, name), entry in reversed(list(_previous.items())):
-        registry = STRATEGIES if registry_id == id(STRATEGIES) else CLASSIFIERS
+    for (kind, name), entry in reversed(list(_previous.items())):
+        registry = _REGISTRIES[kind]
         if entry is None:
             registry.pop(name, None)
         else:

@@ -401,3 +401,17 @@ def test_a_declared_sampler_on_categorical_data_follows_its_declaration():
     same = build_strategy("svmsmote", StrategyTable.model_validate(
         {**table, "on_categorical": "same"}))  # fmt: skip
     assert unsupported_reason(same, mixed) is None
+
+
+def test_a_config_without_tables_sees_the_built_ins_as_shipped(tmp_path):
+    from imbench.classifiers import CLASSIFIERS
+    from imbench.strategies import STRATEGIES
+
+    shipped = STRATEGIES["smote"]
+    build_config(_raw(tmp_path))
+    assert len(STRATEGIES["smote"].grid) == 3 and "svmsmote" in STRATEGIES and "knn" in CLASSIFIERS
+    build_config({"datasets": ["ecoli1"], "strategies": ["none"]})
+    assert STRATEGIES["smote"] == shipped and STRATEGIES["smote"].grid == ()
+    assert "svmsmote" not in STRATEGIES and "knn" not in CLASSIFIERS
+    with pytest.raises(ConfigError, match="unknown strategy 'svmsmote'"):
+        build_config({"datasets": ["ecoli1"], "strategies": ["svmsmote"]})
