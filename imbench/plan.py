@@ -169,14 +169,18 @@ def group_units(cells: list[Cell]) -> list[Unit]:
 
 
 def unit_cost(unit: Unit, sizes: dict[str, float] | None) -> float:
-    """A unit's relative work: dataset size x the registries' classifier and strategy costs."""
+    """A unit's relative work: dataset size x the registries' classifier and strategy
+    costs x its joint grid's size (relative to the built-ins' two points)."""
     from imbench.classifiers import CLASSIFIERS
+    from imbench.protocol import joint_grid
     from imbench.strategies import STRATEGIES
 
     size = (sizes or {}).get(unit.dataset_key, 1.0)
     clf = CLASSIFIERS.get(unit.classifier)
     strategy = STRATEGIES.get(unit.base_strategy)
-    return size * (clf.cost if clf else 1.0) * (strategy.cost if strategy else 1.0)
+    if clf is None or strategy is None:
+        return size
+    return size * clf.cost * strategy.cost * len(joint_grid(strategy, clf)) / 2
 
 
 MAX_UNITS_PER_BATCH = 128  # bounds what a batch holds in memory, whatever the sweep's size

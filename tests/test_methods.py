@@ -415,3 +415,13 @@ def test_a_config_without_tables_sees_the_built_ins_as_shipped(tmp_path):
     assert "svmsmote" not in STRATEGIES and "knn" not in CLASSIFIERS
     with pytest.raises(ConfigError, match="unknown strategy 'svmsmote'"):
         build_config({"datasets": ["ecoli1"], "strategies": ["svmsmote"]})
+
+
+def test_a_units_cost_for_batching_grows_with_its_joint_grid(tmp_path):
+    from imbench.plan import Unit, unit_cost
+
+    build_config(_raw(tmp_path))  # smote's grid: 3 points
+    sizes = {"d": 100.0}
+    plain = unit_cost(Unit("d", "native", "none", "lr", 0, ()), sizes)
+    assert unit_cost(Unit("d", "native", "smote", "lr", 0, ()), sizes) == 3 * plain
+    assert unit_cost(Unit("d", "native", "svmsmote", "knn", 0, ()), sizes) == 2 * plain
