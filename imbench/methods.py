@@ -33,6 +33,7 @@ or Dask), which installs it before it evaluates anything.
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 import itertools
 import sys
@@ -94,6 +95,8 @@ class Methods:
     plugins: tuple[str, ...] = ()
     strategies: tuple[tuple[str, StrategyTable], ...] = ()
     classifiers: tuple[tuple[str, ClassifierTable], ...] = ()
+    # the packages behind them, as the flow process found them: a worker need not scan
+    versions: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def from_raw(cls, plugins: Any, strategies: Any, classifiers: Any) -> Methods:
@@ -113,9 +116,17 @@ class Methods:
              [(n, t.model_dump()) for n, t in self.classifiers]]
         )  # fmt: skip
 
+    def with_versions(self) -> Methods:
+        """These methods with the versions of the packages they name (for workers)."""
+        paths = [t.sampler or t.ensemble or "" for _, t in self.strategies]
+        paths += [t.estimator or "" for _, t in self.classifiers]
+        tops = sorted({p.split(".")[0] for p in [*paths, *self.plugins] if p})
+        return replace(self, versions=tuple((t, package_version(t)) for t in tops))
+
     def install(self) -> None:
         """Load plugins, then register the declared entries (replacing those of the
         previous install in this process). Idempotent and cheap when nothing changed."""
+        _VERSIONS.update(dict(self.versions))
         load_entry_points()
         for module in self.plugins:
             load_plugin(module)
@@ -249,15 +260,35 @@ def resolve(path: str, where: str) -> Any:
     return getattr(module, attr)
 
 
+_VERSIONS: dict[str, str] = {}  # top-level module -> "dist==version", per process
+
+
 def package_version(module: str) -> str:
-    """The installed distribution (and its version) that provides ``module``."""
+    """The installed distribution (and its version) that provides ``module``. Scanning
+    every installed distribution takes about a second, so a process does it at most
+    once, and workers get the flow process's answers (``Methods.versions``)."""
     top = module.split(".")[0]
-    for dist in metadata.packages_distributions().get(top, []):
+    if top not in _VERSIONS:
+        _VERSIONS[top] = _lookup_version(top)
+    return _VERSIONS[top]
+
+
+def _lookup_version(top: str) -> str:
+    try:  # the distribution is named as its module (xgboost, a plugin): no scan
+        return f"{metadata.metadata(top)['Name']}=={metadata.version(top)}"
+    except metadata.PackageNotFoundError:
+        pass
+    for dist in _distributions().get(top, []):
         try:
             return f"{dist}=={metadata.version(dist)}"
         except metadata.PackageNotFoundError:
             continue
     return f"{top} (no distribution)"
+
+
+@functools.cache
+def _distributions() -> Any:
+    return metadata.packages_distributions()
 
 
 def _instance(cls: Any, params: dict[str, Any], where: str) -> Any:

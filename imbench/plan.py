@@ -64,7 +64,7 @@ def settings_of(cfg: SweepConfig) -> ProtocolSettings:
         ),
         calibration=p.calibration,
         cell_timeout_s=p.cell_timeout_s,
-        methods=cfg.methods(),
+        methods=cfg.methods().with_versions(),
     )
 
 

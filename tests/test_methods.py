@@ -311,14 +311,18 @@ def test_the_settings_carry_the_declarations_to_workers(tmp_path):
         "import pickle, sys; from imbench.strategies import STRATEGIES; "
         "from imbench.classifiers import CLASSIFIERS; from imbench.protocol import joint_grid; "
         "s = pickle.loads(sys.stdin.buffer.read()); s.methods.install(); "
-        "print(len(joint_grid(STRATEGIES['svmsmote'], CLASSIFIERS['knn'])))"
+        "print(len(joint_grid(STRATEGIES['svmsmote'], CLASSIFIERS['knn'])), "
+        "STRATEGIES['svmsmote'].spec, CLASSIFIERS['knn'].spec)"
     )
     out = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(methods),
                          capture_output=True, timeout=120)  # fmt: skip
-    assert out.stdout.decode().strip() == "4", out.stderr.decode()[-2000:]
     from imbench.classifiers import CLASSIFIERS
     from imbench.strategies import STRATEGIES
 
+    # the same grid and the same identity (the flow process's package versions travel)
+    want = f"4 {STRATEGIES['svmsmote'].spec} {CLASSIFIERS['knn'].spec}"
+    assert out.stdout.decode().strip() == want, out.stderr.decode()[-2000:]
+    assert dict(methods.methods.versions)["imblearn"].startswith("imbalanced-learn==")
     assert len(joint_grid(STRATEGIES["svmsmote"], CLASSIFIERS["knn"])) == 4
 
 
