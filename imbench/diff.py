@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
-from statsmodels.stats.multitest import multipletests
 
 from imbench.errors import ConfigError
 from imbench.leaderboard import per_dataset, ratio_key
 from imbench.results import LOWER_IS_BETTER, METRICS, SweepFolder
-from imbench.stats import paired
+from imbench.stats import holm, paired
 
 KEY = ["dataset", "imbalance_ratio", "strategy", "classifier"]
 BLOCK = ["classifier", "imbalance_ratio"]
@@ -223,7 +222,7 @@ def _strategy_changes(fa: pd.DataFrame, fb: pd.DataFrame, metric: str) -> pd.Dat
                     "rank_b": float(ranks_b.get(s, math.nan)),
                 }
             )  # fmt: skip
-        adjusted = multipletests([r["p_value"] for r in block], method="holm")[1]
+        adjusted = holm([r["p_value"] for r in block])
         for r, q in zip(block, adjusted, strict=True):
             r["p_holm"] = float(q)
             r["rank_change"] = r["rank_b"] - r["rank_a"]

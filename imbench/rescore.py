@@ -136,7 +136,7 @@ def rescore(
             "them, and a rerun reuses its finished cells); run its grid under another --name "
             "(a new sweep stores them) and rescore that"
         )
-    fits = stored_fits(source, src_cells)
+    fits = stored_fits(source, src_cells, only={u.key for u in group_units(plan.cells)})
     by_key = src_cells.set_index(["dataset_key", "imbalance_ratio", "strategy", "classifier",
                                   "seed"])  # fmt: skip
     settings = settings_of(cfg)
@@ -221,58 +221,94 @@ class StoredFit:
 
 
 def stored_fits(
-    folder: SweepFolder, cells: pd.DataFrame | None = None, folds: pd.DataFrame | None = None
+    folder: SweepFolder,
+    cells: pd.DataFrame | None = None,
+    folds: pd.DataFrame | None = None,
+    only: set[tuple[Any, ...]] | None = None,
 ) -> dict[tuple[Any, ...], StoredFit]:
-    """Every unit with ok cells and stored predictions, by ``plan.unit_key``; pass
-    ``cells`` or ``folds`` if they are read already. Empty without predictions."""
+    """Every unit with ok cells and stored predictions (or those of ``only``), by
+    ``plan.unit_key``; pass ``cells`` or ``folds`` if they are read already. Empty
+    without predictions. The predictions are sorted once and each fold is a slice:
+    a reference-sized sweep has ~13 million rows in ~19 000 unit folds."""
     cells = folder.read_cells() if cells is None else cells
     ran = cells[cells["status"] == "ok"]
     if ran.empty or not folder.predictions.exists():
         return {}
-    preds = folder.read_predictions()
-    for column in UNIT_COLUMNS[:-1]:  # the ids; the last is the seed
-        preds[column] = preds[column].astype(str)
-    by_unit = {
-        (k[0], k[1], k[2], k[3], int(k[4])): g
-        for k, g in preds.groupby(list(UNIT_COLUMNS), observed=True, sort=False)
-    }
+    spans, units = _prediction_spans(folder.read_predictions())
     folds = folder.read_folds() if folds is None else folds
-    rows = folds.groupby("cell_id").indices
+    folds = folds.sort_values(["cell_id", "fold"], kind="stable").reset_index(drop=True)
+    rows = folds.groupby("cell_id", sort=False).indices
+    cols = {c: folds[c].to_numpy() for c in ("fold", "params", "inner_pr_auc", "fit_seconds",
+                                              "n_train", "n_train_minority")}  # fmt: skip
     fits: dict[tuple[Any, ...], StoredFit] = {}
     for cell in ran.itertuples():
         key = unit_key(cell)
-        if key in fits or key not in by_unit or cell.cell_id not in rows:
+        if key in fits or (only is not None and key not in only):
             continue
-        fits[key] = StoredFit(
-            _outcomes(by_unit[key], folds.iloc[rows[cell.cell_id]].sort_values("fold")),
-            int(cell.n_rows), int(cell.n_minority), float(cell.actual_ir),
-        )  # fmt: skip
+        if key not in units or cell.cell_id not in rows:
+            continue
+        outcomes = [_outcome(spans, units[key], cols, i) for i in rows[cell.cell_id]]
+        fits[key] = StoredFit(outcomes, int(cell.n_rows), int(cell.n_minority),
+                              float(cell.actual_ir))  # fmt: skip
     return fits
 
 
-def _outcomes(preds: pd.DataFrame, folds: pd.DataFrame) -> list[FoldOutcome]:
-    outcomes = []
-    for fold in folds.itertuples():
-        rows = preds[preds["fold"] == fold.fold]
-        test = rows[~rows["inner"]].sort_values("row")
-        inner = rows[rows["inner"]].sort_values("row")
-        outcomes.append(
-            FoldOutcome(
-                fold=int(fold.fold),
-                test_index=test["row"].to_numpy(),
-                y_test=test["y"].to_numpy(dtype=np.int64),
-                proba=test["score"].to_numpy(dtype=np.float64),
-                params=ast.literal_eval(str(fold.params)),
-                inner_pr_auc=float(fold.inner_pr_auc),
-                y_train=inner["y"].to_numpy(dtype=np.int64),
-                oof=inner["score"].to_numpy(dtype=np.float64),
-                fit_seconds=float(fold.fit_seconds),
-                n_train=int(fold.n_train),
-                n_train_minority=int(fold.n_train_minority),
-                n_fits=0,
-            )
-        )
-    return outcomes
+@dataclass
+class _Spans:
+    """Predictions sorted by unit, fold, inner, row; (unit, fold, inner) -> a slice."""
+
+    row: np.ndarray
+    y: np.ndarray
+    score: np.ndarray
+    at: dict[tuple[int, int, bool], tuple[int, int]]
+
+
+def _prediction_spans(preds: pd.DataFrame) -> tuple[_Spans, dict[tuple[Any, ...], int]]:
+    codes, uniques = [], []
+    for column in UNIT_COLUMNS:
+        c, u = pd.factorize(preds[column], sort=False)
+        codes.append(c.astype(np.int64))
+        uniques.append(u)
+    unit = np.ravel_multi_index(codes, [len(u) for u in uniques])
+    fold = preds["fold"].to_numpy(np.int64)
+    inner = preds["inner"].to_numpy(bool)
+    row = preds["row"].to_numpy(np.int64)
+    order = np.lexsort((row, inner, fold, unit))
+    unit, fold, inner = unit[order], fold[order], inner[order]
+    edges = np.flatnonzero((np.diff(unit) != 0) | (np.diff(fold) != 0) | (np.diff(inner) != 0))
+    starts = np.r_[0, edges + 1]
+    ends = np.r_[edges + 1, len(unit)]
+    at = {(int(unit[a]), int(fold[a]), bool(inner[a])): (int(a), int(b))
+          for a, b in zip(starts, ends, strict=True)}  # fmt: skip
+    keys = {}
+    for code in np.unique(unit):
+        parts = np.unravel_index(int(code), [len(u) for u in uniques])
+        values = [u[i] for u, i in zip(uniques, parts, strict=True)]
+        key = (*(str(v) for v in values[:-1]), int(values[-1]))
+        keys[key] = int(code)
+    spans = _Spans(row[order], preds["y"].to_numpy(np.int64)[order],
+                   preds["score"].to_numpy(np.float64)[order], at)  # fmt: skip
+    return spans, keys
+
+
+def _outcome(spans: _Spans, unit: int, cols: dict[str, np.ndarray], i: int) -> FoldOutcome:
+    fold = int(cols["fold"][i])
+    ta, tb = spans.at.get((unit, fold, False), (0, 0))
+    ia, ib = spans.at.get((unit, fold, True), (0, 0))
+    return FoldOutcome(
+        fold=fold,
+        test_index=spans.row[ta:tb],
+        y_test=spans.y[ta:tb],
+        proba=spans.score[ta:tb],
+        params=ast.literal_eval(str(cols["params"][i])),
+        inner_pr_auc=float(cols["inner_pr_auc"][i]),
+        y_train=spans.y[ia:ib],
+        oof=spans.score[ia:ib],
+        fit_seconds=float(cols["fit_seconds"][i]),
+        n_train=int(cols["n_train"][i]),
+        n_train_minority=int(cols["n_train_minority"][i]),
+        n_fits=0,
+    )
 
 
 def _carried(unit: Unit, by_key: pd.DataFrame, source: str) -> list[CellResult]:

@@ -169,3 +169,18 @@ def test_fold_interval_uses_the_corrected_variance():
     assert row["pr_auc_lo"] == pytest.approx(0.6 - half)
     assert row["pr_auc_hi"] == pytest.approx(0.6 + half)
     assert half > ss.t.ppf(0.975, df=4) * np.std(values, ddof=1) / 5**0.5  # wider than naive
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_holm_equals_statsmodels(seed):
+    from statsmodels.stats.multitest import multipletests
+
+    from imbench.stats import holm
+
+    rng = np.random.default_rng(seed)
+    p = rng.uniform(0, 0.2, size=int(rng.integers(1, 30)))
+    p[rng.random(len(p)) < 0.2] = p[0]  # ties
+    assert np.allclose(holm(p), multipletests(p, method="holm")[1], rtol=0, atol=1e-15)
+    with_nan = np.r_[p, np.nan]
+    assert np.isnan(holm(with_nan)[-1])
+    assert np.allclose(holm(with_nan)[:-1], holm(p))
