@@ -21,7 +21,7 @@ from threadpoolctl import threadpool_limits
 from imbench.classifiers import get_classifier
 from imbench.datasets import load_dataset, with_ratio
 from imbench.errors import CannotRun, ConfigError, SamplerCannotRun
-from imbench.metrics import score_fold
+from imbench.metrics import proba_scores, score_fold
 from imbench.plan import Unit
 from imbench.protocol import FoldOutcome, ProtocolSettings, nested_cv
 from imbench.results import UNIT_COLUMNS, Cell, CellResult, Status
@@ -141,12 +141,19 @@ def score_unit(
     n_minority: int,
     actual_ir: float,
     n_fits: int | None = None,
+    known: dict[tuple[bool, int], dict[str, Any]] | None = None,
 ) -> list[CellResult]:
     """Every cell of ``unit`` scored from its fold outcomes: each cell's modifiers pick
     its calibration map and threshold from the inner out-of-fold predictions. A sweep
-    calls this after fitting; ``rescore`` calls it on stored predictions (n_fits=0)."""
+    calls this after fitting; ``rescore`` calls it on stored predictions (n_fits=0).
+
+    Cells with the same probabilities (``x`` and ``x+threshold``; ``x+calibrated`` and
+    ``x+calibrated+threshold``) share their probability metrics (``proba_scores``),
+    computed once per fold; ``known`` gives them by (calibrated, fold) when the caller
+    has them (``rescore``, for probabilities its new protocol leaves unchanged)."""
     results = []
     fits = sum(o.n_fits for o in outcomes) if n_fits is None else n_fits
+    by_proba: dict[tuple[bool, int], dict[str, Any]] = dict(known or {})
     for cell in unit.cells:
         spec = parse_strategy(cell.strategy, strict=False)
         folds = []
@@ -156,10 +163,13 @@ def score_unit(
             if spec.calibrated:
                 cmap = o.calibration(settings.calibration)
                 calibration = cmap.fallback or cmap.kind
+            shared = by_proba.get((spec.calibrated, o.fold))
+            if shared is None:
+                shared = by_proba[(spec.calibrated, o.fold)] = proba_scores(o.y_test, proba)
             folds.append(
                 {
                     "fold": o.fold,
-                    **score_fold(o.y_test, proba, threshold, settings.objective),
+                    **score_fold(o.y_test, proba, threshold, settings.objective, shared),
                     "calibration": calibration,
                     "params": repr(o.params),
                     "inner_pr_auc": o.inner_pr_auc,

@@ -104,15 +104,34 @@ def _balanced_accuracy(tn: int, fp: int, fn: int, tp: int) -> float:
     return float(np.mean(recalls)) if recalls else 0.0
 
 
-def score_fold(
-    y: np.ndarray, proba: np.ndarray, threshold: float, objective: ThresholdObjective
-) -> dict[str, Any]:
-    """Every metric of one outer test fold, at a threshold fixed beforehand."""
+def proba_scores(y: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
+    """The metrics of the probabilities alone (no threshold, no objective): cells that
+    share a fold's probabilities (``x`` and ``x+threshold``) share these."""
     scores: dict[str, Any] = ranking_scores(y, proba)
     scores["ece"] = expected_calibration_error(y, proba)
     scores.update(calibration_line(y, proba))
+    scores.update(reliability_bins(y, proba))
+    return scores
+
+
+PROBA_COLUMNS = (*("pr_auc", "roc_auc", "brier", "log_loss", "ece"), "cal_slope",
+                 "cal_intercept", "rel_count", "rel_sum_proba", "rel_sum_pos")  # fmt: skip
+
+
+def score_fold(
+    y: np.ndarray,
+    proba: np.ndarray,
+    threshold: float,
+    objective: ThresholdObjective,
+    known: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Every metric of one outer test fold, at a threshold fixed beforehand. ``known``:
+    this fold's ``proba_scores`` if computed already on the same probabilities."""
+    by_proba = proba_scores(y, proba) if known is None else known
+    scores = {k: by_proba[k] for k in ("pr_auc", "roc_auc", "brier", "log_loss", "ece",
+                                       "cal_slope", "cal_intercept")}  # fmt: skip
     scores.update(label_scores(y, (proba >= threshold).astype(int)))
     scores.update(objective.report(y, proba, threshold))
     scores["threshold"] = float(threshold)
-    scores.update(reliability_bins(y, proba))
+    scores.update({k: by_proba[k] for k in ("rel_count", "rel_sum_proba", "rel_sum_pos")})
     return scores

@@ -136,7 +136,11 @@ def rescore(
             "them, and a rerun reuses its finished cells); run its grid under another --name "
             "(a new sweep stores them) and rescore that"
         )
-    fits = stored_fits(source, src_cells, only={u.key for u in group_units(plan.cells)})
+    src_folds = source.read_folds()
+    fits = stored_fits(source, src_cells, src_folds, only={u.key for u in group_units(plan.cells)})
+    was = source.read_config().get("protocol", {}).get("calibration", "sigmoid")
+    same_calibration = protocol.get("calibration", was) == was
+    known = _known_proba_scores(src_cells, src_folds, fits, same_calibration)
     by_key = src_cells.set_index(["dataset_key", "imbalance_ratio", "strategy", "classifier",
                                   "seed"])  # fmt: skip
     settings = settings_of(cfg)
@@ -147,7 +151,7 @@ def rescore(
             unit_started = time.perf_counter()
             scored = score_unit(
                 unit, fit.outcomes, settings, seconds=0.0, n_fits=0, n_rows=fit.n_rows,
-                n_minority=fit.n_minority, actual_ir=fit.actual_ir,
+                n_minority=fit.n_minority, actual_ir=fit.actual_ir, known=known.get(unit.key),
             )  # fmt: skip
             spent = time.perf_counter() - unit_started
             for r in scored:
@@ -251,6 +255,33 @@ def stored_fits(
         fits[key] = StoredFit(outcomes, int(cell.n_rows), int(cell.n_minority),
                               float(cell.actual_ir))  # fmt: skip
     return fits
+
+
+def _known_proba_scores(
+    cells: pd.DataFrame, folds: pd.DataFrame, fits: dict[tuple[Any, ...], Any], calibrated: bool
+) -> dict[tuple[Any, ...], dict[tuple[bool, int], dict[str, Any]]]:
+    """The source's probability metrics per unit, (calibrated, fold), where the new
+    protocol leaves those probabilities as they were: always for uncalibrated cells,
+    for ``+calibrated`` ones when the calibration method is unchanged. They are the
+    numbers the same computation on the same probabilities gives, so a rescore spends
+    its time on what changed (thresholds, objective metrics)."""
+    from imbench.metrics import PROBA_COLUMNS
+    from imbench.strategies import parse_strategy
+
+    owner = {}
+    for cell in cells[cells["status"] == "ok"].itertuples():
+        key = unit_key(cell)
+        if key in fits:
+            is_calibrated = parse_strategy(str(cell.strategy), strict=False).calibrated
+            if calibrated or not is_calibrated:
+                owner[cell.cell_id] = (key, is_calibrated)
+    rows = folds[folds["cell_id"].isin(owner)]
+    known: dict[tuple[Any, ...], dict[tuple[bool, int], dict[str, Any]]] = {}
+    values = rows[list(PROBA_COLUMNS)].to_dict("records")
+    for cell_id, fold, metrics in zip(rows["cell_id"], rows["fold"], values, strict=True):
+        key, is_calibrated = owner[cell_id]
+        known.setdefault(key, {}).setdefault((is_calibrated, int(fold)), metrics)
+    return known
 
 
 @dataclass
