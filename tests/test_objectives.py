@@ -206,3 +206,29 @@ def test_configured_objective_reaches_the_threshold_cells(tmp_path, objective, m
         for r in evaluate_unit(unit, settings_of(cfg), min_minority=5)
     )
     assert tuned < plain if better == "lower" else tuned > plain
+
+
+@given(labelled_scores())
+def test_roc_points_are_scikit_learns_roc_curve_float_for_float(data):
+    """The threshold choices of mcc and cost read roc_points instead of roc_curve: the
+    same arrays, bit for bit, ties and all."""
+    import warnings
+
+    from sklearn.metrics import roc_curve
+
+    from imbench.objectives import roc_points
+
+    y, scores = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        want = roc_curve(y, scores, drop_intermediate=False)
+    got = roc_points(y, scores)
+    for a, b in zip(got, want, strict=True):
+        assert a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+
+
+def test_roc_points_with_one_class_are_nan_as_in_scikit_learn():
+    from imbench.objectives import roc_points
+
+    fpr, tpr, _ = roc_points(np.array([1, 1, 1]), np.array([0.2, 0.5, 0.5]))
+    assert np.isnan(fpr).all() and not np.isnan(tpr).any()
