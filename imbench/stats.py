@@ -54,7 +54,6 @@ _Q05 = {
 }  # fmt: skip
 
 
-
 def holm(p_values: Any) -> np.ndarray:
     """Holm's step-down adjustment (as statsmodels' ``multipletests(method="holm")``,
     which calls ``gc.collect()`` on every call: seconds in a process holding a large
@@ -68,6 +67,7 @@ def holm(p_values: Any) -> np.ndarray:
         steps = np.maximum.accumulate(p[order] * np.arange(m, 0, -1))
         out[order] = np.minimum(steps, 1.0)
     return out
+
 
 @dataclass
 class Block:
