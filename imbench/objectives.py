@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from sklearn.metrics import precision_recall_curve
 
 ObjectiveKind = Literal["f1", "fbeta", "mcc", "cost", "capacity", "min_precision"]
 OBJECTIVES: tuple[str, ...] = ("f1", "fbeta", "mcc", "cost", "capacity", "min_precision")
@@ -59,7 +58,7 @@ class ThresholdObjective:
 
 def best_fbeta_threshold(y: np.ndarray, scores: np.ndarray, *, beta: float = 1.0) -> float:
     """The cut-off that maximises F-beta."""
-    precision, recall, thresholds = precision_recall_curve(y, scores)
+    precision, recall, thresholds = pr_points(y, scores)
     b2 = beta * beta
     with np.errstate(invalid="ignore", divide="ignore"):
         f = (1 + b2) * precision * recall / (b2 * precision + recall)
@@ -84,6 +83,23 @@ def roc_points(y: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarra
         fpr = fps / fps[-1] if fps[-1] > 0 else np.full(fps.shape, np.nan)
         tpr = tps / tps[-1] if tps[-1] > 0 else np.full(tps.shape, np.nan)
     return fpr, tpr, thresholds
+
+
+def pr_points(y: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``sklearn.metrics.precision_recall_curve(y, scores)`` (no dropped points) for 0/1
+    labels, from the same counts as ``roc_points``; equal float for float."""
+    scores = np.asarray(scores, dtype=np.float64)
+    order = np.argsort(scores, kind="mergesort")[::-1]
+    ranked = scores[order]
+    labels = (np.asarray(y)[order] == 1).astype(np.float64)
+    last = np.r_[np.flatnonzero(np.diff(ranked)), len(ranked) - 1]
+    tps = np.cumsum(labels)[last]
+    fps = 1 + last.astype(np.float64) - tps
+    ps = tps + fps
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(ps != 0, np.divide(tps, ps), 0.0)
+    recall = np.full(tps.shape, 1.0) if tps[-1] == 0 else tps / tps[-1]
+    return np.r_[precision[::-1], 1.0], np.r_[recall[::-1], 0.0], ranked[last][::-1]
 
 
 def best_mcc_threshold(y: np.ndarray, scores: np.ndarray) -> float:
@@ -120,7 +136,7 @@ def capacity_threshold(scores: np.ndarray, capacity: float) -> float:
 
 def min_precision_threshold(y: np.ndarray, scores: np.ndarray, target: float) -> float:
     """Highest recall whose precision reaches ``target``; if none does, the most precise."""
-    precision, recall, thresholds = precision_recall_curve(y, scores)
+    precision, recall, thresholds = pr_points(y, scores)
     precision, recall = precision[:-1], recall[:-1]
     ok = precision >= target
     if not ok.any():

@@ -232,3 +232,16 @@ def test_roc_points_with_one_class_are_nan_as_in_scikit_learn():
 
     fpr, tpr, _ = roc_points(np.array([1, 1, 1]), np.array([0.2, 0.5, 0.5]))
     assert np.isnan(fpr).all() and not np.isnan(tpr).any()
+
+
+@given(labelled_scores())
+def test_pr_points_are_scikit_learns_precision_recall_curve_float_for_float(data):
+    from sklearn.metrics import precision_recall_curve
+
+    from imbench.objectives import pr_points
+
+    y, scores = data
+    want = precision_recall_curve(y, scores)
+    got = pr_points(y, scores)
+    for a, b in zip(got, want, strict=True):
+        assert a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
