@@ -13,7 +13,7 @@ from sklearn.metrics import (
 )
 
 from imbench.calibration import calibration_line, expected_calibration_error, reliability_bins
-from imbench.objectives import ThresholdObjective
+from imbench.objectives import ThresholdObjective, curve_counts
 from imbench.results import LOWER_IS_BETTER, METRICS, PRIMARY_METRIC
 
 __all__ = ["LOWER_IS_BETTER", "METRICS", "PRIMARY_METRIC", "score_fold"]
@@ -35,11 +35,7 @@ def ranking_scores(y: np.ndarray, proba: np.ndarray) -> dict[str, float]:
             "brier": float(brier_score_loss(y, proba)),
             "log_loss": float(log_loss(y, np.clip(proba, 1e-15, 1 - 1e-15), labels=[0, 1])),
         }
-    order = np.argsort(proba, kind="mergesort")[::-1]
-    ranked, labels = proba[order], y[order]
-    last = np.r_[np.flatnonzero(np.diff(ranked)), len(ranked) - 1]  # last row of each score
-    tps = np.cumsum(labels)[last]
-    fps = (last + 1) - tps
+    tps, fps, _ = curve_counts(y, proba)
     recall = tps / tps[-1]
     precision = tps / (tps + fps)
     fpr, tpr = np.r_[0.0, fps / fps[-1]], np.r_[0.0, recall]

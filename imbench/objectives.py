@@ -66,19 +66,25 @@ def best_fbeta_threshold(y: np.ndarray, scores: np.ndarray, *, beta: float = 1.0
     return float(thresholds[int(np.argmax(f))])
 
 
-def roc_points(y: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``sklearn.metrics.roc_curve(y, scores, drop_intermediate=False)`` for 0/1 labels,
-    from one sorted pass without its input validation (which cost ~2 ms of every
-    threshold choice): the same counts divided the same way, so the same floats
-    (``tests/test_objectives.py`` compares them)."""
+def curve_counts(y: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, ...]:
+    """True and false positives when flagging every row scored at or above each distinct
+    score, highest first, and those scores: scikit-learn's
+    ``confusion_matrix_at_thresholds`` for 0/1 labels, from one sorted pass."""
     scores = np.asarray(scores, dtype=np.float64)
     order = np.argsort(scores, kind="mergesort")[::-1]
     ranked = scores[order]
     labels = (np.asarray(y)[order] == 1).astype(np.float64)
     last = np.r_[np.flatnonzero(np.diff(ranked)), len(ranked) - 1]
-    tps = np.r_[0.0, np.cumsum(labels)[last]]
-    fps = np.r_[0.0, 1 + last.astype(np.float64) - tps[1:]]
-    thresholds = np.r_[np.inf, ranked[last]]
+    tps = np.cumsum(labels)[last]
+    return tps, 1 + last.astype(np.float64) - tps, ranked[last]
+
+
+def roc_points(y: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``sklearn.metrics.roc_curve(y, scores, drop_intermediate=False)`` for 0/1 labels
+    without its input validation (which cost ~2 ms of every threshold choice): the
+    same counts divided the same way, so the same floats (``tests/test_objectives.py``)."""
+    tps, fps, cuts = curve_counts(y, scores)
+    tps, fps, thresholds = np.r_[0.0, tps], np.r_[0.0, fps], np.r_[np.inf, cuts]
     with np.errstate(invalid="ignore", divide="ignore"):
         fpr = fps / fps[-1] if fps[-1] > 0 else np.full(fps.shape, np.nan)
         tpr = tps / tps[-1] if tps[-1] > 0 else np.full(tps.shape, np.nan)
@@ -87,19 +93,13 @@ def roc_points(y: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 def pr_points(y: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``sklearn.metrics.precision_recall_curve(y, scores)`` (no dropped points) for 0/1
-    labels, from the same counts as ``roc_points``; equal float for float."""
-    scores = np.asarray(scores, dtype=np.float64)
-    order = np.argsort(scores, kind="mergesort")[::-1]
-    ranked = scores[order]
-    labels = (np.asarray(y)[order] == 1).astype(np.float64)
-    last = np.r_[np.flatnonzero(np.diff(ranked)), len(ranked) - 1]
-    tps = np.cumsum(labels)[last]
-    fps = 1 + last.astype(np.float64) - tps
+    labels, from ``curve_counts``; equal float for float."""
+    tps, fps, cuts = curve_counts(y, scores)
     ps = tps + fps
     with np.errstate(invalid="ignore", divide="ignore"):
         precision = np.where(ps != 0, np.divide(tps, ps), 0.0)
     recall = np.full(tps.shape, 1.0) if tps[-1] == 0 else tps / tps[-1]
-    return np.r_[precision[::-1], 1.0], np.r_[recall[::-1], 0.0], ranked[last][::-1]
+    return np.r_[precision[::-1], 1.0], np.r_[recall[::-1], 0.0], cuts[::-1]
 
 
 def best_mcc_threshold(y: np.ndarray, scores: np.ndarray) -> float:
