@@ -37,6 +37,9 @@ class PrefectEnvPlugin(WorkerPlugin if WorkerPlugin else object):  # type: ignor
             os.environ["PREFECT_API_URL"] = self.api_url
 
 
+CONNECT_TIMEOUT = "20s"  # how long an unreachable scheduler is retried before saying so
+
+
 def dask_task_runner(address: str) -> tuple[Any, int]:
     """A DaskTaskRunner for ``address`` and the cluster's total worker threads."""
     if Client is None:
@@ -45,7 +48,7 @@ def dask_task_runner(address: str) -> tuple[Any, int]:
 
     plugin = PrefectEnvPlugin(os.environ.get("PREFECT_API_URL"), DEFAULTS)
     try:
-        with Client(address, timeout="20s") as client:
+        with Client(address, timeout=CONNECT_TIMEOUT) as client:
             client.register_plugin(plugin, name=PrefectEnvPlugin.name)
             threads = sum(client.nthreads().values())
     except OSError as exc:

@@ -131,8 +131,11 @@ def test_dask_sweep_equals_local_sweep(plugin_path, dask_cluster, tmp_path):
     assert "Starting temporary server" not in worker_output  # ... against the flow's API
 
 
-def test_unreachable_dask_scheduler_is_a_clear_error(tmp_path):
+def test_unreachable_dask_scheduler_is_a_clear_error(tmp_path, monkeypatch):
     from imbench.errors import ImbenchError
+    from imbench.flows import dask as dask_runner
+
+    monkeypatch.setattr(dask_runner, "CONNECT_TIMEOUT", "3s")  # the default waits 20 s
 
     cfg = build_config({**tiny_config(tmp_path), "dask_address": f"tcp://127.0.0.1:{free_port()}"})
     with pytest.raises(ImbenchError, match="cannot reach the Dask scheduler"):
