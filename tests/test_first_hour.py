@@ -172,3 +172,16 @@ def test_misspelled_config_keys_get_a_close_match(patch, expected):
     raw = {**default_config_dict(), **patch}
     with pytest.raises(ConfigError, match=expected):
         build_config(raw)
+
+
+def test_the_process_ends_with_its_status_and_all_its_output():
+    """main() skips the interpreter's module teardown (os._exit after the exit hooks):
+    the status and every line printed must still reach the caller through a pipe."""
+    done = subprocess.run([sys.executable, "-m", "imbench.cli", "list"], capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0
+    assert "threshold objectives" in done.stdout and done.stdout.rstrip().endswith("┘")
+    bad = subprocess.run([sys.executable, "-m", "imbench.cli", "leaderboard", "nope",
+                          "--out", "/nonexistent-imbench"], capture_output=True, text=True,
+                         timeout=120)  # fmt: skip
+    assert bad.returncode == 2 and "nope" in bad.stderr
