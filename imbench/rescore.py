@@ -45,9 +45,6 @@ class Rescored:
     seconds: float
 
 
-SUBSETTABLE = ("datasets", "ratios", "strategies", "classifiers", "seeds")
-
-
 def rescored_config(
     source: SweepFolder,
     protocol: dict[str, Any],
@@ -136,8 +133,10 @@ def rescore(
             "them, and a rerun reuses its finished cells); run its grid under another --name "
             "(a new sweep stores them) and rescore that"
         )
+    units = group_units(plan.cells)
+    keys = {u.key for u in units}
     src_folds = source.read_folds()
-    fits = stored_fits(source, src_cells, src_folds, only={u.key for u in group_units(plan.cells)})
+    fits = stored_fits(source, src_cells, src_folds, only=keys)
     was = source.read_config().get("protocol", {}).get("calibration", "sigmoid")
     same_calibration = protocol.get("calibration", was) == was
     known = _known_proba_scores(src_cells, src_folds, fits, same_calibration)
@@ -145,7 +144,7 @@ def rescore(
                                   "seed"])  # fmt: skip
     settings = settings_of(cfg)
     results: list[CellResult] = []
-    for unit in group_units(plan.cells):
+    for unit in units:
         fit = fits.get(unit.key)
         if fit is not None:
             unit_started = time.perf_counter()
@@ -169,7 +168,7 @@ def rescore(
         if fits and not subset:  # what it was scored from: the new sweep can be rescored
             atomic_write_bytes(target.folder.predictions, source.predictions.read_bytes())
         elif fits:  # a subset keeps the predictions of its own units only
-            _write_subset_predictions(source, target, {u.key for u in group_units(plan.cells)})
+            _write_subset_predictions(source, target, keys)
         target.write_json(CONFIG, cfg.model_dump(mode="json"))
         prov = provenance(cfg.config_hash())
         prov["rescored_from"] = {"sweep": source.name, "path": str(source.path.resolve()),
@@ -182,23 +181,12 @@ def _write_subset_predictions(source: SweepFolder, target: SweepStore, keys: set
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from imbench.store import atomic_write_parquet
+
     table = pq.read_table(source.predictions)
-    frame = table.select(list(UNIT_COLUMNS)).to_pandas()
-    for column in UNIT_COLUMNS[:-1]:
-        frame[column] = frame[column].astype(str)
-    wanted = [(a, b, c, d, int(e)) in keys for a, b, c, d, e in
-              frame.itertuples(index=False, name=None)]  # fmt: skip
-    kept = table.filter(pa.array(wanted))
-    atomic_write_bytes(target.folder.predictions, _parquet_bytes(kept))
-
-
-def _parquet_bytes(table: Any) -> bytes:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    sink = pa.BufferOutputStream()
-    pq.write_table(table, sink)
-    return bytes(sink.getvalue().to_pybytes())
+    unit, codes = _unit_codes(table.select(list(UNIT_COLUMNS)).to_pandas())
+    wanted = np.isin(unit, [code for key, code in codes.items() if key in keys])
+    atomic_write_parquet(table.filter(pa.array(wanted)).to_pandas(), target.folder.predictions)
 
 
 def _check_same_data(cells: list[Any], src: pd.DataFrame, name: str) -> None:
@@ -294,13 +282,26 @@ class _Spans:
     at: dict[tuple[int, int, bool], tuple[int, int]]
 
 
-def _prediction_spans(preds: pd.DataFrame) -> tuple[_Spans, dict[tuple[Any, ...], int]]:
+def _unit_codes(preds: pd.DataFrame) -> tuple[np.ndarray, dict[tuple[Any, ...], int]]:
+    """Each prediction row's unit as one integer code, and ``plan.unit_key`` -> code."""
     codes, uniques = [], []
     for column in UNIT_COLUMNS:
         c, u = pd.factorize(preds[column], sort=False)
         codes.append(c.astype(np.int64))
         uniques.append(u)
-    unit = np.ravel_multi_index(codes, [len(u) for u in uniques])
+    dims = [len(u) for u in uniques]
+    unit = np.ravel_multi_index(codes, dims)
+    keys = {}
+    for code in np.unique(unit):
+        parts = np.unravel_index(int(code), dims)
+        values = [u[i] for u, i in zip(uniques, parts, strict=True)]
+        key = (*(str(v) for v in values[:-1]), int(values[-1]))
+        keys[key] = int(code)
+    return unit, keys
+
+
+def _prediction_spans(preds: pd.DataFrame) -> tuple[_Spans, dict[tuple[Any, ...], int]]:
+    unit, keys = _unit_codes(preds)
     fold = preds["fold"].to_numpy(np.int64)
     inner = preds["inner"].to_numpy(bool)
     row = preds["row"].to_numpy(np.int64)
@@ -311,12 +312,6 @@ def _prediction_spans(preds: pd.DataFrame) -> tuple[_Spans, dict[tuple[Any, ...]
     ends = np.r_[edges + 1, len(unit)]
     at = {(int(unit[a]), int(fold[a]), bool(inner[a])): (int(a), int(b))
           for a, b in zip(starts, ends, strict=True)}  # fmt: skip
-    keys = {}
-    for code in np.unique(unit):
-        parts = np.unravel_index(int(code), [len(u) for u in uniques])
-        values = [u[i] for u, i in zip(uniques, parts, strict=True)]
-        key = (*(str(v) for v in values[:-1]), int(values[-1]))
-        keys[key] = int(code)
     spans = _Spans(row[order], preds["y"].to_numpy(np.int64)[order],
                    preds["score"].to_numpy(np.float64)[order], at)  # fmt: skip
     return spans, keys
