@@ -6,7 +6,7 @@ import difflib
 import importlib.util
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -67,11 +67,10 @@ def register_classifier(clf: Classifier) -> Classifier:
     """Add ``clf`` to the registry (a plugin calls this when imported); an entry from
     outside imbench gets a ``spec`` naming its module and package version."""
     caller = sys._getframe(1).f_globals.get("__name__", "")
-    if not clf.spec and caller.split(".")[0] != "imbench":
-        from imbench.methods import plugin_spec
+    if caller.split(".")[0] != "imbench":
+        from imbench.methods import stamped
 
-        identity = {k: v for k, v in vars(clf).items() if not callable(v)}
-        clf = replace(clf, spec=plugin_spec(caller, identity))
+        clf = stamped(clf, caller)
     CLASSIFIERS[clf.name] = clf
     return clf
 

@@ -1037,13 +1037,9 @@ ConfigArg = Annotated[
 def _install_config(config: Path | None) -> None:
     """Load a config's plugins and declared entries (built-ins and installed plugins'
     entry points always count)."""
-    from imbench.methods import Methods, load_entry_points
+    from imbench.methods import Methods
 
-    load_entry_points()
-    if config is not None:
-        raw = load_config_dict(config)
-        Methods.from_raw(raw.get("plugins") or [], raw.get("strategy"),
-                         raw.get("classifier")).install()  # fmt: skip
+    Methods.of_config(load_config_dict(config) if config else {}).install()
 
 
 @app.command("list")

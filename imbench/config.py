@@ -100,9 +100,7 @@ class SweepConfig(BaseModel):
             return data
         from imbench.methods import Methods
 
-        methods = Methods.from_raw(
-            data.get("plugins") or [], data.get("strategy"), data.get("classifier")
-        )
+        methods = Methods.of_config(data)
         if not (info.context or {}).get("reading"):
             methods.install()
         return {

@@ -99,6 +99,11 @@ class Methods:
     versions: tuple[tuple[str, str], ...] = ()
 
     @classmethod
+    def of_config(cls, raw: dict[str, Any]) -> Methods:
+        """The ``plugins``, ``[strategy.*]`` and ``[classifier.*]`` of a raw config."""
+        return cls.from_raw(raw.get("plugins") or [], raw.get("strategy"), raw.get("classifier"))
+
+    @classmethod
     def from_raw(cls, plugins: Any, strategies: Any, classifiers: Any) -> Methods:
         """Validate the raw TOML values; errors name the table and key."""
         if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
@@ -525,10 +530,15 @@ def build_classifier(name: str, table: ClassifierTable) -> Classifier:
     )
 
 
-def plugin_spec(module: str, payload: Any) -> str:
-    """The identity of an entry a plugin registered: its module, the version of the
-    package providing it, and what it declares (grid, description, ...)."""
-    return stable_hash([module, package_version(module), repr(payload)])
+def stamped(entry: Any, module: str) -> Any:
+    """``entry`` (a Strategy or Classifier) as registered from ``module``: an entry from
+    outside imbench without a ``spec`` gets one -- its module, the version of the package
+    providing it, and what it declares (grid, description, ...) -- so its cells recompute
+    when the plugin's package changes."""
+    if entry.spec or module.split(".")[0] == "imbench":
+        return entry
+    identity = {k: v for k, v in vars(entry).items() if not callable(v)}
+    return replace(entry, spec=stable_hash([module, package_version(module), repr(identity)]))
 
 
 def provenance_of(

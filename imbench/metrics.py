@@ -110,8 +110,11 @@ def proba_scores(y: np.ndarray, proba: np.ndarray) -> dict[str, Any]:
     return scores
 
 
-PROBA_COLUMNS = (*("pr_auc", "roc_auc", "brier", "log_loss", "ece"), "cal_slope",
-                 "cal_intercept", "rel_count", "rel_sum_proba", "rel_sum_pos")  # fmt: skip
+# proba_scores' columns: the metrics (listed before the threshold's in folds.parquet),
+# then the reliability bins (listed after)
+_PROBA_METRICS = ("pr_auc", "roc_auc", "brier", "log_loss", "ece", "cal_slope", "cal_intercept")
+_RELIABILITY = ("rel_count", "rel_sum_proba", "rel_sum_pos")
+PROBA_COLUMNS = (*_PROBA_METRICS, *_RELIABILITY)
 
 
 def score_fold(
@@ -124,10 +127,9 @@ def score_fold(
     """Every metric of one outer test fold, at a threshold fixed beforehand. ``known``:
     this fold's ``proba_scores`` if computed already on the same probabilities."""
     by_proba = proba_scores(y, proba) if known is None else known
-    scores = {k: by_proba[k] for k in ("pr_auc", "roc_auc", "brier", "log_loss", "ece",
-                                       "cal_slope", "cal_intercept")}  # fmt: skip
+    scores = {k: by_proba[k] for k in _PROBA_METRICS}
     scores.update(label_scores(y, (proba >= threshold).astype(int)))
     scores.update(objective.report(y, proba, threshold))
     scores["threshold"] = float(threshold)
-    scores.update({k: by_proba[k] for k in ("rel_count", "rel_sum_proba", "rel_sum_pos")})
+    scores.update({k: by_proba[k] for k in _RELIABILITY})
     return scores

@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from imblearn.combine import SMOTEENN, SMOTETomek
@@ -109,16 +109,12 @@ def register_strategy(strategy: Strategy) -> Strategy:
     registered from outside imbench gets a ``spec`` naming its module and package
     version, so cells recompute when the plugin's package changes."""
     caller = sys._getframe(1).f_globals.get("__name__", "")
-    if not strategy.spec and caller.split(".")[0] != "imbench":
-        from imbench.methods import plugin_spec
+    if caller.split(".")[0] != "imbench":
+        from imbench.methods import stamped
 
-        strategy = replace(strategy, spec=plugin_spec(caller, _identity(strategy)))
+        strategy = stamped(strategy, caller)
     STRATEGIES[strategy.name] = strategy
     return strategy
-
-
-def _identity(strategy: Strategy) -> dict[str, Any]:
-    return {k: v for k, v in vars(strategy).items() if not callable(v)}
 
 
 def parse_strategy(name: str, *, strict: bool = True) -> StrategySpec:
