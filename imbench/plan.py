@@ -148,12 +148,12 @@ def fit_budget(cfg: SweepConfig) -> FitBudget:
     from imbench.protocol import fits_per_unit, joint_grid
 
     s = settings_of(cfg)
-    bases = list(dict.fromkeys(parse_strategy(n).base.name for n in cfg.strategies))
+    bases = {spec.base.name: spec.base for spec in map(parse_strategy, cfg.strategies)}
     per_data = len(cfg.datasets) * len(cfg.ratios) * len(cfg.seeds)
     grids, fits = {}, 0
-    for base in bases:
+    for base, strategy in bases.items():
         for name in cfg.classifiers:
-            strategy, clf = parse_strategy(base).base, get_classifier(name)
+            clf = get_classifier(name)
             grids[(base, name)] = len(joint_grid(strategy, clf))
             fits += per_data * fits_per_unit(strategy, clf, s)
     cells = per_data * len(cfg.strategies) * len(cfg.classifiers)
