@@ -14,7 +14,7 @@ from prefect import flow
 from prefect.context import FlowRunContext
 from prefect.exceptions import TerminationSignal
 from prefect.futures import PrefectFuture
-from prefect.settings import PREFECT_API_URL, temporary_settings
+from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.task_runners import ProcessPoolTaskRunner
 
 from imbench.config import SweepConfig
@@ -226,7 +226,13 @@ def run_sweep(
         cfg, runner = _task_runner(cfg)
         flow = sweep_flow.with_options(task_runner=runner)
         # Prefect read its settings when imported, possibly before the URL existed
-        with temporary_settings(updates={PREFECT_API_URL: os.environ["PREFECT_API_URL"]}):
+        updates: dict[Any, Any] = {PREFECT_API_URL: os.environ["PREFECT_API_URL"]}
+        if api.owned:
+            # heartbeats tell a lasting server that a run crashed; the temporary one
+            # ends with this process, and joining the heartbeat thread (it sleeps in
+            # 1 s steps) held every sweep's end up to a second
+            updates[PREFECT_FLOWS_HEARTBEAT_FREQUENCY] = None
+        with temporary_settings(updates=updates):
             summary = flow(cfg.model_dump(mode="json"), show_progress=show_progress)
         if summary.get("interrupted") or summary.get("error"):
             return summary

@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import scikit_posthocs as sp
 from scipy import stats as ss
 
 from imbench.errors import ConfigError
@@ -91,6 +90,8 @@ class Block:
 
     @property
     def nemenyi(self) -> pd.DataFrame:
+        import scikit_posthocs as sp  # with matplotlib: only when a test is run
+
         return sp.posthoc_nemenyi_friedman(self.scores.reset_index(drop=True))
 
 
@@ -187,6 +188,8 @@ def _wilcoxon_holm(scores: pd.DataFrame) -> list[dict]:
     long = scores.reset_index(drop=True).melt(var_name="strategy", value_name="score")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
+        import scikit_posthocs as sp
+
         raw = sp.posthoc_wilcoxon(long, val_col="score", group_col="strategy", zero_method="zsplit")
     pairs = list(combinations(scores.columns, 2))
     p_raw = np.array(

@@ -48,6 +48,29 @@ def worker_init() -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
+    _exit_without_teardown()
+
+
+def _exit_without_teardown() -> None:
+    """A pool worker, once told to stop, ends without the interpreter's teardown of
+    the modules it imported (scikit-learn, imblearn, Prefect), which took over a
+    second: the pool's shutdown, and so the sweep's end, waits for it.
+
+    Registered first, so it runs last: threads are joined and every exit hook that
+    Prefect or a library registered later (log and event drains) has run by then.
+    """
+    import atexit
+    import sys
+
+    def end() -> None:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(0)
+
+    atexit.register(end)
 
 
 @task(name="evaluate-batch", cache_policy=NO_CACHE, persist_result=False, retries=0)
