@@ -12,6 +12,7 @@ server tracebacks.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -56,11 +57,13 @@ class PrefectApi:
         self.log_path = prefect_home() / "imbench-server.log"
         self._ready = threading.Event()
         self._probe: threading.Thread | None = None
+        self._made_home = False
 
     def start(self) -> PrefectApi:
         apply_defaults()
         if os.environ.get("PREFECT_API_URL"):
             return self
+        self._made_home = not self.log_path.parent.exists()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         port = _free_port()
         self.url = f"http://127.0.0.1:{port}/api"
@@ -159,6 +162,14 @@ class PrefectApi:
         except subprocess.TimeoutExpired:
             self._proc.kill()
         self._proc = None
+
+
+    def discard(self) -> None:
+        """Stop a server started ahead of checks that then failed; a PREFECT_HOME it
+        created is removed again, so a command that failed wrote nothing."""
+        self.stop()
+        if self._made_home:
+            shutil.rmtree(self.log_path.parent, ignore_errors=True)
 
 
 def _die_with_parent() -> None:

@@ -24,7 +24,7 @@ from imbench.flows.tracking import SafeTracker
 from imbench.leaderboard import build_leaderboard
 from imbench.methods import provenance_of
 from imbench.metrics import PRIMARY_METRIC
-from imbench.plan import make_batches, settings_of
+from imbench.plan import make_batches, runs_in_process, settings_of
 from imbench.progress import SweepProgress
 from imbench.provenance import provenance
 from imbench.report import analyse
@@ -71,6 +71,8 @@ def _sweep(
     batches = make_batches(units, workers, plan.sizes)
     n_todo = sum(len(u.cells) for u in units)
     first_result = None
+    # one small unit: in this process, without a pool (a Dask cluster is the user's)
+    in_process = not cfg.dask_address and runs_in_process(units, plan.sizes)
 
     runner = FlowRunContext.get().task_runner  # type: ignore[union-attr]
     min_minority = cfg.protocol.min_minority
@@ -78,16 +80,20 @@ def _sweep(
     interrupted = False
     with SweepProgress(cfg.name, n_todo, show=show_progress) as progress:
         try:
-            for results in run_batches(
-                batches,
-                submit=lambda b: evaluate_batch_task.submit(b, settings, min_minority),
-                runner=runner,
-                as_completed=_as_completed,
-                submit_to=lambda pool, b: pool.submit(
-                    evaluate_batch_task,
-                    {"units": b, "settings": settings, "min_minority": min_minority},
-                ),
-                n_workers=workers,
+            for results in (
+                [evaluate_batch_task(batches[0], settings, min_minority)]
+                if in_process
+                else run_batches(
+                    batches,
+                    submit=lambda b: evaluate_batch_task.submit(b, settings, min_minority),
+                    runner=runner,
+                    as_completed=_as_completed,
+                    submit_to=lambda pool, b: pool.submit(
+                        evaluate_batch_task,
+                        {"units": b, "settings": settings, "min_minority": min_minority},
+                    ),
+                    n_workers=workers,
+                )
             ):
                 first_result = first_result or time.perf_counter() - started
                 store.commit(results)

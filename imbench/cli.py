@@ -71,6 +71,21 @@ app = _App(
 )
 
 
+def _may_be_finished(raw: dict[str, Any], overrides: dict[str, Any]) -> bool:
+    """Whether the sweep's folder says it may have nothing left to do (its MLflow
+    marker exists), read from the unvalidated config: cheap, and wrong only in
+    costing a server start or a wait."""
+    from imbench.config import SweepConfig
+
+    fields = SweepConfig.model_fields
+    try:
+        out = overrides.get("out") or raw.get("out") or fields["out"].default
+        name = overrides.get("name") or raw.get("name") or fields["name"].default
+        return SweepFolder.of(out, str(name)).tracked.exists()
+    except (TypeError, ValueError, OSError):
+        return True
+
+
 def _seeds(values: list[str] | None) -> list[int] | None:
     items = split_list(values)
     if items is None:
@@ -123,15 +138,28 @@ def run(
         "tracking_uri": tracking_uri,
         "dask_address": dask_address,
     }
-    cfg = build_config(load_config_dict(config), overrides)
-    from imbench.datasets import check_datasets
+    raw = load_config_dict(config)
+    from imbench.flows.runtime import PrefectApi
 
-    # before any server starts or anything is written
-    check_datasets(cfg.datasets, min_minority=cfg.protocol.min_minority)
-    from imbench.plan import fit_budget
+    # A sweep with work to do needs the Prefect server: it boots (~5 s) while the
+    # config is validated and scikit-learn, Prefect and MLflow are imported. A bad
+    # config or dataset stops it again before any compute; a sweep that may be
+    # finished starts none.
+    api = None if _may_be_finished(raw, overrides) else PrefectApi().start()
+    try:
+        cfg = build_config(raw, overrides)
+        from imbench.datasets import check_datasets
 
-    if not quiet:
-        err.print(f"plan: {fit_budget(cfg).describe()}", highlight=False, soft_wrap=True)
+        # before anything is computed or written
+        check_datasets(cfg.datasets, min_minority=cfg.protocol.min_minority)
+        from imbench.plan import fit_budget
+
+        if not quiet:
+            err.print(f"plan: {fit_budget(cfg).describe()}", highlight=False, soft_wrap=True)
+    except BaseException:
+        if api is not None:
+            api.discard()
+        raise
     _sigterm_as_interrupt()
     resume = f"run the same command again to resume (sweep {cfg.name!r} under {cfg.out})"
     try:
@@ -142,11 +170,11 @@ def run(
         started = time.perf_counter()
         summary = finished_summary(cfg)  # nothing to do: no server, no pool, no MLflow
         if summary is not None:
+            if api is not None:
+                api.stop()
             summary["seconds"] = round(time.perf_counter() - started, 2)
         else:
-            from imbench.flows.runtime import PrefectApi
-
-            api = PrefectApi().start()  # boots while Prefect and MLflow are imported below
+            api = api or PrefectApi().start()
             from imbench.flows.sweep import run_sweep
 
             summary = run_sweep(cfg, show_progress=not quiet, api=api)

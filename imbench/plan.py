@@ -223,3 +223,18 @@ def make_batches(
     if current:
         batches.append(current)
     return batches
+
+
+# lr on ~12,500 rows x 16 features, or rf on ~600 (plan.unit_cost's units)
+IN_PROCESS_MAX_COST = 50_000.0
+
+
+def runs_in_process(units: list[Unit], sizes: dict[str, float] | None) -> bool:
+    """Whether the pending work is one small unit, run best in the flow's own process.
+
+    One unit's folds run one after another, so a pool would add no parallelism,
+    only its start-up: each worker imports scikit-learn, imblearn and Prefect
+    (~3.5 s of a 1-cell sweep). A larger unit still gets a worker of its own, so
+    that a fit the kernel kills for memory is recorded failed, not the sweep.
+    """
+    return len(units) == 1 and unit_cost(units[0], sizes) <= IN_PROCESS_MAX_COST

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import average_precision_score
 from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold
 
 from imbench.calibration import CalibrationMap, CalibrationMethod, fit_calibrator
@@ -27,7 +26,7 @@ from imbench.classifiers import Classifier
 from imbench.errors import CannotRun
 from imbench.methods import Methods
 from imbench.metrics import DEFAULT_THRESHOLD
-from imbench.objectives import ThresholdObjective
+from imbench.objectives import ThresholdObjective, average_precision
 from imbench.seeding import derive_seed
 from imbench.strategies import (
     Features,
@@ -193,7 +192,7 @@ def nested_cv(
             for itrain, itest in inner:
                 model = make(params).fit(X_tr[itrain], y_tr[itrain])
                 oof[itest] = _proba(model, X_tr[itest])
-                fold_scores.append(average_precision_score(y_tr[itest], oof[itest]))
+                fold_scores.append(average_precision(y_tr[itest], oof[itest]))
             score = float(np.mean(fold_scores))
             if best is None or score > best[0]:
                 best = (score, gi, oof)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -111,3 +113,59 @@ def test_finished_batches_are_released_while_others_still_run():
         assert seen() is None, "a finished future is kept alive while the sweep runs"
         release.set()
         assert [f.result() for f in completed] == ["late"]
+
+
+PIDSPY = '''
+import os
+from pathlib import Path
+
+from imblearn.under_sampling import RandomUnderSampler
+
+from imbench.strategies import Strategy, register_strategy
+
+
+class PidSpy(RandomUnderSampler):
+    """Writes the pid of the process that resamples: where the unit ran."""
+
+    def fit_resample(self, X, y, **kw):
+        Path(os.environ["PIDSPY_DIR"], str(os.getpid())).touch()
+        return super().fit_resample(X, y, **kw)
+
+
+register_strategy(Strategy("pidspy", make_sampler=lambda seed: PidSpy(random_state=seed)))
+'''
+
+
+def test_one_small_unit_runs_in_the_flow_process_and_more_run_on_the_pool(
+    harness, tmp_path, monkeypatch
+):
+    """A pool would add only its start-up to one unit's sequential folds; two units
+    (or one large one, plan.runs_in_process) get workers."""
+    from imbench.plan import IN_PROCESS_MAX_COST, Unit, runs_in_process
+
+    (tmp_path / "pidspy.py").write_text(PIDSPY)
+    monkeypatch.syspath_prepend(str(tmp_path))  # spawned workers inherit sys.path
+    seen = tmp_path / "pids"
+    seen.mkdir()
+    monkeypatch.setenv("PIDSPY_DIR", str(seen))
+    flow = sweep_flow.with_options(task_runner=ProcessPoolTaskRunner(max_workers=2))
+    one = tiny_config(tmp_path / "out", name="one", strategies=["pidspy"], plugins=["pidspy"])
+    summary = flow(build_config(one).model_dump(mode="json"))
+    assert summary["ok"] == 1
+    assert {p.name for p in seen.iterdir()} == {str(os.getpid())}
+
+    for p in seen.iterdir():
+        p.unlink()
+    two = tiny_config(
+        tmp_path / "out", name="two", strategies=["pidspy"], plugins=["pidspy"],
+        datasets=["synthetic:n=300,minority=0.15,features=5,seed=1", "ecoli1"],
+    )  # fmt: skip
+    summary = flow(build_config(two).model_dump(mode="json"))
+    assert summary["ok"] == 2
+    pids = {p.name for p in seen.iterdir()}
+    assert pids and str(os.getpid()) not in pids
+
+    unit = Unit("d", "native", "none", "lr", 0, ())
+    assert runs_in_process([unit], {"d": IN_PROCESS_MAX_COST})
+    assert not runs_in_process([unit], {"d": IN_PROCESS_MAX_COST * 1.01})
+    assert not runs_in_process([unit, unit], {"d": 1.0})

@@ -245,3 +245,15 @@ def test_pr_points_are_scikit_learns_precision_recall_curve_float_for_float(data
     got = pr_points(y, scores)
     for a, b in zip(got, want, strict=True):
         assert a.shape == b.shape and np.array_equal(a, b, equal_nan=True)
+
+
+@given(labelled_scores())
+def test_average_precision_is_scikit_learns_float_for_float(data):
+    """The inner loop chooses grid points by it: a different float could flip a tie."""
+    from sklearn.metrics import average_precision_score
+
+    from imbench.objectives import average_precision
+
+    y, scores = data
+    if 0 < y.sum() < len(y):
+        assert average_precision(y, scores) == average_precision_score(y, scores)
