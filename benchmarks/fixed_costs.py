@@ -4,6 +4,7 @@
 
 Prints the median wall time (and min-max) of:
   - a 1-cell lr sweep into a fresh results folder, warm PREFECT_HOME;
+  - another 1-cell sweep into that folder (its MLflow store exists);
   - the same finished sweep run again (nothing to compute);
   - the 1-cell sweep with a fresh, empty PREFECT_HOME (a new machine);
   - `python -c "import imbench.flows.sweep"` and `import imbench.store`;
@@ -39,6 +40,7 @@ def main() -> None:
     timed_process(_imbench("run", *ONE_CELL, "--out", str(root / "warmup")), env)  # warm the home
     rows: dict[str, list[float]] = {
         "1-cell lr sweep (warm PREFECT_HOME)": [],
+        "new 1-cell sweep, existing results folder": [],
         "rerun of the finished 1-cell sweep": [],
         "1-cell lr sweep (fresh PREFECT_HOME)": [],
         "import imbench.flows.sweep": [],
@@ -48,6 +50,9 @@ def main() -> None:
         out = str(root / f"run{i}")
         rows["1-cell lr sweep (warm PREFECT_HOME)"].append(
             timed_process(_imbench("run", *ONE_CELL, "--out", out), env)
+        )
+        rows["new 1-cell sweep, existing results folder"].append(
+            timed_process(_imbench("run", *ONE_CELL, "--out", out, "--name", f"again{i}"), env)
         )
         rows["rerun of the finished 1-cell sweep"].append(
             timed_process(_imbench("run", *ONE_CELL, "--out", out), env)
