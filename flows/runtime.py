@@ -163,7 +163,6 @@ class PrefectApi:
             self._proc.kill()
         self._proc = None
 
-
     def discard(self) -> None:
         """Stop a server started ahead of checks that then failed; a PREFECT_HOME it
         created is removed again, so a command that failed wrote nothing."""
