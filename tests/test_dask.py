@@ -86,9 +86,10 @@ def dask_cluster(tmp_path):
             p.terminate()
         for p in procs:
             try:
-                p.wait(timeout=20)
+                p.wait(timeout=3)  # a worker left mid-task did not end on SIGTERM in 20 s
             except subprocess.TimeoutExpired:
                 p.kill()
+                p.wait()
 
 
 @pytest.fixture
