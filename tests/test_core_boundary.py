@@ -54,6 +54,13 @@ def test_results_layer_loads_no_model_library():
     assert _loaded_after(imports, ("sklearn", "imblearn", "scipy", "matplotlib")) == []
 
 
+def test_a_sweep_loads_no_report_library_until_its_end():
+    """The flow and its workers' task import no plotting or post-hoc test library:
+    a sweep pays for them only if a report is drawn (~0.6 s of every start)."""
+    imports = ["imbench.flows.sweep", "imbench.tasks.evaluate", "imbench.cli"]
+    assert _loaded_after(imports, ("matplotlib", "scikit_posthocs", "playwright")) == []
+
+
 def test_sweep_file_names_are_typed_in_the_results_layer_only():
     names = ("cells.parquet", "folds.parquet", "leaderboard.parquet", "stats.parquet",
              "config.json", "provenance.json", "tracked.json", "mlartifacts")  # fmt: skip
