@@ -123,6 +123,39 @@ def test_interrupt_stops_within_seconds_keeps_finished_cells_and_leaves_nothing(
     assert set(kept["classifier"]) == {"lr"} and len(kept) == 2
 
 
+def test_ctrl_c_during_a_one_unit_sweep_in_the_flow_process_stops_it_at_once(tmp_path):
+    """One small unit runs without a pool (plan.runs_in_process): Ctrl-C lands in its
+    fit, and the process still ends at once with the resume line, leaving nothing."""
+    out = tmp_path / "out"
+    cfg = _config(tmp_path, ["sleeper"])
+    cfg.write_text(
+        cfg.read_text()
+        .replace("cell_timeout_s = 4", "cell_timeout_s = 600")
+        .replace('strategies = ["none", "threshold"]', 'strategies = ["none"]')
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "imbench.cli", "run", str(cfg), "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(tmp_path),
+        start_new_session=True,
+    )  # fmt: skip
+    started = out / "faults" / "config.json"  # written as the flow starts
+    deadline = time.time() + 180
+    while time.time() < deadline and not started.exists():
+        time.sleep(0.2)
+    assert started.exists(), "the flow did not start"
+    time.sleep(1.5)  # into the sleeper's fit
+    children = _children(proc.pid)
+    assert not any("spawn_main" in " ".join(c.cmdline()) for c in children)  # no pool worker
+    sent = time.time()
+    os.killpg(proc.pid, signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert time.time() - sent < 10
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr
+    assert "interrupted: 0 of 1 cells finished and kept" in stderr
+    assert [c for c in children if c.is_running() and c.status() != "zombie"] == []
+
+
 def test_a_write_that_fails_mid_sweep_leaves_no_half_written_part(tmp_path, monkeypatch):
     from imbench import store as store_module
     from imbench.results import Cell, CellResult
