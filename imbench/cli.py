@@ -1217,9 +1217,23 @@ def _exit(code: int) -> NoReturn:
     import logging
     import threading
 
+    # Nothing is left to save by now. A hook that never returns must not hold the
+    # process: a pool worker SIGKILLed while writing to a multiprocessing queue leaves
+    # the queue's lock held, and joining this process's feeder thread of that queue
+    # (multiprocessing's exit hook) then waits forever.
+    watchdog = threading.Timer(EXIT_GRACE_S, _flush_and_end, args=(code,))
+    watchdog.daemon = True
+    watchdog.start()
     threading._shutdown()  # type: ignore[attr-defined]
     atexit._run_exitfuncs()
     logging.shutdown()
+    _flush_and_end(code)
+
+
+EXIT_GRACE_S = 15.0  # exit hooks take well under a second when nothing is stuck
+
+
+def _flush_and_end(code: int) -> NoReturn:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

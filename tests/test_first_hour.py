@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,8 @@ from typer.testing import CliRunner
 
 from imbench.cli import app
 from imbench.config import split_datasets
+
+from conftest import warm_prefect_home
 
 RNG = np.random.default_rng(0)
 
@@ -123,7 +126,7 @@ def test_piped_sweep_prints_progress_lines_and_groups_skip_reasons(tmp_path):
     """Through a pipe (no terminal) progress comes as plain lines; every run ends with
     its skip reasons counted; leaderboard sorts native first and rejects empty filters."""
     out = tmp_path / "out"
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")}
+    env = {**os.environ, "PREFECT_HOME": str(warm_prefect_home(tmp_path / "prefect"))}
     run = [sys.executable, "-m", "imbench.cli"]
     done = subprocess.run(
         [*run, "run", "-d", "synthetic:minority=0.1,n=400", "-s", "none,threshold",
@@ -185,3 +188,21 @@ def test_the_process_ends_with_its_status_and_all_its_output():
                           "--out", "/nonexistent-imbench"], capture_output=True, text=True,
                          timeout=120)  # fmt: skip
     assert bad.returncode == 2 and "nope" in bad.stderr
+
+
+def test_a_stuck_exit_hook_does_not_hold_the_process():
+    """A thread or exit hook that never returns (a multiprocessing queue whose lock a
+    killed worker held) costs at most EXIT_GRACE_S; the status and output still arrive."""
+    code = (
+        "import atexit, threading, imbench.cli as c\n"
+        "c.EXIT_GRACE_S = 1.0\n"
+        "threading.Thread(target=threading.Event().wait).start()\n"  # never ends, not daemon
+        "atexit.register(threading.Event().wait)\n"
+        "print('finished', flush=False)\n"
+        "c._exit(3)\n"
+    )
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert done.returncode == 3 and done.stdout == "finished\n"
+    assert time.monotonic() - started < 15
