@@ -1221,25 +1221,18 @@ def _exit(code: int) -> NoReturn:
     # process: a pool worker SIGKILLed while writing to a multiprocessing queue leaves
     # the queue's lock held, and joining this process's feeder thread of that queue
     # (multiprocessing's exit hook) then waits forever.
-    watchdog = threading.Timer(EXIT_GRACE_S, _flush_and_end, args=(code,))
+    from imbench.process import flush_and_exit
+
+    watchdog = threading.Timer(EXIT_GRACE_S, flush_and_exit, args=(code,))
     watchdog.daemon = True
     watchdog.start()
     threading._shutdown()  # type: ignore[attr-defined]
     atexit._run_exitfuncs()
     logging.shutdown()
-    _flush_and_end(code)
+    flush_and_exit(code)
 
 
 EXIT_GRACE_S = 15.0  # exit hooks take well under a second when nothing is stuck
-
-
-def _flush_and_end(code: int) -> NoReturn:
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe: nothing left to say
-            pass
-    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -60,17 +60,10 @@ def _exit_without_teardown() -> None:
     Prefect or a library registered later (log and event drains) has run by then.
     """
     import atexit
-    import sys
 
-    def end() -> None:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError):
-                pass
-        os._exit(0)
+    from imbench.process import flush_and_exit
 
-    atexit.register(end)
+    atexit.register(flush_and_exit, 0)
 
 
 @task(name="evaluate-batch", cache_policy=NO_CACHE, persist_result=False, retries=0)
