@@ -40,13 +40,14 @@ class PrefectEnvPlugin(WorkerPlugin if WorkerPlugin else object):  # type: ignor
 CONNECT_TIMEOUT = "20s"  # how long an unreachable scheduler is retried before saying so
 
 
-def dask_task_runner(address: str) -> tuple[Any, int]:
-    """A DaskTaskRunner for ``address`` and the cluster's total worker threads."""
+def dask_task_runner(address: str, api_url: str | None) -> tuple[Any, int]:
+    """A DaskTaskRunner for ``address`` and the cluster's total worker threads; its
+    workers will run their tasks against the Prefect API at ``api_url``."""
     if Client is None:
         raise ImbenchError("--dask-address needs the dask extra: pip install 'imbench[dask]'")
     from prefect_dask import DaskTaskRunner
 
-    plugin = PrefectEnvPlugin(os.environ.get("PREFECT_API_URL"), DEFAULTS)
+    plugin = PrefectEnvPlugin(api_url, DEFAULTS)
     try:
         with Client(address, timeout=CONNECT_TIMEOUT) as client:
             client.register_plugin(plugin, name=PrefectEnvPlugin.name)

@@ -203,13 +203,13 @@ def _as_completed(futures: list[PrefectFuture[Any]]) -> Iterator[PrefectFuture[A
                 continue
 
 
-def _task_runner(cfg: SweepConfig) -> tuple[SweepConfig, Any]:
-    """The Dask cluster's runner if the config names one, else a local process pool;
-    the config comes back with its worker count filled in."""
+def _task_runner(cfg: SweepConfig, api_url: str | None) -> tuple[SweepConfig, Any]:
+    """The Dask cluster's runner if the config names one (its workers get ``api_url``),
+    else a local process pool; the config comes back with its worker count filled in."""
     if cfg.dask_address:
         from imbench.flows.dask import dask_task_runner
 
-        runner, threads = dask_task_runner(cfg.dask_address)
+        runner, threads = dask_task_runner(cfg.dask_address, api_url)
         return cfg.model_copy(update={"workers": cfg.workers or threads}), runner
     return cfg, ProcessPoolTaskRunner(
         max_workers=cfg.workers or default_workers(), initializer=worker_init
@@ -228,8 +228,10 @@ def run_sweep(
     api = api or PrefectApi().start()
     try:
         SafeTracker.prepare_store(cfg)  # create the MLflow store once, while Prefect starts
+        # a Dask scheduler is reached while the server boots, too: one that is not
+        # there is reported without waiting for a server it will not use
+        cfg, runner = _task_runner(cfg, api.url or os.environ.get("PREFECT_API_URL"))
         api.wait()
-        cfg, runner = _task_runner(cfg)
         flow = sweep_flow.with_options(task_runner=runner)
         # Prefect read its settings when imported, possibly before the URL existed
         updates: dict[Any, Any] = {PREFECT_API_URL: os.environ["PREFECT_API_URL"]}
@@ -278,5 +280,5 @@ def sweep_from_parameters(
     }  # fmt: skip
     cfg = build_config(load_config_dict(Path(config_path) if config_path else None), overrides)
     SafeTracker.prepare_store(cfg)
-    cfg, runner = _task_runner(cfg)
+    cfg, runner = _task_runner(cfg, os.environ.get("PREFECT_API_URL"))
     return sweep_flow.with_options(task_runner=runner)(cfg.model_dump(mode="json"))
