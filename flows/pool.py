@@ -69,10 +69,13 @@ class ProcessWatch:
         self.seen.update(worker_processes(self.runner))
 
 
-def death_cause(processes: dict[int, Any], wait_s: float = 2.0) -> str:
+EXIT_CODE_WAIT_S = 2.0  # how long a broken pool's exit codes are waited for
+
+
+def death_cause(processes: dict[int, Any], wait_s: float | None = None) -> str:
     """Why the pool broke, from its workers' exit codes: the one not ended by the
     pool's own SIGTERM."""
-    deadline = time.monotonic() + wait_s
+    deadline = time.monotonic() + (EXIT_CODE_WAIT_S if wait_s is None else wait_s)
     codes: list[int] = []
     while time.monotonic() < deadline:
         codes = [p.exitcode for p in processes.values() if p.exitcode not in (None, 0)]

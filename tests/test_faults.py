@@ -55,6 +55,7 @@ def _imbench(*args: str, env: dict[str, str], timeout: float = 300) -> subproces
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_dying_workers_and_a_hanging_cell_cost_their_cells_not_the_sweep(tmp_path):
     """flaky kills its worker once (retried: ok, whichever round that happens in), killer
     every time (failed, naming the signal), sleeper hangs (failed at the time limit); lr
@@ -92,6 +93,7 @@ def _children(pid: int) -> list[psutil.Process]:
         return []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_interrupt_stops_within_seconds_keeps_finished_cells_and_leaves_nothing(tmp_path, how):
     out = tmp_path / "out"
@@ -184,3 +186,83 @@ def test_a_write_that_fails_mid_sweep_leaves_no_half_written_part(tmp_path, monk
     cells, _ = store.consolidate(["a", "b"])
     assert sorted(cells["cell_id"]) == ["a", "b"]
     assert store_module.WriteFailed is WriteFailed
+
+
+def _unit(name: str):
+    from imbench.plan import group_units
+    from imbench.results import Cell
+
+    return group_units([Cell(name, "d", "d", "f", "native", "none", name, 0)])[0]
+
+
+def test_the_pool_retries_lost_units_alone_and_fails_only_one_that_dies_twice_alone(
+    monkeypatch,
+):
+    """The retry policy of flows/pool.run_batches, with futures that break as a dying
+    worker's do (the end-to-end run with real deaths is the slow test above): a unit
+    lost with its batch is retried on a fresh pool; one lost again runs alone, twice at
+    most; every unit is reported exactly once."""
+    from concurrent.futures import Future
+    from concurrent.futures import as_completed as completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    from imbench.flows import pool
+    from imbench.flows.pool import run_batches
+    from imbench.results import CellResult
+
+    monkeypatch.setattr(pool, "EXIT_CODE_WAIT_S", 0.1)  # no worker exit codes to wait for
+
+    deaths = {"flaky": 1, "killer": 99}  # how many more times each kills its worker
+    sent: list[list[str]] = []
+
+    def submit(batch):
+        sent.append([u.classifier for u in batch])
+        future: Future = Future()
+        if any(deaths.get(u.classifier, 0) > 0 for u in batch):
+            for u in batch:
+                if deaths.get(u.classifier, 0) > 0:
+                    deaths[u.classifier] -= 1
+            future.set_exception(BrokenProcessPool("a worker died"))
+        else:
+            future.set_result([CellResult(c, "ok") for u in batch for c in u.cells])
+        return future
+
+    batches = [[_unit("lr"), _unit("flaky")], [_unit("killer"), _unit("rf")], [_unit("hgb")]]
+    results = [r for got in run_batches(batches, submit=submit, runner=None,
+                                         as_completed=completed,
+                                         submit_to=lambda _runner, b: submit(b), n_workers=2)
+               for r in got]  # fmt: skip
+    by_cell = {r.cell.cell_id: r for r in results}
+    assert sorted(r.cell.cell_id for r in results) == ["flaky", "hgb", "killer", "lr", "rf"]
+    assert {c for c, r in by_cell.items() if r.status == "ok"} == {"flaky", "hgb", "lr", "rf"}
+    assert by_cell["killer"].status == "failed"
+    assert by_cell["killer"].reason == "worker died (twice, running alone)"
+    # the shared round; then every lost unit alone on a fresh pool; then killer alone, twice
+    assert sent[:3] == [["lr", "flaky"], ["killer", "rf"], ["hgb"]]
+    assert sorted(sent[3:7]) == [["flaky"], ["killer"], ["lr"], ["rf"]]
+    assert sent[7:] == [["killer"], ["killer"]]
+
+
+def test_death_cause_names_the_signal_that_killed_a_worker_not_the_pools_sigterm():
+    import multiprocessing
+
+    from imbench.flows.pool import death_cause, stop_workers
+
+    ctx = multiprocessing.get_context("fork")
+    killed, stopped = (ctx.Process(target=time.sleep, args=(30,)) for _ in range(2))
+    exited = ctx.Process(target=os._exit, args=(3,))
+    for p in (killed, stopped, exited):
+        p.start()
+    os.kill(killed.pid, signal.SIGKILL)
+
+    class Runner:  # what stop_workers reads of a started ProcessPoolTaskRunner
+        class _executor:  # noqa: N801
+            _processes = {stopped.pid: stopped}
+
+    stop_workers(Runner())  # an interrupted sweep ends its workers with SIGTERM
+    for p in (killed, stopped, exited):
+        p.join(10)
+    assert death_cause({1: killed, 2: stopped}) == "worker died: SIGKILL, out of memory?"
+    assert death_cause({2: stopped}) == "worker died: SIGTERM"
+    assert death_cause({3: exited}) == "worker exited with code 3"
+    assert death_cause({}, wait_s=0.1) == "worker died"

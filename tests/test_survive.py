@@ -64,6 +64,7 @@ def _check_complete(sweep_dir: Path) -> pd.DataFrame:
     return cells
 
 
+@pytest.mark.slow
 def test_kill_9_mid_sweep_then_rerun_loses_and_duplicates_nothing(tmp_path):
     out = tmp_path / "res"
     args = _cmd("run", *GRID, "--out", str(out), "--name", "k")
@@ -112,6 +113,7 @@ def test_kill_9_mid_sweep_then_rerun_loses_and_duplicates_nothing(tmp_path):
     assert all(r.info.status == "FINISHED" for r in children)
 
 
+@pytest.mark.slow
 def test_tracking_server_down_mid_sweep_then_sync_backfills(tmp_path):
     port = free_port()
     server = start_mlflow_server(tmp_path, port)
@@ -215,3 +217,27 @@ def test_runs_lists_sweeps_with_counts_and_best(tmp_path):
     (row,) = list_sweeps(tmp_path)
     assert (row["name"], row["cells"], row["ok"], row["skipped"]) == ("mine", 3, 2, 1)
     assert row["best_strategy"] == "smote" and row["best_pr_auc"] == pytest.approx(0.6)
+
+
+def test_sync_backfills_once_and_says_so_while_mlflow_is_still_down(tmp_path, monkeypatch):
+    """`imbench sync` on a sweep MLflow never saw: an unreachable store is a clear error
+    (exit 2), then every cell lands once, and a second sync adds nothing."""
+    from typer.testing import CliRunner
+
+    from imbench.cli import app
+
+    from conftest import core_sweep, tiny_config
+
+    out = tmp_path / "res"
+    sweep_dir = core_sweep(tiny_config(out, name="s", strategies=["none", "smote"]))
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # fail at once, not in ~10 s
+    down = f"http://127.0.0.1:{free_port()}"
+    result = CliRunner().invoke(app, ["sync", "s", "--out", str(out), "--tracking-uri", down])
+    assert result.exit_code == 2 and "still unreachable" in result.output, result.output
+    cells = pd.read_parquet(sweep_dir / "cells.parquet")
+    for _ in range(2):
+        result = CliRunner().invoke(app, ["sync", "s", "--out", str(out)])
+        said = " ".join(result.output.split())  # rich wraps long paths
+        assert result.exit_code == 0 and f"holds all {len(cells)} cells" in said, said
+    children = _children(MlflowClient(f"sqlite:///{out / 'mlflow.db'}"))
+    assert sorted(r.data.tags["imbench.cell_id"] for r in children) == sorted(cells["cell_id"])
