@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,14 @@ from typing import Any
 # starts (servers, pool and Dask workers).
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
+
+# A PREFECT_HOME of this test process's own (each pytest-xdist worker gets one): two
+# processes starting temporary Prefect servers on one home race on its database, and
+# tests must not write into the developer's ~/.prefect. Set before Prefect loads.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+_HOME = tempfile.mkdtemp(prefix=f"imbench-test-{_worker}-prefect-")
+atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
+os.environ["PREFECT_HOME"] = _HOME
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -148,33 +159,40 @@ def core_sweep(raw: dict) -> Path:
     return store.dir
 
 
-_HOME_TEMPLATE: list[Path] = []
+# One migrated PREFECT_HOME for the whole test session, made by whichever xdist worker
+# needs it first (the controller, which loads this file before it starts the workers,
+# names it and removes it at exit).
+_SESSION = os.environ.setdefault("IMBENCH_TEST_SESSION", str(os.getpid()))
+_HOME_TEMPLATE = Path(tempfile.gettempdir()) / f"imbench-test-prefect-home-{_SESSION}"
+if _SESSION == str(os.getpid()):
+    atexit.register(shutil.rmtree, _HOME_TEMPLATE, ignore_errors=True)
+    atexit.register(Path(f"{_HOME_TEMPLATE}.lock").unlink, missing_ok=True)
 
 
 def warm_prefect_home(dest: Path) -> Path:
     """A PREFECT_HOME at ``dest`` whose database is migrated already: a copy of one that
-    the product's own server start made once in this test process.
+    the product's own server start made once in this test session.
 
     A fresh home's first server start runs Prefect's migrations (~4 s of wall time
     on 2 cores): tests that run sweeps in a home of their own (so no state leaks
     between them) paid it every time. The fresh-home path itself is covered where
     it is the point (the first-hour tests) and timed by benchmarks/fixed_costs.py.
     """
-    import atexit
-    import shutil
-    import tempfile
+    import fcntl
 
-    if not _HOME_TEMPLATE:
-        template = Path(tempfile.mkdtemp(prefix="imbench-prefect-home-"))
-        atexit.register(shutil.rmtree, template, ignore_errors=True)
-        code = (
-            "from imbench.flows.runtime import PrefectApi as A; a = A().start(); a.wait(); a.stop()"
-        )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-        subprocess.run([sys.executable, "-c", code], env={**env, "PREFECT_HOME": str(template)},
-                       check=True, timeout=300)  # fmt: skip
-        _HOME_TEMPLATE.append(template)
+    with open(f"{_HOME_TEMPLATE}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the other xdist worker may be making it
+        if not (_HOME_TEMPLATE / ".ready").exists():
+            shutil.rmtree(_HOME_TEMPLATE, ignore_errors=True)
+            code = (
+                "from imbench.flows.runtime import PrefectApi as A; "
+                "a = A().start(); a.wait(); a.stop()"
+            )
+            env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+            subprocess.run([sys.executable, "-c", code], check=True, timeout=300,
+                           env={**env, "PREFECT_HOME": str(_HOME_TEMPLATE)})  # fmt: skip
+            (_HOME_TEMPLATE / ".ready").touch()
     if not dest.exists():
-        ignore = shutil.ignore_patterns("imbench-server.log")
-        shutil.copytree(_HOME_TEMPLATE[0], dest, ignore=ignore)
+        ignore = shutil.ignore_patterns("imbench-server.log", ".ready")
+        shutil.copytree(_HOME_TEMPLATE, dest, ignore=ignore)
     return dest

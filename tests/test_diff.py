@@ -15,6 +15,9 @@ from imbench.results import SweepFolder
 
 from conftest import core_sweep, tiny_config
 
+# its module-scoped fixture is made once: the module stays on one xdist worker
+pytestmark = pytest.mark.xdist_group("diff")
+
 STRATEGIES = ["none", "balanced", "smote", "threshold"]
 DATASETS = [f"synthetic:n=240,minority=0.15,features=4,seed={s}" for s in range(5)]
 

@@ -139,18 +139,12 @@ def test_piped_sweep_prints_progress_lines_and_groups_skip_reasons(tmp_path):
     assert "2 skipped, by reason:" in done.stderr
     assert "2 x synthetic(" in done.stderr and "IR 60 leaves 6 minority rows" in done.stderr
     assert "INFO" not in done.stderr  # no MLflow / Prefect chatter
-    board = subprocess.run(
-        [*run, "leaderboard", "p", "--out", str(out), "--format", "csv"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    board = CliRunner().invoke(app, ["leaderboard", "p", "--out", str(out), "--format", "csv"])
     frame = pd.read_csv(__import__("io").StringIO(board.stdout))
     assert frame["imbalance_ratio"].astype(str).tolist()[0] == "native"
     assert frame["imbalance_ratio"].astype(str).drop_duplicates().tolist() == ["native", "20"]
-    missing = subprocess.run(
-        [*run, "leaderboard", "p", "--out", str(out), "-c", "rf"],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert missing.returncode == 2 and "it has lr" in missing.stderr
+    missing = CliRunner().invoke(app, ["leaderboard", "p", "--out", str(out), "-c", "rf"])
+    assert missing.exit_code == 2 and "it has lr" in missing.output
     # a finished, fully tracked sweep run again needs no Prefect server, pool or MLflow
     home = tmp_path / "prefect-2"
     again = subprocess.run(

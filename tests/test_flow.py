@@ -1,4 +1,4 @@
-"""The real Prefect flow, under prefect_test_harness, on the product's process pool."""
+"""The real Prefect flow, on a real local Prefect API and the product's process pool."""
 
 from __future__ import annotations
 
@@ -9,19 +9,31 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 from prefect.task_runners import ProcessPoolTaskRunner
-from prefect.testing.utilities import prefect_test_harness
 
 from imbench.config import build_config
+from imbench.flows.runtime import PrefectApi
 from imbench.flows.sweep import sweep_flow
 from imbench.tracking import EXPERIMENT, default_tracking_uri
 
-from conftest import tiny_config
+from conftest import tiny_config, warm_prefect_home
+
+# its module-scoped fixture is made once: the module stays on one xdist worker
+pytestmark = pytest.mark.xdist_group("flow")
 
 
 @pytest.fixture(scope="module")
-def harness():
-    with prefect_test_harness(server_startup_timeout=180):
+def harness(tmp_path_factory):
+    """A local Prefect API as `imbench run` starts one (PrefectApi), on a home migrated
+    once per session: prefect_test_harness migrated a new database each time (~10 s)."""
+    home = warm_prefect_home(tmp_path_factory.mktemp("flow") / "prefect")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PREFECT_HOME", str(home))  # the server's; read as it starts
+        api = PrefectApi().start()
+    try:
+        api.wait()
         yield
+    finally:
+        api.stop()
 
 
 def _runs(out):
@@ -148,7 +160,7 @@ def test_one_small_unit_runs_in_the_flow_process_and_more_run_on_the_pool(
     seen = tmp_path / "pids"
     seen.mkdir()
     monkeypatch.setenv("PIDSPY_DIR", str(seen))
-    flow = sweep_flow.with_options(task_runner=ProcessPoolTaskRunner(max_workers=2))
+    flow = sweep_flow.with_options(task_runner=ProcessPoolTaskRunner(max_workers=1))
     one = tiny_config(tmp_path / "out", name="one", strategies=["pidspy"], plugins=["pidspy"])
     summary = flow(build_config(one).model_dump(mode="json"))
     assert summary["ok"] == 1

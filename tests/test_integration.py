@@ -40,6 +40,7 @@ def _imbench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_cli_sweep_logs_to_a_real_mlflow_server(mlflow_server, tmp_path):
     args = [
         "run",

@@ -18,6 +18,9 @@ from imbench.objectives import OBJECTIVES, ThresholdObjective
 from imbench.protocol import ProtocolSettings, inner_splits, nested_cv, outer_splits
 from imbench.strategies import STRATEGIES, Strategy, parse_strategy
 
+# its module-scoped fixture is made once: the module stays on one xdist worker
+pytestmark = pytest.mark.xdist_group("leakage")
+
 SETTINGS = ProtocolSettings(outer_folds=4, inner_folds=3)
 
 

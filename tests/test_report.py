@@ -23,6 +23,9 @@ from imbench.tracking import Tracker, default_tracking_uri
 
 from conftest import tiny_config
 
+# its module-scoped fixture is made once: the module stays on one xdist worker
+pytestmark = pytest.mark.xdist_group("report")
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 STRATEGIES = ["none", "balanced", "smote", "smote+calibrated", "threshold"]
 

@@ -15,6 +15,9 @@ from imbench.results import CALIBRATION_LINE, METRICS, SweepFolder
 
 from conftest import core_sweep, tiny_config
 
+# its module-scoped fixture is made once: the module stays on one xdist worker
+pytestmark = pytest.mark.xdist_group("rescore")
+
 STRATEGIES = ["none", "threshold", "smote+threshold", "balanced+threshold+calibrated",
               "smote+calibrated", "rus+threshold"]  # fmt: skip
 DATASETS = [

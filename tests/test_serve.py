@@ -17,6 +17,7 @@ from conftest import free_port, start_server, stop_process, warm_prefect_home
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.slow
 def test_served_deployment_runs_a_sweep(tmp_path):
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
