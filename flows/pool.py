@@ -72,10 +72,10 @@ class ProcessWatch:
 EXIT_CODE_WAIT_S = 2.0  # how long a broken pool's exit codes are waited for
 
 
-def death_cause(processes: dict[int, Any], wait_s: float | None = None) -> str:
+def death_cause(processes: dict[int, Any]) -> str:
     """Why the pool broke, from its workers' exit codes: the one not ended by the
     pool's own SIGTERM."""
-    deadline = time.monotonic() + (EXIT_CODE_WAIT_S if wait_s is None else wait_s)
+    deadline = time.monotonic() + EXIT_CODE_WAIT_S
     codes: list[int] = []
     while time.monotonic() < deadline:
         codes = [p.exitcode for p in processes.values() if p.exitcode not in (None, 0)]

@@ -243,9 +243,12 @@ def test_the_pool_retries_lost_units_alone_and_fails_only_one_that_dies_twice_al
     assert sent[7:] == [["killer"], ["killer"]]
 
 
-def test_death_cause_names_the_signal_that_killed_a_worker_not_the_pools_sigterm():
+def test_death_cause_names_the_signal_that_killed_a_worker_not_the_pools_sigterm(
+    monkeypatch,
+):
     import multiprocessing
 
+    from imbench.flows import pool
     from imbench.flows.pool import death_cause, stop_workers
 
     ctx = multiprocessing.get_context("fork")
@@ -265,4 +268,5 @@ def test_death_cause_names_the_signal_that_killed_a_worker_not_the_pools_sigterm
     assert death_cause({1: killed, 2: stopped}) == "worker died: SIGKILL, out of memory?"
     assert death_cause({2: stopped}) == "worker died: SIGTERM"
     assert death_cause({3: exited}) == "worker exited with code 3"
-    assert death_cause({}, wait_s=0.1) == "worker died"
+    monkeypatch.setattr(pool, "EXIT_CODE_WAIT_S", 0.1)  # no exit code will come
+    assert death_cause({}) == "worker died"
