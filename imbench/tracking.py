@@ -19,6 +19,11 @@ import pandas as pd
 # MLflow's INFO lines ("Creating initial MLflow database tables") are not the
 # user's business on the console; a user who wants them sets the variable.
 os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
+# As with Prefect's analytics (flows/runtime.py): no usage reports leave a benchmark
+# run unless the user asks (MLFLOW_DISABLE_TELEMETRY=false). MLflow's telemetry
+# threads fetched a remote config at every start, up to 1 s each on a machine
+# without network.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
@@ -41,13 +46,19 @@ def _fast_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _tune_sqlite(uri: str) -> None:
+def _tune_sqlite(uri: str, artifact_root: Path | None = None) -> None:
+    """A local SQLite store: WAL on every connection, and a new one made from the
+    migrated template (``imbench.mlflow_template``) when its artifact root is known."""
     if uri.startswith("sqlite:"):
         from sqlalchemy import event
         from sqlalchemy.engine import Engine
 
         if not event.contains(Engine, "connect", _fast_sqlite):
             event.listen(Engine, "connect", _fast_sqlite)
+        if artifact_root is not None:
+            from imbench.mlflow_template import seed_store
+
+            seed_store(uri, artifact_root)
 
 
 class Tracker:
@@ -55,7 +66,7 @@ class Tracker:
 
     def __init__(self, uri: str, *, artifact_root: Path | None = None) -> None:
         self.uri = uri
-        _tune_sqlite(uri)
+        _tune_sqlite(uri, artifact_root)
         self.client = MlflowClient(tracking_uri=uri)
         exp = self.client.get_experiment_by_name(EXPERIMENT)
         if exp is None:
@@ -204,7 +215,7 @@ def log_standalone_run(
     tags: dict[str, str],
 ) -> str:
     """One finished run outside any sweep (e.g. ``imbench advise``); returns its id."""
-    _tune_sqlite(uri)
+    _tune_sqlite(uri, artifact_root)
     client = MlflowClient(tracking_uri=uri)
     exp = client.get_experiment_by_name(experiment)
     exp_id = (

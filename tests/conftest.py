@@ -28,6 +28,15 @@ _HOME = tempfile.mkdtemp(prefix=f"imbench-test-{_worker}-prefect-")
 atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
 os.environ["PREFECT_HOME"] = _HOME
 
+# One test session (the controller names it; its xdist workers inherit the name) shares
+# one imbench cache, which holds the migrated MLflow store template: never the
+# developer's ~/.cache/imbench. Writes into it are atomic, so workers may race.
+_SESSION = os.environ.setdefault("IMBENCH_TEST_SESSION", str(os.getpid()))
+_CACHE = Path(tempfile.gettempdir()) / f"imbench-test-cache-{_SESSION}"
+os.environ["IMBENCH_CACHE_DIR"] = str(_CACHE)
+if _SESSION == str(os.getpid()):
+    atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from sklearn.datasets import make_classification  # noqa: E402
@@ -162,7 +171,6 @@ def core_sweep(raw: dict) -> Path:
 # One migrated PREFECT_HOME for the whole test session, made by whichever xdist worker
 # needs it first (the controller, which loads this file before it starts the workers,
 # names it and removes it at exit).
-_SESSION = os.environ.setdefault("IMBENCH_TEST_SESSION", str(os.getpid()))
 _HOME_TEMPLATE = Path(tempfile.gettempdir()) / f"imbench-test-prefect-home-{_SESSION}"
 if _SESSION == str(os.getpid()):
     atexit.register(shutil.rmtree, _HOME_TEMPLATE, ignore_errors=True)

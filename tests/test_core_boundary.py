@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # the Prefect layer (flows/, tasks/) is installed as these subpackages
 LAYERS = {"imbench.flows", "imbench.tasks"}
 # the MLflow adapter: used by flows/ and by commands that log to MLflow, never by the core
-ADAPTERS = {"imbench.tracking"}
+ADAPTERS = {"imbench.tracking", "imbench.mlflow_template"}
 
 
 def core_modules() -> list[str]:

@@ -1,0 +1,132 @@
+"""A new local MLflow store is a copy of the empty store MLflow made once, and is
+otherwise the store MLflow would have made; nothing that exists is replaced."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from imbench.mlflow_template import seed_store, sqlite_file, template_path
+from imbench.tracking import Tracker
+
+
+def _uri(path: Path) -> str:
+    return f"sqlite:///{path.as_posix()}"
+
+
+def _schema(db: Path) -> tuple[set[tuple[str, str, tuple[str, ...]]], list[tuple[str, ...]]]:
+    """Tables, indexes and the schema revision. A statement's clauses are compared as
+    a set: MLflow's own migrations write a table's CHECK constraints in an order
+    that varies from one process to the next."""
+    with closing(sqlite3.connect(db)) as conn:
+        rows = conn.execute("SELECT type, name, sql FROM sqlite_master").fetchall()
+        version = conn.execute("SELECT version_num FROM alembic_version").fetchall()
+    clauses = {
+        (kind, name, tuple(sorted(line.strip().rstrip(",") for line in (sql or "").splitlines())))
+        for kind, name, sql in rows
+    }
+    return clauses, version
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch) -> Path:
+    monkeypatch.setenv("IMBENCH_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_a_seeded_store_has_mlflows_own_schema_and_runs_no_migration(tmp_path, cache, monkeypatch):
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    own = tmp_path / "own" / "mlflow.db"
+    own.parent.mkdir()
+    SqlAlchemyStore(_uri(own), (tmp_path / "own-art").as_uri()).engine.dispose()
+
+    first = tmp_path / "first"
+    first.mkdir()
+    Tracker(_uri(first / "mlflow.db"), artifact_root=first / "mlartifacts")
+    assert template_path().is_file() and template_path().parent == cache
+    assert _schema(first / "mlflow.db") == _schema(own)
+
+    # the next new store is a copy: MLflow's migrations do not run again
+    import mlflow.store.db.utils as db_utils
+
+    def no_migrations(*_: object) -> None:
+        raise AssertionError("MLflow migrated a new store: the template was not used")
+
+    monkeypatch.setattr(db_utils, "_initialize_tables", no_migrations)
+    second = tmp_path / "second"
+    second.mkdir()
+    tracker = Tracker(_uri(second / "mlflow.db"), artifact_root=second / "mlartifacts")
+    tracker.start_sweep("s", {"a": 1}, {})
+    assert _schema(second / "mlflow.db") == _schema(own)
+    with closing(sqlite3.connect(second / "mlflow.db")) as conn:
+        rows = dict(conn.execute("SELECT name, artifact_location FROM experiments").fetchall())
+        (runs,) = conn.execute("SELECT COUNT(*) FROM runs").fetchone()
+    # the Default experiment's artifacts go under this results folder, not the cache
+    assert rows == {
+        "Default": (second / "mlartifacts" / "0").resolve().as_uri(),
+        "imbench": (second / "mlartifacts").resolve().as_uri(),
+    }
+    assert runs == 1
+    assert not list(second.glob(".*.tmp"))
+
+
+def test_an_existing_store_is_never_replaced(tmp_path, cache):
+    db = tmp_path / "mlflow.db"
+    tracker = Tracker(_uri(db), artifact_root=tmp_path / "mlartifacts")
+    tracker.client.create_experiment("kept")
+    assert seed_store(_uri(db), tmp_path / "mlartifacts") is False
+    assert Tracker(_uri(db)).client.get_experiment_by_name("kept") is not None
+
+
+def test_without_a_usable_cache_mlflow_makes_the_store_itself(tmp_path, monkeypatch):
+    blocked = tmp_path / "not-a-dir"
+    blocked.write_text("a file where the cache would be")
+    monkeypatch.setenv("IMBENCH_CACHE_DIR", str(blocked))
+    db = tmp_path / "res" / "mlflow.db"
+    db.parent.mkdir()
+    assert seed_store(_uri(db), tmp_path / "res" / "mlartifacts") is False
+    assert not db.exists() and not list(db.parent.iterdir())  # nothing half-made
+    tracker = Tracker(_uri(db), artifact_root=tmp_path / "res" / "mlartifacts")
+    assert tracker.start_sweep("s", {}, {})
+    assert _schema(db)[1]  # migrated by MLflow
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("sqlite:////data/runs/mlflow.db", Path("/data/runs/mlflow.db")),
+        ("sqlite:///mlflow.db", Path("mlflow.db")),
+        ("sqlite:///:memory:", None),
+        ("sqlite://", None),
+        ("http://127.0.0.1:5000", None),
+        ("postgresql://user@host/db", None),
+        ("file:///tmp/mlruns", None),
+    ],
+)
+def test_only_local_sqlite_files_are_seeded(uri, expected):
+    assert sqlite_file(uri) == expected
+
+
+def test_mlflow_sends_no_usage_reports_unless_the_user_asks():
+    ci = {"CI", "PYTEST_CURRENT_TEST", "GITHUB_ACTIONS"}  # MLflow is silent under CI anyway
+    env = {k: v for k, v in os.environ.items() if k not in ci and k != "MLFLOW_DISABLE_TELEMETRY"}
+    code = (
+        "import imbench.tracking\n"
+        "from mlflow.telemetry.utils import is_telemetry_disabled\n"
+        "print(is_telemetry_disabled())"
+    )
+
+    def disabled(**extra: str) -> str:
+        run = [sys.executable, "-c", code]
+        out = subprocess.run(run, env={**env, **extra}, capture_output=True, text=True, check=True)
+        return out.stdout.strip()
+
+    assert disabled() == "True"
+    assert disabled(MLFLOW_DISABLE_TELEMETRY="false") == "False"
