@@ -4,9 +4,13 @@
 
 Prints the median wall time (and min-max) of:
   - a 1-cell lr sweep into a fresh results folder, warm PREFECT_HOME;
+  - the same, with MLflow making the new store itself (imbench's cache unusable:
+    its migrations run, as they did before the template);
   - another 1-cell sweep into that folder (its MLflow store exists);
   - the same finished sweep run again (nothing to compute);
-  - the 1-cell sweep with a fresh, empty PREFECT_HOME (a new machine);
+  - the 1-cell sweep with a fresh, empty PREFECT_HOME;
+  - the 1-cell sweep on "a new machine": a fresh PREFECT_HOME and a fresh imbench
+    cache (IMBENCH_CACHE_DIR, where the migrated MLflow store template lives);
   - `python -c "import imbench.flows.sweep"` and `import imbench.store`;
 each as a subprocess, so interpreter start, imports, the local Prefect server,
 the process pool and MLflow are all counted. Compare figures within one run.
@@ -35,14 +39,18 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     repeats = parser.parse_args().repeats
     root = Path(tempfile.mkdtemp(prefix="imbench-fixed-"))
-    warm_home = root / "prefect-warm"
-    env = {**os.environ, "PREFECT_HOME": str(warm_home)}
-    timed_process(_imbench("run", *ONE_CELL, "--out", str(root / "warmup")), env)  # warm the home
+    warm = {"PREFECT_HOME": str(root / "prefect-warm"), "IMBENCH_CACHE_DIR": str(root / "cache")}
+    env = {**os.environ, **warm}
+    timed_process(_imbench("run", *ONE_CELL, "--out", str(root / "warmup")), env)  # warm both
+    blocked = root / "no-cache"  # a file where the cache would be: no template can be made
+    blocked.write_text("")
     rows: dict[str, list[float]] = {
         "1-cell lr sweep (warm PREFECT_HOME)": [],
+        "1-cell lr sweep, MLflow makes its store": [],
         "new 1-cell sweep, existing results folder": [],
         "rerun of the finished 1-cell sweep": [],
         "1-cell lr sweep (fresh PREFECT_HOME)": [],
+        "1-cell lr sweep (new machine)": [],
         "import imbench.flows.sweep": [],
         "import imbench.store": [],
     }
@@ -51,15 +59,24 @@ def main() -> None:
         rows["1-cell lr sweep (warm PREFECT_HOME)"].append(
             timed_process(_imbench("run", *ONE_CELL, "--out", out), env)
         )
+        no_template = {**env, "IMBENCH_CACHE_DIR": str(blocked)}
+        rows["1-cell lr sweep, MLflow makes its store"].append(
+            timed_process(_imbench("run", *ONE_CELL, "--out", f"{out}-own"), no_template)
+        )
         rows["new 1-cell sweep, existing results folder"].append(
             timed_process(_imbench("run", *ONE_CELL, "--out", out, "--name", f"again{i}"), env)
         )
         rows["rerun of the finished 1-cell sweep"].append(
             timed_process(_imbench("run", *ONE_CELL, "--out", out), env)
         )
-        fresh = {**os.environ, "PREFECT_HOME": str(root / f"prefect-fresh{i}")}
+        fresh = {**env, "PREFECT_HOME": str(root / f"prefect-fresh{i}")}
         rows["1-cell lr sweep (fresh PREFECT_HOME)"].append(
             timed_process(_imbench("run", *ONE_CELL, "--out", str(root / f"fresh{i}")), fresh)
+        )
+        new = {**fresh, "PREFECT_HOME": str(root / f"prefect-new{i}"),
+               "IMBENCH_CACHE_DIR": str(root / f"cache-new{i}")}  # fmt: skip
+        rows["1-cell lr sweep (new machine)"].append(
+            timed_process(_imbench("run", *ONE_CELL, "--out", str(root / f"new{i}")), new)
         )
         for module in ("imbench.flows.sweep", "imbench.store"):
             rows[f"import {module}"].append(
@@ -71,9 +88,11 @@ def main() -> None:
             f"  {label:<40} {statistics.median(values):6.2f} s "
             f"({min(values):.2f}-{max(values):.2f})"
         )
-    warm = statistics.median(rows["1-cell lr sweep (warm PREFECT_HOME)"])
+    base = statistics.median(rows["1-cell lr sweep (warm PREFECT_HOME)"])
     fresh_home = statistics.median(rows["1-cell lr sweep (fresh PREFECT_HOME)"])
-    print(f"  a fresh PREFECT_HOME adds {fresh_home - warm:+.2f} s to the 1-cell sweep")
+    new_machine = statistics.median(rows["1-cell lr sweep (new machine)"])
+    print(f"  a fresh PREFECT_HOME adds {fresh_home - base:+.2f} s to the 1-cell sweep")
+    print(f"  a new machine (fresh PREFECT_HOME and cache) adds {new_machine - base:+.2f} s")
 
 
 if __name__ == "__main__":
