@@ -227,10 +227,11 @@ def run_sweep(
     called_at = time.time()
     api = api or PrefectApi().start()
     try:
-        SafeTracker.prepare_store(cfg)  # create the MLflow store once, while Prefect starts
-        # a Dask scheduler is reached while the server boots, too: one that is not
-        # there is reported without waiting for a server it will not use
+        # a Dask scheduler is reached while the server boots: one that is not there is
+        # reported without waiting for a server it will not use, and before anything
+        # (the MLflow store) is written to the results folder
         cfg, runner = _task_runner(cfg, api.url or os.environ.get("PREFECT_API_URL"))
+        SafeTracker.prepare_store(cfg)  # create the MLflow store once, while Prefect starts
         api.wait()
         flow = sweep_flow.with_options(task_runner=runner)
         # Prefect read its settings when imported, possibly before the URL existed

@@ -140,11 +140,13 @@ def test_unreachable_dask_scheduler_is_a_clear_error(tmp_path, monkeypatch):
 
     monkeypatch.setattr(dask_runner, "CONNECT_TIMEOUT", "1s")  # the default waits 20 s
 
-    cfg = build_config({**tiny_config(tmp_path), "dask_address": f"tcp://127.0.0.1:{free_port()}"})
+    address = f"tcp://127.0.0.1:{free_port()}"
+    cfg = build_config({**tiny_config(tmp_path / "res"), "dask_address": address})
     # the scheduler is reached before the Prefect API is waited for: an API that never
     # started is not needed to say so
     with pytest.raises(ImbenchError, match="cannot reach the Dask scheduler"):
         run_sweep(cfg, api=PrefectApi())
+    assert not Path(cfg.out).exists()  # nothing written: no MLflow store, no sweep folder
 
 
 @pytest.mark.slow
