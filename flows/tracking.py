@@ -124,11 +124,24 @@ class SafeTracker:
 
 
 def sync_tracking(cfg: SweepConfig, cells: pd.DataFrame, folds: pd.DataFrame) -> SafeTracker:
-    """Back-fill MLflow from a sweep's Parquet results (nothing logged twice)."""
+    """Back-fill MLflow from a sweep's Parquet results (nothing logged twice).
+
+    Once MLflow holds every cell of a whole sweep, the sweep's tracked marker says so,
+    as the flow's own end does: running the sweep again then answers from its files
+    (no server, no pool, no MLflow) instead of starting all three to find nothing.
+    """
+    from imbench.results import TRACKED
+    from imbench.store import SweepStore
+    from imbench.sweep import plan_sweep, tracked_marker
+
     tracker = SafeTracker.open(cfg)
     tracker.start_sweep(cfg)
     summary = {"cells": len(cells), "ok": int((cells["status"] == "ok").sum())}
     tracker.finish(cells, folds, summary, [SweepFolder.of(cfg.out, cfg.name).leaderboard])
+    if not tracker.behind:
+        ids = plan_sweep(cfg).ids
+        if set(cells["cell_id"]) == set(ids):
+            SweepStore(cfg.out, cfg.name).write_json(TRACKED, tracked_marker(cfg, ids))
     return tracker
 
 

@@ -221,19 +221,25 @@ def test_runs_lists_sweeps_with_counts_and_best(tmp_path):
 
 def test_sync_backfills_once_and_says_so_while_mlflow_is_still_down(tmp_path, monkeypatch):
     """`imbench sync` on a sweep MLflow never saw: an unreachable store is a clear error
-    (exit 2), then every cell lands once, and a second sync adds nothing."""
+    (exit 2), then every cell lands once, and a second sync adds nothing. Once synced,
+    running the sweep again needs nothing (it answers from its files)."""
     from typer.testing import CliRunner
 
     from imbench.cli import app
+    from imbench.config import build_config
+    from imbench.sweep import finished_summary
 
     from conftest import core_sweep, tiny_config
 
     out = tmp_path / "res"
-    sweep_dir = core_sweep(tiny_config(out, name="s", strategies=["none", "smote"]))
+    raw = tiny_config(out, name="s", strategies=["none", "smote"])
+    sweep_dir = core_sweep(raw)
+    assert finished_summary(build_config(raw)) is None  # MLflow has none of it yet
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # fail at once, not in ~10 s
     down = f"http://127.0.0.1:{free_port()}"
     result = CliRunner().invoke(app, ["sync", "s", "--out", str(out), "--tracking-uri", down])
     assert result.exit_code == 2 and "still unreachable" in result.output, result.output
+    assert finished_summary(build_config(raw)) is None
     cells = pd.read_parquet(sweep_dir / "cells.parquet")
     for _ in range(2):
         result = CliRunner().invoke(app, ["sync", "s", "--out", str(out)])
@@ -241,3 +247,6 @@ def test_sync_backfills_once_and_says_so_while_mlflow_is_still_down(tmp_path, mo
         assert result.exit_code == 0 and f"holds all {len(cells)} cells" in said, said
     children = _children(MlflowClient(f"sqlite:///{out / 'mlflow.db'}"))
     assert sorted(r.data.tags["imbench.cell_id"] for r in children) == sorted(cells["cell_id"])
+    done = finished_summary(build_config(raw))
+    assert done is not None and done["computed"] == 0
+    assert done["ok"] == (cells["status"] == "ok").sum()
