@@ -5,7 +5,7 @@ strategy, and cross_validate(TunedThresholdClassifierCV(GridSearchCV(...))) for
 its +threshold variant, each run separately with n_jobs=2, on the same outer
 folds. Both sides are timed as whole processes, start to exit: this script run
 with ``--obvious-only`` (interpreter, imports, fits), and ``imbench run`` with a
-fresh PREFECT_HOME (a new machine) and with a warm one. Prints wall times, the
+fresh PREFECT_HOME and imbench cache (a new machine) and with warm ones. Prints wall times, the
 speed-ups, fit counts and per-strategy PR-AUC (the two must agree).
 
     python benchmarks/vs_obvious.py [--datasets ecoli1,pima,...] [--strategies ...]
@@ -101,9 +101,11 @@ def main() -> None:
     t_obvious = timed_process(obvious_cmd, env)
     run = [sys.executable, "-m", "imbench.cli", "run", "-d", args.datasets,
            "-s", args.strategies, "-c", "lr", "-r", "native", "--workers", "2", "-q"]  # fmt: skip
-    fresh = {**env, "PREFECT_HOME": str(root / "prefect-fresh")}
+    # a new machine: a fresh PREFECT_HOME and a fresh imbench cache (no MLflow template)
+    new = {"PREFECT_HOME": str(root / "prefect-fresh"), "IMBENCH_CACHE_DIR": str(root / "cache")}
+    fresh = {**env, **new}
     t_fresh = timed_process([*run, "--out", str(root / "fresh")], fresh)
-    warm = {**env, "PREFECT_HOME": str(root / "prefect-fresh")}  # warmed by the run above
+    warm = fresh  # warmed by the run above
     t_warm = timed_process([*run, "--out", str(root / "warm")], warm)
 
     sweep_dir = next((root / "fresh").glob("*/folds.parquet")).parent
