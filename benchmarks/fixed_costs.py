@@ -2,7 +2,8 @@
 
     python benchmarks/fixed_costs.py [--repeats 3]
 
-Prints the median wall time (and min-max) of:
+Prints the median wall time (and min-max), and the median CPU time of the process
+and all it waited for (its Prefect server, pool workers), of:
   - a 1-cell lr sweep into a fresh results folder, warm PREFECT_HOME;
   - the same, with MLflow making the new store itself (imbench's cache unusable:
     its migrations run, as they did before the template);
@@ -25,7 +26,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import timed_process
+from _common import measured_process
 
 ONE_CELL = ["-d", "ecoli1", "-s", "none", "-c", "lr", "-r", "native", "-q"]
 
@@ -41,10 +42,10 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="imbench-fixed-"))
     warm = {"PREFECT_HOME": str(root / "prefect-warm"), "IMBENCH_CACHE_DIR": str(root / "cache")}
     env = {**os.environ, **warm}
-    timed_process(_imbench("run", *ONE_CELL, "--out", str(root / "warmup")), env)  # warm both
+    measured_process(_imbench("run", *ONE_CELL, "--out", str(root / "warmup")), env)  # warm both
     blocked = root / "no-cache"  # a file where the cache would be: no template can be made
     blocked.write_text("")
-    rows: dict[str, list[float]] = {
+    rows: dict[str, list[tuple[float, float]]] = {
         "1-cell lr sweep (warm PREFECT_HOME)": [],
         "1-cell lr sweep, MLflow makes its store": [],
         "new 1-cell sweep, existing results folder": [],
@@ -57,40 +58,48 @@ def main() -> None:
     for i in range(repeats):
         out = str(root / f"run{i}")
         rows["1-cell lr sweep (warm PREFECT_HOME)"].append(
-            timed_process(_imbench("run", *ONE_CELL, "--out", out), env)
+            measured_process(_imbench("run", *ONE_CELL, "--out", out), env)
         )
         no_template = {**env, "IMBENCH_CACHE_DIR": str(blocked)}
         rows["1-cell lr sweep, MLflow makes its store"].append(
-            timed_process(_imbench("run", *ONE_CELL, "--out", f"{out}-own"), no_template)
+            measured_process(_imbench("run", *ONE_CELL, "--out", f"{out}-own"), no_template)
         )
         rows["new 1-cell sweep, existing results folder"].append(
-            timed_process(_imbench("run", *ONE_CELL, "--out", out, "--name", f"again{i}"), env)
+            measured_process(_imbench("run", *ONE_CELL, "--out", out, "--name", f"again{i}"), env)
         )
         rows["rerun of the finished 1-cell sweep"].append(
-            timed_process(_imbench("run", *ONE_CELL, "--out", out), env)
+            measured_process(_imbench("run", *ONE_CELL, "--out", out), env)
         )
         fresh = {**env, "PREFECT_HOME": str(root / f"prefect-fresh{i}")}
         rows["1-cell lr sweep (fresh PREFECT_HOME)"].append(
-            timed_process(_imbench("run", *ONE_CELL, "--out", str(root / f"fresh{i}")), fresh)
+            measured_process(_imbench("run", *ONE_CELL, "--out", str(root / f"fresh{i}")), fresh)
         )
         new = {**fresh, "PREFECT_HOME": str(root / f"prefect-new{i}"),
                "IMBENCH_CACHE_DIR": str(root / f"cache-new{i}")}  # fmt: skip
         rows["1-cell lr sweep (new machine)"].append(
-            timed_process(_imbench("run", *ONE_CELL, "--out", str(root / f"new{i}")), new)
+            measured_process(_imbench("run", *ONE_CELL, "--out", str(root / f"new{i}")), new)
         )
         for module in ("imbench.flows.sweep", "imbench.store"):
             rows[f"import {module}"].append(
-                timed_process([sys.executable, "-c", f"import {module}"], env)
+                measured_process([sys.executable, "-c", f"import {module}"], env)
             )
-    print(f"whole processes, median of {repeats} (min-max), {os.cpu_count()} cores:")
-    for label, values in rows.items():
+    print(
+        f"whole processes, median of {repeats} (min-max) wall, and median CPU "
+        f"(user + system, with the server and workers), {os.cpu_count()} cores:"
+    )
+    for label, pairs in rows.items():
+        walls, cpus = [w for w, _ in pairs], [c for _, c in pairs]
         print(
-            f"  {label:<40} {statistics.median(values):6.2f} s "
-            f"({min(values):.2f}-{max(values):.2f})"
+            f"  {label:<40} {statistics.median(walls):6.2f} s "
+            f"({min(walls):.2f}-{max(walls):.2f})   CPU {statistics.median(cpus):6.2f} s"
         )
-    base = statistics.median(rows["1-cell lr sweep (warm PREFECT_HOME)"])
-    fresh_home = statistics.median(rows["1-cell lr sweep (fresh PREFECT_HOME)"])
-    new_machine = statistics.median(rows["1-cell lr sweep (new machine)"])
+
+    def wall(label: str) -> float:
+        return statistics.median(w for w, _ in rows[label])
+
+    base = wall("1-cell lr sweep (warm PREFECT_HOME)")
+    fresh_home = wall("1-cell lr sweep (fresh PREFECT_HOME)")
+    new_machine = wall("1-cell lr sweep (new machine)")
     print(f"  a fresh PREFECT_HOME adds {fresh_home - base:+.2f} s to the 1-cell sweep")
     print(f"  a new machine (fresh PREFECT_HOME and cache) adds {new_machine - base:+.2f} s")
 
