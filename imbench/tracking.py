@@ -16,13 +16,12 @@ from typing import Any
 
 import pandas as pd
 
-# MLflow's INFO lines ("Creating initial MLflow database tables") are not the
-# user's business on the console; a user who wants them sets the variable.
+# imbench's MLflow defaults, set before MLflow loads, each unless the user set it:
+# - MLflow's INFO lines ("Creating initial MLflow database tables") are not the
+#   user's business on the console;
+# - as with Prefect's analytics (flows/runtime.py), no usage reports leave a
+#   benchmark run: MLflow's telemetry threads fetch a remote config at every start.
 os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
-# As with Prefect's analytics (flows/runtime.py): no usage reports leave a benchmark
-# run unless the user asks (MLFLOW_DISABLE_TELEMETRY=false). MLflow's telemetry
-# threads fetched a remote config at every start, up to 1 s each on a machine
-# without network.
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
