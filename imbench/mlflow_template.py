@@ -1,10 +1,10 @@
 """A new local MLflow store starts as a copy of an empty store MLflow made once.
 
-MLflow makes a new SQLite store by running each of its schema migrations, which
-took ~1.4 s of CPU in every sweep into a new results folder (one `imbench run`
-on 2 cores: a fifth of its wall time). imbench lets MLflow make one empty store
-per MLflow version, in imbench's cache, and copies it; MLflow still checks the
-copy's schema when it opens it. The copy's only row that names a place, the
+MLflow makes a new SQLite store by running each of its schema migrations: about a
+second of CPU in every sweep into a new results folder (benchmarks/fixed_costs.py
+prints a 1-cell sweep with and without this template). imbench lets MLflow make
+one empty store per MLflow version, in imbench's cache, and copies it; MLflow
+still checks the copy's schema when it opens it. The copy's only row that names a place, the
 Default experiment's artifact location, is pointed at the results folder's
 artifact root. Anything unexpected (no cache, a read-only folder, a schema this
 code does not know) leaves the store to MLflow, as before.
