@@ -1015,13 +1015,15 @@ def ui(
     tracking_uri: Annotated[str | None, typer.Option("--tracking-uri")] = None,
 ) -> None:
     """Open the MLflow UI on the sweeps' tracking store."""
+    from imbench.config import sqlite_file
     from imbench.tracking import resolve_tracking_uri
 
     uri = resolve_tracking_uri(tracking_uri, out)
     if uri.startswith("http"):
         console.print(f"MLflow is served at {uri}")
         return
-    if uri.startswith("sqlite:") and not Path(uri.removeprefix("sqlite:///")).exists():
+    store = sqlite_file(uri)
+    if uri.startswith("sqlite:") and (store is None or not store.exists()):
         _fail(f"no MLflow store at {uri}; run `imbench run` first")
     artifacts = mlartifacts(out).resolve().as_uri()
     console.print(f"MLflow UI on http://127.0.0.1:{port} for {uri} (Ctrl-C to stop)")

@@ -292,3 +292,17 @@ def default_tracking_uri(out: Path) -> str:
 def resolve_tracking_uri(explicit: str | None, out: Path) -> str:
     """--tracking-uri, else MLFLOW_TRACKING_URI, else the SQLite store under ``out``."""
     return explicit or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri(out)
+
+
+def sqlite_file(uri: str) -> Path | None:
+    """The file of a SQLite store URI, or None for any other store."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        url = make_url(uri)
+    except ArgumentError:
+        return None
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)

@@ -4,10 +4,10 @@ MLflow makes a new SQLite store by running each of its schema migrations: about 
 second of CPU in every sweep into a new results folder (benchmarks/fixed_costs.py
 prints a 1-cell sweep with and without this template). imbench lets MLflow make
 one empty store per MLflow version, in imbench's cache, and copies it; MLflow
-still checks the copy's schema when it opens it. The copy's only row that names a place, the
-Default experiment's artifact location, is pointed at the results folder's
-artifact root. Anything unexpected (no cache, a read-only folder, a schema this
-code does not know) leaves the store to MLflow, as before.
+still checks the copy's schema when it opens it. The copy's only row that names a
+place, the Default experiment's artifact location, is pointed at the results
+folder's artifact root. Anything unexpected (no cache, a read-only folder, a
+schema this code does not know) leaves the store to MLflow, as before.
 
 The cache is ``$IMBENCH_CACHE_DIR``, else ``$XDG_CACHE_HOME/imbench``, else
 ``~/.cache/imbench``.
@@ -24,6 +24,8 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+from imbench.config import sqlite_file
+
 log = logging.getLogger(__name__)
 
 
@@ -33,20 +35,6 @@ def cache_dir() -> Path:
         return Path(explicit).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base).expanduser() / "imbench"
-
-
-def sqlite_file(uri: str) -> Path | None:
-    """The file of a SQLite store URI, or None for any other store."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        url = make_url(uri)
-    except ArgumentError:
-        return None
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-        return None
-    return Path(url.database)
 
 
 def template_path() -> Path:

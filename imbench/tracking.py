@@ -26,7 +26,7 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 
-from imbench.config import default_tracking_uri, resolve_tracking_uri  # noqa: F401
+from imbench.config import default_tracking_uri, resolve_tracking_uri, sqlite_file  # noqa: F401
 from imbench.metrics import METRICS
 from imbench.results import CALIBRATION_LINE
 
@@ -270,8 +270,9 @@ def log_advice(
     uri: str, artifact_root: Path, result: Any, name: str, classifier: str, files: list[Path]
 ) -> str:
     """``imbench advise``'s result as a run of experiment imbench-advise; returns its id."""
-    if uri.startswith("sqlite:"):
-        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    store = sqlite_file(uri)
+    if store is not None:
+        store.parent.mkdir(parents=True, exist_ok=True)
     metrics = {f"{st.name.replace(' ', '_')}.mean": st.mean for st in result.steps}
     metrics.update(ece=result.ece, brier=result.brier, threshold=result.threshold[1])
     if result.estimate is not None:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from imbench.mlflow_template import seed_store, sqlite_file, template_path
+from imbench.config import sqlite_file
+from imbench.mlflow_template import seed_store, template_path
 from imbench.tracking import Tracker
 
 
