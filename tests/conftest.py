@@ -29,13 +29,19 @@ atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
 os.environ["PREFECT_HOME"] = _HOME
 
 # One test session (the controller names it; its xdist workers inherit the name) shares
-# one imbench cache, which holds the migrated MLflow store template: never the
-# developer's ~/.cache/imbench. Writes into it are atomic, so workers may race.
+# - one imbench cache, which holds the migrated MLflow store template: never the
+#   developer's ~/.cache/imbench; writes into it are atomic, so workers may race;
+# - one migrated PREFECT_HOME (warm_prefect_home), made by whichever worker needs it
+#   first, under a file lock.
+# The controller, which loads this file before it starts the workers, removes both.
 _SESSION = os.environ.setdefault("IMBENCH_TEST_SESSION", str(os.getpid()))
 _CACHE = Path(tempfile.gettempdir()) / f"imbench-test-cache-{_SESSION}"
+_HOME_TEMPLATE = Path(tempfile.gettempdir()) / f"imbench-test-prefect-home-{_SESSION}"
 os.environ["IMBENCH_CACHE_DIR"] = str(_CACHE)
 if _SESSION == str(os.getpid()):
-    atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
+    for _shared in (_CACHE, _HOME_TEMPLATE):
+        atexit.register(shutil.rmtree, _shared, ignore_errors=True)
+    atexit.register(Path(f"{_HOME_TEMPLATE}.lock").unlink, missing_ok=True)
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -166,15 +172,6 @@ def core_sweep(raw: dict) -> Path:
     store.write_json(CONFIG, cfg.model_dump(mode="json"))
     store.write_json(PROVENANCE, provenance(cfg.config_hash()))
     return store.dir
-
-
-# One migrated PREFECT_HOME for the whole test session, made by whichever xdist worker
-# needs it first (the controller, which loads this file before it starts the workers,
-# names it and removes it at exit).
-_HOME_TEMPLATE = Path(tempfile.gettempdir()) / f"imbench-test-prefect-home-{_SESSION}"
-if _SESSION == str(os.getpid()):
-    atexit.register(shutil.rmtree, _HOME_TEMPLATE, ignore_errors=True)
-    atexit.register(Path(f"{_HOME_TEMPLATE}.lock").unlink, missing_ok=True)
 
 
 def warm_prefect_home(dest: Path) -> Path:
