@@ -22,6 +22,7 @@ import urllib.request
 from pathlib import Path
 
 from imbench.errors import ImbenchError
+from imbench.flows.prefect_db import seed as seed_database
 
 DEFAULTS = {
     # the first start in a fresh PREFECT_HOME can take 20-40 s on small machines
@@ -65,6 +66,8 @@ class PrefectApi:
             return self
         self._made_home = not self.log_path.parent.exists()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        # a new home's database: a copy of the empty one Prefect migrated (prefect_db.py)
+        seed_database(self.log_path.parent)
         port = _free_port()
         self.url = f"http://127.0.0.1:{port}/api"
         with self.log_path.open("ab") as log:

@@ -1,5 +1,7 @@
-"""A new local MLflow store is a copy of the empty store MLflow made once, and is
-otherwise the store MLflow would have made; nothing that exists is replaced."""
+"""New stores from templates: a new local MLflow store is a copy of the empty store
+MLflow made once; a new PREFECT_HOME's database is a copy of the empty one Prefect's
+migrations made, shipped with imbench. Each is otherwise the store its library would
+have made, and nothing that exists is replaced."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from imbench.config import sqlite_file
+from imbench.flows import prefect_db
 from imbench.mlflow_template import seed_store, template_path
 from imbench.tracking import Tracker
 
@@ -127,3 +130,91 @@ def test_mlflow_sends_no_usage_reports_unless_the_user_asks():
     )
     run = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert run.stdout.strip() == "True", run.stderr[-2000:]
+
+
+# --- the Prefect database -------------------------------------------------------
+
+
+def _revision(db: Path) -> str:
+    with closing(sqlite3.connect(db)) as conn:
+        return str(conn.execute("SELECT version_num FROM alembic_version").fetchone()[0])
+
+
+@pytest.fixture
+def bare_prefect_env(monkeypatch, tmp_path):
+    """No Prefect database setting in the environment, and a working directory without
+    settings files: the server would keep its database in PREFECT_HOME."""
+    for key in list(os.environ):
+        if key.startswith(("PREFECT_API_DATABASE_", "PREFECT_SERVER_DATABASE_")):
+            monkeypatch.delenv(key)
+    monkeypatch.delenv("PREFECT_PROFILES_PATH", raising=False)
+    monkeypatch.delenv(prefect_db.SWITCH, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_a_seeded_prefect_home_has_the_schema_prefects_migrations_make(tmp_path, bare_prefect_env):
+    shipped = prefect_db.template()
+    assert shipped is not None and prefect_db.prefect_knows(shipped[1])
+    seeded = tmp_path / "seeded"
+    assert prefect_db.seed(seeded)
+    assert _revision(seeded / "prefect.db") == shipped[1]
+    # Prefect's migrate-on-start, as the server runs it: only revisions newer than the
+    # copy's (none while imbench ships the installed Prefect's latest)
+    prefect_db.migrate(seeded)
+    own = prefect_db.migrate(tmp_path / "own")  # every migration, from nothing
+    assert _schema(seeded / "prefect.db") == _schema(own)
+    assert not list(seeded.glob(".*.tmp"))
+
+
+def test_a_prefect_database_that_exists_is_never_replaced(tmp_path, bare_prefect_env):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "prefect.db").write_bytes(b"theirs")
+    assert not prefect_db.seed(home)
+    assert (home / "prefect.db").read_bytes() == b"theirs"
+
+
+def test_the_copy_is_left_out_where_prefect_may_not_use_it(tmp_path, bare_prefect_env, monkeypatch):
+    home = tmp_path / "home"
+    # the user moved the database: by the environment, by a settings file Prefect reads
+    monkeypatch.setenv("PREFECT_API_DATABASE_CONNECTION_URL", "postgresql+asyncpg://x/y")
+    assert not prefect_db.seed(home)
+    monkeypatch.delenv("PREFECT_API_DATABASE_CONNECTION_URL")
+    (tmp_path / ".env").write_text("PREFECT_SERVER_DATABASE_CONNECTION_URL=sqlite+aiosqlite:///x\n")
+    assert not prefect_db.seed(home)
+    (tmp_path / ".env").write_text("OTHER=1\n")  # unrelated settings do not matter
+    # an installed Prefect older than the copy does not know its revision
+    monkeypatch.setattr(prefect_db, "template", lambda: (Path("x"), "0123456789ab"))
+    assert not prefect_db.seed(home)
+    monkeypatch.undo()
+    # switched off
+    monkeypatch.setenv(prefect_db.SWITCH, "off")
+    assert not prefect_db.seed(home)
+    assert not (home / "prefect.db").exists()
+
+
+@pytest.mark.integration
+def test_imbench_starts_its_server_on_the_copy(tmp_path, bare_prefect_env, monkeypatch):
+    import json
+    import urllib.request
+
+    from imbench.flows.runtime import PrefectApi
+
+    home = tmp_path / "prefect"
+    monkeypatch.setenv("PREFECT_HOME", str(home))
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    api = PrefectApi().start()
+    try:
+        # in place before the server got as far as importing Prefect
+        assert _revision(home / "prefect.db") == prefect_db.template()[1]  # type: ignore[index]
+        api.wait()
+        request = urllib.request.Request(
+            f"{api.url}/flows/", data=json.dumps({"name": "seeded"}).encode(),
+            headers={"Content-Type": "application/json"}, method="POST",
+        )  # fmt: skip
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status in (200, 201)
+    finally:
+        api.stop()
+    with closing(sqlite3.connect(home / "prefect.db")) as conn:
+        assert conn.execute("SELECT name FROM flow").fetchall() == [("seeded",)]

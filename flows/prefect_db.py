@@ -1,0 +1,159 @@
+"""A new PREFECT_HOME's database, from a copy that Prefect's own migrations made.
+
+On its first start in a new PREFECT_HOME, Prefect's server migrates a new
+SQLite database through each of its schema revisions (~120): 6-7 s of CPU on a
+2-core machine, paid on every new machine and every fresh PREFECT_HOME, before
+the first flow can run. imbench ships that empty database as Prefect's
+migrations left it (``prefect-<revision>.db.gz`` beside this module, written by
+``python -m imbench.flows.prefect_db``) and puts a copy in place before it
+starts its server on a home without one. The server's own migrate-on-start
+then runs only the revisions the installed Prefect has beyond the copy's (none
+when they match).
+
+The copy is used only when all of these hold, else Prefect makes the database
+itself, as before:
+- the server would use the default database, ``$PREFECT_HOME/prefect.db`` (no
+  database URL in the environment, a profile, ``prefect.toml``, ``.env`` or
+  ``pyproject.toml``);
+- no file is there yet: a database that exists is never replaced (the copy is
+  linked into place, so a process that made one a moment earlier wins);
+- the installed Prefect knows the copy's revision (an older Prefect does not);
+- ``IMBENCH_PREFECT_DB_TEMPLATE`` is not ``off``.
+
+Nothing here imports Prefect: the copy is placed while the server has not yet
+started importing.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import os
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).parent
+SWITCH = "IMBENCH_PREFECT_DB_TEMPLATE"
+_TEMPLATE = re.compile(r"^prefect-(?P<rev>[0-9a-f]{12})\.db\.gz$")
+# settings that move the server's database away from $PREFECT_HOME/prefect.db
+_DB_SETTINGS = ("PREFECT_API_DATABASE_", "PREFECT_SERVER_DATABASE_")
+_SETTINGS_FILES = ("prefect.toml", ".env", "pyproject.toml")
+
+
+def template() -> tuple[Path, str] | None:
+    """The shipped database and its Alembic revision."""
+    for path in sorted(HERE.glob("prefect-*.db.gz")):
+        match = _TEMPLATE.match(path.name)
+        if match:
+            return path, match["rev"]
+    return None
+
+
+def migrations_dir() -> Path | None:
+    """Prefect's SQLite migration scripts, found without importing Prefect."""
+    spec = importlib.util.find_spec("prefect")
+    if spec is None or spec.origin is None:
+        return None
+    return Path(spec.origin).parent / "server" / "database" / "_migrations" / "versions" / "sqlite"
+
+
+def prefect_knows(revision: str) -> bool:
+    """Whether the installed Prefect has the migration script of ``revision``."""
+    versions = migrations_dir()
+    if versions is None:
+        return False
+    declared = re.compile(rf"^revision\s*=\s*['\"]{revision}['\"]", re.MULTILINE)
+    return any(declared.search(p.read_text()) for p in versions.glob(f"*{revision}*.py"))
+
+
+def default_database(home: Path) -> Path | None:
+    """``home/prefect.db`` if that is where the server will keep its database; None
+    when a setting may say otherwise (then Prefect is left to it)."""
+    if any(key.startswith(_DB_SETTINGS) for key in os.environ):
+        return None
+    if "PREFECT_PROFILES_PATH" in os.environ or (home / "profiles.toml").exists():
+        return None
+    for name in _SETTINGS_FILES:  # what Prefect reads from the working directory
+        try:
+            text = Path(name).read_text(errors="replace")
+        except OSError:
+            continue
+        if name == ".env":
+            moved = any(key in text for key in _DB_SETTINGS)
+        else:  # [server.database] in prefect.toml, [tool.prefect...] in pyproject.toml
+            moved = "database" in text and (name == "prefect.toml" or "tool.prefect" in text)
+        if moved:
+            return None
+    return home / "prefect.db"
+
+
+def seed(home: Path) -> bool:
+    """Put the shipped database in place in ``home`` if it may be (module doc);
+    whether it was. Never raises: on any failure Prefect makes the database."""
+    if os.environ.get(SWITCH, "").lower() in ("off", "0", "false", "no"):
+        return False
+    try:
+        db = default_database(home)
+        found = template()
+        if db is None or db.exists() or found is None or not prefect_knows(found[1]):
+            return False
+        home.mkdir(parents=True, exist_ok=True)
+        tmp = db.with_name(f".{db.name}.{os.getpid()}.tmp")
+        try:
+            with gzip.open(found[0]) as src, tmp.open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+            os.link(tmp, db)  # fails if a database appeared meanwhile: it is kept
+        finally:
+            tmp.unlink(missing_ok=True)
+        return True
+    except Exception:  # noqa: BLE001 - an optimisation only: Prefect makes it instead
+        return False
+
+
+_MIGRATE = (
+    "import asyncio\n"
+    "from prefect.server.database import provide_database_interface\n"
+    "asyncio.run(provide_database_interface().create_db())\n"
+)
+
+
+def migrate(home: Path) -> Path:
+    """Let Prefect's own migrations bring ``home/prefect.db`` to the installed Prefect's
+    revision, making it if there is none (in a process of its own, where PREFECT_HOME
+    is ``home`` from the start); its path."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", SWITCH))}
+    subprocess.run(
+        [sys.executable, "-c", _MIGRATE], env={**env, "PREFECT_HOME": str(home)}, check=True
+    )
+    return home / "prefect.db"
+
+
+def write_template() -> Path:
+    """Make the shipped database with the installed Prefect, replacing the old one."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = migrate(Path(tmp))
+        con = sqlite3.connect(db)
+        try:
+            (revision,) = con.execute("SELECT version_num FROM alembic_version").fetchone()
+            con.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
+            con.execute("VACUUM")
+        finally:
+            con.close()
+        out = HERE / f"prefect-{revision}.db.gz"
+        for old in HERE.glob("prefect-*.db.gz"):
+            old.unlink()
+        with db.open("rb") as src, open(out, "wb") as raw:
+            # no time stamp or file name in the header: only the database's own bytes
+            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as dst:
+                shutil.copyfileobj(src, dst)
+    return out
+
+
+if __name__ == "__main__":
+    path = write_template()
+    print(f"wrote {path} ({path.stat().st_size} bytes)")
