@@ -11,12 +11,20 @@ schema this code does not know) leaves the store to MLflow, as before.
 
 The cache is ``$IMBENCH_CACHE_DIR``, else ``$XDG_CACHE_HOME/imbench``, else
 ``~/.cache/imbench``.
+
+A new machine's cache is empty. So that its first sweep does not wait for MLflow's
+migrations either, imbench ships an empty store MLflow made
+(``mlflow-<revision>.db.gz`` beside this module, written by ``python -m
+imbench.mlflow_template``); it becomes the cache's template when its schema
+revision is the installed MLflow's latest, else MLflow makes the template.
 """
 
 from __future__ import annotations
 
+import gzip
 import logging
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -43,21 +51,78 @@ def template_path() -> Path:
     return cache_dir() / f"mlflow-{mlflow.__version__}-empty.db"
 
 
-def _make_template(path: Path) -> None:
-    """Let MLflow make an empty store, then keep it as one self-contained file."""
+_SHIPPED = re.compile(r"^mlflow-(?P<rev>[0-9a-z_]+)\.db\.gz$")
+
+
+def shipped() -> tuple[Path, str] | None:
+    """The empty store shipped with imbench and its schema revision."""
+    for path in sorted(Path(__file__).parent.glob("mlflow-*.db.gz")):
+        match = _SHIPPED.match(path.name)
+        if match:
+            return path, match["rev"]
+    return None
+
+
+def _unpack_shipped(db: Path) -> bool:
+    """Write the shipped store to ``db`` if its revision is the installed MLflow's
+    latest (the one MLflow checks a store against when it opens it)."""
+    found = shipped()
+    if found is None:
+        return False
+    try:
+        from mlflow.store.db.utils import _get_latest_schema_revision
+
+        if found[1] != _get_latest_schema_revision():
+            return False
+        with gzip.open(found[0]) as src, db.open("wb") as dst:
+            shutil.copyfileobj(src, dst)
+        return True
+    except Exception as exc:  # noqa: BLE001 - MLflow makes the template instead
+        log.debug("shipped MLflow store not used: %s", exc)
+        return False
+
+
+def _make_store(work: Path) -> Path:
+    """An empty store that MLflow made, in ``work``, as one self-contained file."""
     from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
+    db = work / "mlflow.db"
+    store = SqlAlchemyStore(f"sqlite:///{db.as_posix()}", (work / "artifacts").as_uri())
+    store.engine.dispose()
+    with closing(sqlite3.connect(db)) as conn:
+        conn.execute("PRAGMA journal_mode=DELETE")  # no -wal file beside it
+    return db
+
+
+def _make_template(path: Path) -> None:
+    """The shipped store, or one MLflow makes now, kept in the cache at ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".template-", dir=path.parent))
     try:
         db = work / "mlflow.db"
-        store = SqlAlchemyStore(f"sqlite:///{db.as_posix()}", (work / "artifacts").as_uri())
-        store.engine.dispose()
-        with closing(sqlite3.connect(db)) as conn:
-            conn.execute("PRAGMA journal_mode=DELETE")  # no -wal file beside it
+        if not _unpack_shipped(db):
+            db = _make_store(work)
         os.replace(db, path)  # whole, or not at all; a concurrent maker's copy is as good
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def write_shipped() -> Path:
+    """Make the shipped store with the installed MLflow, replacing the old one."""
+    with tempfile.TemporaryDirectory() as tmp:
+        db = _make_store(Path(tmp))
+        with closing(sqlite3.connect(db)) as conn:
+            (revision,) = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+            conn.execute("UPDATE experiments SET artifact_location = '' WHERE experiment_id = 0")
+            conn.commit()
+            conn.execute("VACUUM")
+        out = Path(__file__).parent / f"mlflow-{revision}.db.gz"
+        for old in Path(__file__).parent.glob("mlflow-*.db.gz"):
+            old.unlink()
+        with db.open("rb") as src, open(out, "wb") as raw:
+            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as dst:
+                shutil.copyfileobj(src, dst)
+    return out
 
 
 def seed_store(uri: str, artifact_root: Path) -> bool:
@@ -91,3 +156,8 @@ def seed_store(uri: str, artifact_root: Path) -> bool:
         return False
     finally:
         tmp.unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    written = write_shipped()
+    print(f"wrote {written} ({written.stat().st_size} bytes)")

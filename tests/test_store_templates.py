@@ -81,6 +81,72 @@ def test_a_seeded_store_has_mlflows_own_schema_and_runs_no_migration(tmp_path, c
     assert not list(second.glob(".*.tmp"))
 
 
+def _ship(tmp_path: Path, revision: str | None = None) -> tuple[Path, str]:
+    """A store MLflow made, packed as imbench ships one, named with ``revision`` (its
+    own by default)."""
+    import gzip
+
+    from imbench.mlflow_template import _make_store
+
+    work = tmp_path / "ship"
+    work.mkdir()
+    db = _make_store(work)
+    revision = revision or _schema(db)[1][0][0]
+    packed = work / f"mlflow-{revision}.db.gz"
+    packed.write_bytes(gzip.compress(db.read_bytes()))
+    return packed, revision
+
+
+def test_a_new_machine_needs_no_mlflow_migration_when_the_shipped_store_is_current(
+    tmp_path, cache, monkeypatch
+):
+    import mlflow.store.db.utils as db_utils
+
+    import imbench.mlflow_template as mt
+
+    assert mt.shipped() is not None  # the package carries one
+    packed = _ship(tmp_path)
+    monkeypatch.setattr(mt, "shipped", lambda: packed)
+    calls: list[object] = []
+
+    def no_migrations(*_: object) -> None:
+        calls.append(1)
+        raise AssertionError("MLflow migrated a new store: the shipped one was not used")
+
+    monkeypatch.setattr(db_utils, "_initialize_tables", no_migrations)
+    new = tmp_path / "new"
+    new.mkdir()
+    tracker = Tracker(_uri(new / "mlflow.db"), artifact_root=new / "mlartifacts")
+    tracker.start_sweep("s", {"a": 1}, {})
+    assert not calls and template_path().is_file()
+    with closing(sqlite3.connect(new / "mlflow.db")) as conn:
+        (location,) = conn.execute(
+            "SELECT artifact_location FROM experiments WHERE experiment_id = 0"
+        ).fetchone()
+    assert location == (new / "mlartifacts" / "0").resolve().as_uri()
+
+
+def test_a_shipped_store_of_another_revision_is_left_for_mlflow_to_make(
+    tmp_path, cache, monkeypatch
+):
+    import mlflow.store.db.utils as db_utils
+
+    import imbench.mlflow_template as mt
+
+    packed = _ship(tmp_path, revision="0000aaaa0000")  # not the installed MLflow's latest
+    monkeypatch.setattr(mt, "shipped", lambda: packed)
+    migrations = []
+    original = db_utils._initialize_tables
+    monkeypatch.setattr(
+        db_utils, "_initialize_tables", lambda e: (migrations.append(1), original(e))
+    )
+    new = tmp_path / "new"
+    new.mkdir()
+    Tracker(_uri(new / "mlflow.db"), artifact_root=new / "mlartifacts")
+    assert migrations == [1]  # MLflow made the cache's template, once
+    assert template_path().is_file()
+
+
 def test_an_existing_store_is_never_replaced(tmp_path, cache):
     db = tmp_path / "mlflow.db"
     tracker = Tracker(_uri(db), artifact_root=tmp_path / "mlartifacts")
