@@ -9,7 +9,10 @@ and all it waited for (its Prefect server, pool workers), of:
     its migrations run, as they did before the template);
   - another 1-cell sweep into that folder (its MLflow store exists);
   - the same finished sweep run again (nothing to compute);
-  - the 1-cell sweep with a fresh, empty PREFECT_HOME;
+  - the 1-cell sweep with a fresh, empty PREFECT_HOME (its database is a copy of the
+    one imbench ships, see flows/prefect_db.py);
+  - the same, with Prefect migrating the new database itself (the copy switched off
+    by IMBENCH_PREFECT_DB_TEMPLATE=off, as before it existed);
   - the 1-cell sweep on "a new machine": a fresh PREFECT_HOME and a fresh imbench
     cache (IMBENCH_CACHE_DIR, where the migrated MLflow store template lives);
   - `python -c "import imbench.flows.sweep"` and `import imbench.store`;
@@ -51,6 +54,7 @@ def main() -> None:
         "new 1-cell sweep, existing results folder": [],
         "rerun of the finished 1-cell sweep": [],
         "1-cell lr sweep (fresh PREFECT_HOME)": [],
+        "same, Prefect migrates the new home": [],
         "1-cell lr sweep (new machine)": [],
         "import imbench.flows.sweep": [],
         "import imbench.store": [],
@@ -73,6 +77,11 @@ def main() -> None:
         fresh = {**env, "PREFECT_HOME": str(root / f"prefect-fresh{i}")}
         rows["1-cell lr sweep (fresh PREFECT_HOME)"].append(
             measured_process(_imbench("run", *ONE_CELL, "--out", str(root / f"fresh{i}")), fresh)
+        )
+        migrated = {**env, "PREFECT_HOME": str(root / f"prefect-own{i}"),
+                    "IMBENCH_PREFECT_DB_TEMPLATE": "off"}  # fmt: skip
+        rows["same, Prefect migrates the new home"].append(
+            measured_process(_imbench("run", *ONE_CELL, "--out", str(root / f"own{i}")), migrated)
         )
         new = {**fresh, "PREFECT_HOME": str(root / f"prefect-new{i}"),
                "IMBENCH_CACHE_DIR": str(root / f"cache-new{i}")}  # fmt: skip
@@ -100,7 +109,9 @@ def main() -> None:
     base = wall("1-cell lr sweep (warm PREFECT_HOME)")
     fresh_home = wall("1-cell lr sweep (fresh PREFECT_HOME)")
     new_machine = wall("1-cell lr sweep (new machine)")
+    own_home = wall("same, Prefect migrates the new home")
     print(f"  a fresh PREFECT_HOME adds {fresh_home - base:+.2f} s to the 1-cell sweep")
+    print(f"  (Prefect migrating it instead adds {own_home - base:+.2f} s)")
     print(f"  a new machine (fresh PREFECT_HOME and cache) adds {new_machine - base:+.2f} s")
 
 
