@@ -29,19 +29,15 @@ atexit.register(shutil.rmtree, _HOME, ignore_errors=True)
 os.environ["PREFECT_HOME"] = _HOME
 
 # One test session (the controller names it; its xdist workers inherit the name) shares
-# - one imbench cache, which holds the migrated MLflow store template: never the
-#   developer's ~/.cache/imbench; writes into it are atomic, so workers may race;
-# - one migrated PREFECT_HOME (warm_prefect_home), made by whichever worker needs it
-#   first, under a file lock.
-# The controller, which loads this file before it starts the workers, removes both.
+# one imbench cache, which holds the MLflow store template: never the developer's
+# ~/.cache/imbench; writes into it are atomic, so workers may race. The controller,
+# which loads this file before it starts the workers, removes it. (A fresh
+# PREFECT_HOME needs nothing prepared: its database is a copy imbench ships.)
 _SESSION = os.environ.setdefault("IMBENCH_TEST_SESSION", str(os.getpid()))
 _CACHE = Path(tempfile.gettempdir()) / f"imbench-test-cache-{_SESSION}"
-_HOME_TEMPLATE = Path(tempfile.gettempdir()) / f"imbench-test-prefect-home-{_SESSION}"
 os.environ["IMBENCH_CACHE_DIR"] = str(_CACHE)
 if _SESSION == str(os.getpid()):
-    for _shared in (_CACHE, _HOME_TEMPLATE):
-        atexit.register(shutil.rmtree, _shared, ignore_errors=True)
-    atexit.register(Path(f"{_HOME_TEMPLATE}.lock").unlink, missing_ok=True)
+    atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -172,32 +168,3 @@ def core_sweep(raw: dict) -> Path:
     store.write_json(CONFIG, cfg.model_dump(mode="json"))
     store.write_json(PROVENANCE, provenance(cfg.config_hash()))
     return store.dir
-
-
-def warm_prefect_home(dest: Path) -> Path:
-    """A PREFECT_HOME at ``dest`` whose database is migrated already: a copy of one that
-    the product's own server start made once in this test session.
-
-    A fresh home's first server start runs Prefect's migrations (~4 s of wall time
-    on 2 cores): tests that run sweeps in a home of their own (so no state leaks
-    between them) paid it every time. The fresh-home path itself is covered where
-    it is the point (the first-hour tests) and timed by benchmarks/fixed_costs.py.
-    """
-    import fcntl
-
-    with open(f"{_HOME_TEMPLATE}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # the other xdist worker may be making it
-        if not (_HOME_TEMPLATE / ".ready").exists():
-            shutil.rmtree(_HOME_TEMPLATE, ignore_errors=True)
-            code = (
-                "from imbench.flows.runtime import PrefectApi as A; "
-                "a = A().start(); a.wait(); a.stop()"
-            )
-            env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-            subprocess.run([sys.executable, "-c", code], check=True, timeout=300,
-                           env={**env, "PREFECT_HOME": str(_HOME_TEMPLATE)})  # fmt: skip
-            (_HOME_TEMPLATE / ".ready").touch()
-    if not dest.exists():
-        ignore = shutil.ignore_patterns("imbench-server.log", ".ready")
-        shutil.copytree(_HOME_TEMPLATE, dest, ignore=ignore)
-    return dest

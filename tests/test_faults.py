@@ -15,8 +15,6 @@ import pandas as pd
 import psutil
 import pytest
 
-from conftest import warm_prefect_home
-
 SITE = Path(__file__).parent / "fault_site"
 CONFIG = """
 name = "faults"
@@ -37,7 +35,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
         "PYTHONPATH": os.pathsep.join([str(SITE), os.environ.get("PYTHONPATH", "")]),
         "IMBENCH_TEST_FAULTS": "1",
         "IMBENCH_TEST_MARKER": str(tmp_path / "flaky-died-once"),
-        "PREFECT_HOME": str(warm_prefect_home(tmp_path / "prefect")),
+        "PREFECT_HOME": str(tmp_path / "prefect"),
         **extra,
     }
 

@@ -17,8 +17,6 @@ from typer.testing import CliRunner
 from imbench.cli import app
 from imbench.config import split_datasets
 
-from conftest import warm_prefect_home
-
 RNG = np.random.default_rng(0)
 
 
@@ -126,7 +124,7 @@ def test_piped_sweep_prints_progress_lines_and_groups_skip_reasons(tmp_path):
     """Through a pipe (no terminal) progress comes as plain lines; every run ends with
     its skip reasons counted; leaderboard sorts native first and rejects empty filters."""
     out = tmp_path / "out"
-    env = {**os.environ, "PREFECT_HOME": str(warm_prefect_home(tmp_path / "prefect"))}
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")}
     run = [sys.executable, "-m", "imbench.cli"]
     done = subprocess.run(
         [*run, "run", "-d", "synthetic:minority=0.1,n=400", "-s", "none,threshold",

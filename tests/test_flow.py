@@ -15,7 +15,7 @@ from imbench.flows.runtime import PrefectApi
 from imbench.flows.sweep import sweep_flow
 from imbench.tracking import EXPERIMENT, default_tracking_uri
 
-from conftest import tiny_config, warm_prefect_home
+from conftest import tiny_config
 
 # its module-scoped fixture is made once: the module stays on one xdist worker
 pytestmark = pytest.mark.xdist_group("flow")
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.xdist_group("flow")
 def harness(tmp_path_factory):
     """A local Prefect API as `imbench run` starts one (PrefectApi), on a home migrated
     once per session: prefect_test_harness migrated a new database each time (~10 s)."""
-    home = warm_prefect_home(tmp_path_factory.mktemp("flow") / "prefect")
+    home = tmp_path_factory.mktemp("flow") / "prefect"
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PREFECT_HOME", str(home))  # the server's; read as it starts
         api = PrefectApi().start()

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from conftest import free_port, start_mlflow_server, stop_process, warm_prefect_home
+from conftest import free_port, start_mlflow_server, stop_process
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +28,7 @@ def _imbench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "MLFLOW_TRACKING"))
     }
-    env["PREFECT_HOME"] = str(warm_prefect_home(cwd / "prefect-home"))
+    env["PREFECT_HOME"] = str(cwd / "prefect-home")
     env["PREFECT_LOGGING_LEVEL"] = "INFO"  # so a second, temporary Prefect server would show
     return subprocess.run(
         [sys.executable, "-m", "imbench.cli", *args],

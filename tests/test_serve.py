@@ -12,7 +12,9 @@ import pytest
 from prefect.deployments import run_deployment
 from prefect.settings import PREFECT_API_URL, temporary_settings
 
-from conftest import free_port, start_server, stop_process, warm_prefect_home
+from imbench.flows import prefect_db
+
+from conftest import free_port, start_server, stop_process
 
 pytestmark = pytest.mark.integration
 
@@ -22,8 +24,10 @@ def test_served_deployment_runs_a_sweep(tmp_path):
     port = free_port()
     api = f"http://127.0.0.1:{port}/api"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "MLFLOW_TRACK"))}
+    home = tmp_path / "prefect-home"
+    assert prefect_db.seed(home)  # Prefect's own `prefect server start` takes the copy too
     env.update(
-        PREFECT_HOME=str(warm_prefect_home(tmp_path / "prefect-home")),
+        PREFECT_HOME=str(home),
         PREFECT_API_URL=api,
         PREFECT_SERVER_ANALYTICS_ENABLED="false",
         PREFECT_UI_ENABLED="false",

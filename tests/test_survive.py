@@ -18,7 +18,7 @@ from imbench.errors import ImbenchError
 from imbench.history import list_sweeps
 from imbench.store import SweepStore
 
-from conftest import free_port, start_mlflow_server, stop_process, warm_prefect_home
+from conftest import free_port, start_mlflow_server, stop_process
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +40,7 @@ N_CELLS = 3 * 5  # 12 units: several batches per worker, so a kill lands mid-swe
 
 def _env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "MLFLOW_TRACK"))}
-    env["PREFECT_HOME"] = str(warm_prefect_home(tmp_path / "prefect-home"))
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
     return env
 
 
