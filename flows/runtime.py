@@ -93,6 +93,11 @@ class PrefectApi:
                     # imbench uses no blocks; registering Prefect's ~50 block types
                     # took ~2 s of a fresh PREFECT_HOME's first start
                     "PREFECT_API_BLOCKS_REGISTER_ON_START": "false",
+                    # ... and the memo of that registration imported every installed
+                    # Prefect collection (prefect-dask: dask and distributed) to hash
+                    # their blocks before it looked at the setting above: ~0.4 s of
+                    # the server's start, which the first API call waited for
+                    "PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",
                     "PREFECT__SERVER_EPHEMERAL": "1",
                     "PREFECT__SERVER_FINAL": "1",
                 },
