@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from imblearn.ensemble import BalancedRandomForestClassifier
 from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.ensemble import (
@@ -186,17 +185,27 @@ register_classifier(
         description="histogram gradient boosting, 100 iterations, learning-rate grid",
     )
 )
+
+
+def _balanced_random_forest(seed: int) -> Any:
+    # imbalanced-learn is imported where an estimator is made: reading the registry
+    # (validating a config, answering a finished sweep) does not need it
+    from imblearn.ensemble import BalancedRandomForestClassifier
+
+    return BalancedRandomForestClassifier(
+        n_estimators=100,
+        sampling_strategy="all",
+        replacement=True,
+        bootstrap=False,
+        n_jobs=1,
+        random_state=seed,
+    )
+
+
 register_classifier(
     Classifier(
         "brf",
-        lambda seed: BalancedRandomForestClassifier(
-            n_estimators=100,
-            sampling_strategy="all",
-            replacement=True,
-            bootstrap=False,
-            n_jobs=1,
-            random_state=seed,
-        ),
+        _balanced_random_forest,
         ({"min_samples_leaf": 1}, {"min_samples_leaf": 5}),
         cost=15,
         description="balanced random forest (each tree on a balanced bootstrap), leaf-size grid",

@@ -14,20 +14,8 @@ import difflib
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from imblearn.combine import SMOTEENN, SMOTETomek
-from imblearn.ensemble import EasyEnsembleClassifier
-from imblearn.over_sampling import (
-    ADASYN,
-    SMOTE,
-    SMOTEN,
-    SMOTENC,
-    BorderlineSMOTE,
-    RandomOverSampler,
-)
-from imblearn.pipeline import Pipeline
-from imblearn.under_sampling import RandomUnderSampler, TomekLinks
 from sklearn.base import BaseEstimator, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
@@ -36,6 +24,12 @@ from sklearn.utils.class_weight import compute_sample_weight
 
 from imbench.classifiers import Classifier, DecisionScores, FittedDelegate
 from imbench.errors import ConfigError, SamplerCannotRun
+
+if TYPE_CHECKING:
+    from imblearn.pipeline import Pipeline
+
+# imbalanced-learn is imported where a sampler or pipeline is made: reading the
+# registry (validating a config, answering a finished sweep) does not need it
 
 MODIFIERS = ("calibrated", "threshold")  # canonical order in names
 K_NEIGHBORS = 5
@@ -265,6 +259,8 @@ def build_pipeline(
     and one-hot encode categorical columns -> classifier. Every step is fitted on
     the rows the pipeline is fitted on.
     """
+    from imblearn.pipeline import Pipeline
+
     own = {k: v for k, v in params.items() if k.startswith((SAMPLER, ENSEMBLE))}
     clf = classifier.make(seed).set_params(**{k: v for k, v in params.items() if k not in own})
     if strategy.weighting is not None and classifier.native_weighting is not None:
@@ -322,6 +318,8 @@ def _mixed_steps(
     )
     steps: list[tuple[str, Any]] = [("impute", impute)]
     if strategy.on_categorical == "smotenc":
+        from imblearn.over_sampling import SMOTEN, SMOTENC
+
         if num:
             sampler = SMOTENC(cat_pos, k_neighbors=K_NEIGHBORS, random_state=seed)
         else:
@@ -334,19 +332,70 @@ def _mixed_steps(
 
 
 _NEED_K = K_NEIGHBORS + 1
+
+
+def _ros(s: int) -> Any:
+    from imblearn.over_sampling import RandomOverSampler
+
+    return RandomOverSampler(random_state=s)
+
+
+def _smote(s: int) -> Any:
+    from imblearn.over_sampling import SMOTE
+
+    return SMOTE(k_neighbors=K_NEIGHBORS, random_state=s)
+
+
+def _borderline_smote(s: int) -> Any:
+    from imblearn.over_sampling import BorderlineSMOTE
+
+    return BorderlineSMOTE(k_neighbors=K_NEIGHBORS, random_state=s)
+
+
+def _adasyn(s: int) -> Any:
+    from imblearn.over_sampling import ADASYN
+
+    return ADASYN(n_neighbors=K_NEIGHBORS, random_state=s)
+
+
+def _rus(s: int) -> Any:
+    from imblearn.under_sampling import RandomUnderSampler
+
+    return RandomUnderSampler(random_state=s)
+
+
+def _tomek(s: int) -> Any:
+    from imblearn.under_sampling import TomekLinks
+
+    return TomekLinks()
+
+
+def _smoteenn(s: int) -> Any:
+    from imblearn.combine import SMOTEENN
+
+    return SMOTEENN(smote=_smote(s), random_state=s)
+
+
+def _smotetomek(s: int) -> Any:
+    from imblearn.combine import SMOTETomek
+
+    return SMOTETomek(smote=_smote(s), random_state=s)
+
+
+def _easy_ensemble(clf: Any, s: int) -> Any:
+    from imblearn.ensemble import EasyEnsembleClassifier
+
+    return EasyEnsembleClassifier(n_estimators=10, estimator=clf, random_state=s)
+
+
 for _s in (
     Strategy("none", description="no treatment"),
     Strategy("balanced", weighting="balanced", description="class_weight='balanced'"),
     Strategy("cost", weighting="cost", description="explicit class weights {0: 1, 1: cost_ratio}"),
-    Strategy(
-        "ros",
-        lambda s: RandomOverSampler(random_state=s),
-        description="random oversampling",
-        adds_minority_only=True,
-    ),
+    Strategy("ros", _ros, description="random oversampling", adds_minority_only=True),
     Strategy(
         "smote",
-        lambda s: SMOTE(k_neighbors=K_NEIGHBORS, random_state=s),
+        _smote,
         min_minority_train=_NEED_K,
         on_categorical="smotenc",
         adds_minority_only=True,
@@ -354,7 +403,7 @@ for _s in (
     ),
     Strategy(
         "borderline_smote",
-        lambda s: BorderlineSMOTE(k_neighbors=K_NEIGHBORS, random_state=s),
+        _borderline_smote,
         min_minority_train=_NEED_K,
         on_categorical="unsupported",
         adds_minority_only=True,
@@ -362,38 +411,31 @@ for _s in (
     ),
     Strategy(
         "adasyn",
-        lambda s: ADASYN(n_neighbors=K_NEIGHBORS, random_state=s),
+        _adasyn,
         min_minority_train=_NEED_K,
         on_categorical="unsupported",
         adds_minority_only=True,
         description="ADASYN, k=5",
     ),
-    Strategy(
-        "rus", lambda s: RandomUnderSampler(random_state=s), description="random undersampling"
-    ),
-    Strategy(
-        "tomek",
-        lambda s: TomekLinks(),
-        on_categorical="unsupported",
-        description="Tomek-link cleaning",
-    ),
+    Strategy("rus", _rus, description="random undersampling"),
+    Strategy("tomek", _tomek, on_categorical="unsupported", description="Tomek-link cleaning"),
     Strategy(
         "smoteenn",
-        lambda s: SMOTEENN(smote=SMOTE(k_neighbors=K_NEIGHBORS, random_state=s), random_state=s),
+        _smoteenn,
         min_minority_train=_NEED_K,
         on_categorical="unsupported",
         description="SMOTE then Edited Nearest Neighbours",
     ),
     Strategy(
         "smotetomek",
-        lambda s: SMOTETomek(smote=SMOTE(k_neighbors=K_NEIGHBORS, random_state=s), random_state=s),
+        _smotetomek,
         min_minority_train=_NEED_K,
         on_categorical="unsupported",
         description="SMOTE then Tomek links",
     ),
     Strategy(
         "easy_ensemble",
-        wrap=lambda clf, s: EasyEnsembleClassifier(n_estimators=10, estimator=clf, random_state=s),
+        wrap=_easy_ensemble,
         cost=7.0,
         description="EasyEnsemble: 10 copies of the classifier, each on a balanced undersample",
     ),

@@ -143,15 +143,25 @@ def test_piped_sweep_prints_progress_lines_and_groups_skip_reasons(tmp_path):
     assert frame["imbalance_ratio"].astype(str).drop_duplicates().tolist() == ["native", "20"]
     missing = CliRunner().invoke(app, ["leaderboard", "p", "--out", str(out), "-c", "rf"])
     assert missing.exit_code == 2 and "it has lr" in missing.output
-    # a finished, fully tracked sweep run again needs no Prefect server, pool or MLflow
+    # a finished, fully tracked sweep run again needs no Prefect server, pool or MLflow,
+    # and imports none of them, nor imbalanced-learn (nothing is fitted)
     home = tmp_path / "prefect-2"
+    loaded = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('loaded:', [m for m in ('imblearn', 'prefect', "
+        "'mlflow') if m in sys.modules], file=sys.stderr))\n"
+        "from imbench.cli import main\n"
+        "main()\n"
+    )
     again = subprocess.run(
-        [*run, "run", "-d", "synthetic:minority=0.1,n=400", "-s", "none,threshold",
+        [sys.executable, "-c", loaded, "run", "-d", "synthetic:minority=0.1,n=400",
+         "-s", "none,threshold",
          "-r", "native,60,20", "--out", str(out), "--name", "p", "--workers", "1"],
         capture_output=True, text=True, env={**env, "PREFECT_HOME": str(home)}, timeout=300,
     )  # fmt: skip
     assert again.returncode == 0 and "(0 computed, 6 reused)" in again.stdout
     assert not home.exists()  # no Prefect server was started
+    assert "loaded: []" in again.stderr
     assert "2 skipped, by reason:" in again.stderr
 
 
