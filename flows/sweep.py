@@ -30,7 +30,8 @@ from imbench.provenance import provenance
 from imbench.report import analyse
 from imbench.results import CONFIG, PROVENANCE, TRACKED
 from imbench.store import SweepStore, WriteFailed
-from imbench.sweep import pending_work, plan_sweep, summarize, tracked_marker
+from imbench.strategies import import_samplers
+from imbench.sweep import fits_in_process, pending_work, plan_sweep, summarize, tracked_marker
 from imbench.tasks.evaluate import evaluate_batch_task, worker_init
 
 log = logging.getLogger(__name__)
@@ -232,6 +233,9 @@ def run_sweep(
         # (the MLflow store) is written to the results folder
         cfg, runner = _task_runner(cfg, api.url or os.environ.get("PREFECT_API_URL"))
         SafeTracker.prepare_store(cfg)  # create the MLflow store once, while Prefect starts
+        if api.owned and fits_in_process(cfg):
+            # the flow will fit here: imblearn's import fits in the server's start-up
+            import_samplers()
         api.wait()
         flow = sweep_flow.with_options(task_runner=runner)
         # Prefect read its settings when imported, possibly before the URL existed

@@ -331,6 +331,12 @@ def _mixed_steps(
     return [*steps, ("encode", encode), ("clf", clf)]
 
 
+def import_samplers() -> None:
+    """Import imbalanced-learn now: for a process that will fit soon and has a moment
+    to spare first (the flow process, while the Prefect server starts)."""
+    import imblearn.pipeline  # noqa: F401 - imblearn's own __init__ imports every sampler
+
+
 _NEED_K = K_NEIGHBORS + 1
 
 

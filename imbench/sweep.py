@@ -17,7 +17,7 @@ from imbench.datasets import load_dataset, resolve_dataset
 from imbench.errors import CannotRun
 from imbench.history import primary_slice_best
 from imbench.metrics import PRIMARY_METRIC
-from imbench.plan import Cell, Unit, group_units, make_plan
+from imbench.plan import Cell, Unit, group_units, make_plan, runs_in_process
 from imbench.results import CellResult
 from imbench.store import SweepStore
 
@@ -59,6 +59,16 @@ def pending_work(plan: SweepPlan, finished: set[str]) -> tuple[list[Unit], list[
     ]
     runnable = [c for c in todo if c.dataset_key not in plan.unavailable]
     return group_units(runnable), known
+
+
+def fits_in_process(cfg: SweepConfig) -> bool:
+    """Whether the flow will fit the sweep's pending work itself: one small unit, no
+    Dask cluster (the rule the flow applies, ``plan.runs_in_process``)."""
+    if cfg.dask_address:
+        return False
+    plan = plan_sweep(cfg)
+    units, _ = pending_work(plan, SweepStore(cfg.out, cfg.name).finished_ids())
+    return runs_in_process(units, plan.sizes)
 
 
 def results_frames(results: list[CellResult]) -> tuple[pd.DataFrame, pd.DataFrame]:

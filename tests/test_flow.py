@@ -154,6 +154,7 @@ def test_one_small_unit_runs_in_the_flow_process_and_more_run_on_the_pool(
     """A pool would add only its start-up to one unit's sequential folds; two units
     (or one large one, plan.runs_in_process) get workers."""
     from imbench.plan import IN_PROCESS_MAX_COST, Unit, runs_in_process
+    from imbench.sweep import fits_in_process
 
     (tmp_path / "pidspy.py").write_text(PIDSPY)
     monkeypatch.syspath_prepend(str(tmp_path))  # spawned workers inherit sys.path
@@ -162,9 +163,13 @@ def test_one_small_unit_runs_in_the_flow_process_and_more_run_on_the_pool(
     monkeypatch.setenv("PIDSPY_DIR", str(seen))
     flow = sweep_flow.with_options(task_runner=ProcessPoolTaskRunner(max_workers=1))
     one = tiny_config(tmp_path / "out", name="one", strategies=["pidspy"], plugins=["pidspy"])
+    # what run_sweep reads to import imblearn while the server starts: the flow's rule
+    assert fits_in_process(build_config(one))
+    assert not fits_in_process(build_config({**one, "dask_address": "tcp://127.0.0.1:1"}))
     summary = flow(build_config(one).model_dump(mode="json"))
     assert summary["ok"] == 1
     assert {p.name for p in seen.iterdir()} == {str(os.getpid())}
+    assert not fits_in_process(build_config(one))  # finished: nothing left to fit
 
     for p in seen.iterdir():
         p.unlink()
@@ -172,6 +177,7 @@ def test_one_small_unit_runs_in_the_flow_process_and_more_run_on_the_pool(
         tmp_path / "out", name="two", strategies=["pidspy"], plugins=["pidspy"],
         datasets=["synthetic:n=300,minority=0.15,features=5,seed=1", "ecoli1"],
     )  # fmt: skip
+    assert not fits_in_process(build_config(two))
     summary = flow(build_config(two).model_dump(mode="json"))
     assert summary["ok"] == 2
     pids = {p.name for p in seen.iterdir()}
