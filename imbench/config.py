@@ -163,12 +163,23 @@ class SweepConfig(BaseModel):
 
     @field_validator("datasets")
     @classmethod
-    def _datasets(cls, v: list[str]) -> list[str]:
+    def _datasets(cls, v: list[str], info: ValidationInfo) -> list[str]:
         from imbench.catalogue import expand
         from imbench.datasets import resolve_dataset
 
+        reading = (info.context or {}).get("reading")
         names = [n for d in v for n in (expand(d) if d.strip().startswith("keel:") else [d])]
-        return _unique([resolve_dataset(d).key for d in names])
+        keys = []
+        for name in names:
+            try:
+                keys.append(resolve_dataset(name).key)
+            except ConfigError:
+                if not reading:
+                    raise
+                # a finished sweep's key, resolved when it ran: its results are read
+                # from Parquet, and a data file moved since must not stop that
+                keys.append(name)
+        return _unique(keys)
 
     def protocol_hash(self) -> str:
         """Hash of everything besides the grid that changes a cell's numbers."""

@@ -221,3 +221,25 @@ def test_results_are_readable_without_the_classifiers_library(sweep, tmp_path, m
     assert (copy / "report.html").exists()
     result = CliRunner().invoke(app, ["run", "-c", "xgb", "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and 'pip install -e ".[gbdt]"' in result.output
+
+
+def test_results_are_readable_after_their_data_file_moved(tmp_path):
+    """report and compare read Parquet: a CSV that was moved since the sweep ran does not
+    stop them, while a new sweep on it still fails on the missing file."""
+    import numpy as np
+
+    from conftest import core_sweep
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(300, 4)), columns=list("abcd"))
+    frame["target"] = (frame["a"] + rng.normal(size=300) > 1.6).astype(int)
+    data = tmp_path / "d.csv"
+    frame.to_csv(data, index=False)
+    core_sweep(tiny_config(tmp_path / "out", name="moved", datasets=[str(data)]))
+    data.rename(tmp_path / "elsewhere.csv")
+    _cli("report", "moved", "--out", str(tmp_path / "out"))
+    assert (tmp_path / "out" / "moved" / "report.html").exists()
+    _cli("compare", "moved", "--out", str(tmp_path / "out"))
+    assert (tmp_path / "out" / "moved" / "stats.parquet").exists()
+    result = CliRunner().invoke(app, ["run", "-d", str(data), "--out", str(tmp_path / "x")])
+    assert result.exit_code == 2 and "file not found" in result.output
