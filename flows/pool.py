@@ -72,9 +72,10 @@ class ProcessWatch:
 EXIT_CODE_WAIT_S = 2.0  # how long a broken pool's exit codes are waited for
 
 
-def death_cause(processes: dict[int, Any]) -> str:
+def death_cause(processes: dict[int, Any], known: str = "worker died") -> str:
     """Why the pool broke, from its workers' exit codes: the one not ended by the
-    pool's own SIGTERM."""
+    pool's own SIGTERM; ``known`` (what an earlier loss of the same units showed)
+    when no exit code says."""
     deadline = time.monotonic() + EXIT_CODE_WAIT_S
     codes: list[int] = []
     while time.monotonic() < deadline:
@@ -84,7 +85,7 @@ def death_cause(processes: dict[int, Any]) -> str:
         time.sleep(0.05)
     killers = [c for c in codes if c != -signal.SIGTERM] or codes
     if not killers:
-        return "worker died"
+        return known
     code = killers[0]
     if code < 0:
         name = signal.Signals(-code).name
@@ -155,7 +156,7 @@ def run_batches(
             singles = [[u] for u in lost]
             yield from _round(singles, lambda b: submit_to(fresh, b), fresh, as_completed, again)
         if again:
-            cause = death_cause(watch.seen)
+            cause = death_cause(watch.seen, cause)
     queue = list(again)
     died_alone: set[int] = set()
     while queue:  # one at a time on one worker: a unit whose worker dies is known for sure
@@ -166,7 +167,7 @@ def run_batches(
                     try:
                         yield submit_to(solo, [unit]).result()
                     except BrokenProcessPool:
-                        cause = death_cause(watch.seen) or cause
+                        cause = death_cause(watch.seen, cause)
                         if id(unit) in died_alone:
                             yield _failed(unit, f"{cause} (twice, running alone)")
                         else:  # its earlier losses may have been another unit's doing

@@ -268,3 +268,8 @@ def test_death_cause_names_the_signal_that_killed_a_worker_not_the_pools_sigterm
     assert death_cause({3: exited}) == "worker exited with code 3"
     monkeypatch.setattr(pool, "EXIT_CODE_WAIT_S", 0.1)  # no exit code will come
     assert death_cause({}) == "worker died"
+    # a later loss without an exit code keeps what an earlier one of the same units showed
+    assert death_cause({}, "worker died: SIGKILL, out of memory?") == (
+        "worker died: SIGKILL, out of memory?"
+    )
+    assert death_cause({2: stopped}, "worker died: SIGKILL") == "worker died: SIGTERM"
