@@ -58,16 +58,8 @@ def test_a_seeded_store_has_mlflows_own_schema_and_runs_no_migration(tmp_path, c
     assert _schema(first / "mlflow.db") == _schema(own)
 
     # the next new store is a copy: MLflow's migrations do not run again
-    import mlflow.store.db.utils as db_utils
-
-    def no_migrations(*_: object) -> None:
-        raise AssertionError("MLflow migrated a new store: the template was not used")
-
-    monkeypatch.setattr(db_utils, "_initialize_tables", no_migrations)
-    second = tmp_path / "second"
-    second.mkdir()
-    tracker = Tracker(_uri(second / "mlflow.db"), artifact_root=second / "mlartifacts")
-    tracker.start_sweep("s", {"a": 1}, {})
+    _forbid_migrations(monkeypatch, "the template was not used")
+    second = _new_store(tmp_path / "second")
     assert _schema(second / "mlflow.db") == _schema(own)
     with closing(sqlite3.connect(second / "mlflow.db")) as conn:
         rows = dict(conn.execute("SELECT name, artifact_location FROM experiments").fetchall())
@@ -97,27 +89,38 @@ def _ship(tmp_path: Path, revision: str | None = None) -> tuple[Path, str]:
     return packed, revision
 
 
+def _forbid_migrations(monkeypatch, why: str) -> list[int]:
+    """Make MLflow's migration of a new store fail the test; the calls it got."""
+    import mlflow.store.db.utils as db_utils
+
+    calls: list[int] = []
+
+    def no_migrations(*_: object) -> None:
+        calls.append(1)
+        raise AssertionError(f"MLflow migrated a new store: {why}")
+
+    monkeypatch.setattr(db_utils, "_initialize_tables", no_migrations)
+    return calls
+
+
+def _new_store(folder: Path) -> Path:
+    """A results folder whose new store got one sweep's parent run."""
+    folder.mkdir()
+    tracker = Tracker(_uri(folder / "mlflow.db"), artifact_root=folder / "mlartifacts")
+    tracker.start_sweep("s", {"a": 1}, {})
+    return folder
+
+
 def test_a_new_machine_needs_no_mlflow_migration_when_the_shipped_store_is_current(
     tmp_path, cache, monkeypatch
 ):
-    import mlflow.store.db.utils as db_utils
-
     import imbench.mlflow_template as mt
 
     assert mt.shipped() is not None  # the package carries one
     packed = _ship(tmp_path)
     monkeypatch.setattr(mt, "shipped", lambda: packed)
-    calls: list[object] = []
-
-    def no_migrations(*_: object) -> None:
-        calls.append(1)
-        raise AssertionError("MLflow migrated a new store: the shipped one was not used")
-
-    monkeypatch.setattr(db_utils, "_initialize_tables", no_migrations)
-    new = tmp_path / "new"
-    new.mkdir()
-    tracker = Tracker(_uri(new / "mlflow.db"), artifact_root=new / "mlartifacts")
-    tracker.start_sweep("s", {"a": 1}, {})
+    calls = _forbid_migrations(monkeypatch, "the shipped one was not used")
+    new = _new_store(tmp_path / "new")
     assert not calls and template_path().is_file()
     with closing(sqlite3.connect(new / "mlflow.db")) as conn:
         (location,) = conn.execute(
