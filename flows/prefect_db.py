@@ -35,11 +35,13 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+from contextlib import closing
 from pathlib import Path
+
+from imbench import shipped
 
 HERE = Path(__file__).parent
 SWITCH = "IMBENCH_PREFECT_DB_TEMPLATE"
-_TEMPLATE = re.compile(r"^prefect-(?P<rev>[0-9a-f]{12})\.db\.gz$")
 # settings that move the server's database away from $PREFECT_HOME/prefect.db
 _DB_SETTINGS = ("PREFECT_API_DATABASE_", "PREFECT_SERVER_DATABASE_")
 _SETTINGS_FILES = ("prefect.toml", ".env", "pyproject.toml")
@@ -47,11 +49,7 @@ _SETTINGS_FILES = ("prefect.toml", ".env", "pyproject.toml")
 
 def template() -> tuple[Path, str] | None:
     """The shipped database and its Alembic revision."""
-    for path in sorted(HERE.glob("prefect-*.db.gz")):
-        match = _TEMPLATE.match(path.name)
-        if match:
-            return path, match["rev"]
-    return None
+    return shipped.find(HERE, "prefect")
 
 
 def migrations_dir() -> Path | None:
@@ -137,21 +135,11 @@ def write_template() -> Path:
     """Make the shipped database with the installed Prefect, replacing the old one."""
     with tempfile.TemporaryDirectory() as tmp:
         db = migrate(Path(tmp))
-        con = sqlite3.connect(db)
-        try:
+        with closing(sqlite3.connect(db)) as con:
             (revision,) = con.execute("SELECT version_num FROM alembic_version").fetchone()
             con.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
             con.execute("VACUUM")
-        finally:
-            con.close()
-        out = HERE / f"prefect-{revision}.db.gz"
-        for old in HERE.glob("prefect-*.db.gz"):
-            old.unlink()
-        with db.open("rb") as src, open(out, "wb") as raw:
-            # no time stamp or file name in the header: only the database's own bytes
-            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as dst:
-                shutil.copyfileobj(src, dst)
-    return out
+        return shipped.replace(HERE, "prefect", str(revision), db)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ from __future__ import annotations
 import gzip
 import logging
 import os
-import re
 import shutil
 import sqlite3
 import tempfile
@@ -33,6 +32,8 @@ from contextlib import closing
 from pathlib import Path
 
 from imbench.config import sqlite_file
+from imbench.shipped import find as find_shipped
+from imbench.shipped import replace as replace_shipped
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +52,9 @@ def template_path() -> Path:
     return cache_dir() / f"mlflow-{mlflow.__version__}-empty.db"
 
 
-_SHIPPED = re.compile(r"^mlflow-(?P<rev>[0-9a-z_]+)\.db\.gz$")
-
-
 def shipped() -> tuple[Path, str] | None:
     """The empty store shipped with imbench and its schema revision."""
-    for path in sorted(Path(__file__).parent.glob("mlflow-*.db.gz")):
-        match = _SHIPPED.match(path.name)
-        if match:
-            return path, match["rev"]
-    return None
+    return find_shipped(Path(__file__).parent, "mlflow")
 
 
 def _unpack_shipped(db: Path) -> bool:
@@ -116,13 +110,7 @@ def write_shipped() -> Path:
             conn.execute("UPDATE experiments SET artifact_location = '' WHERE experiment_id = 0")
             conn.commit()
             conn.execute("VACUUM")
-        out = Path(__file__).parent / f"mlflow-{revision}.db.gz"
-        for old in Path(__file__).parent.glob("mlflow-*.db.gz"):
-            old.unlink()
-        with db.open("rb") as src, open(out, "wb") as raw:
-            with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as dst:
-                shutil.copyfileobj(src, dst)
-    return out
+        return replace_shipped(Path(__file__).parent, "mlflow", str(revision), db)
 
 
 def seed_store(uri: str, artifact_root: Path) -> bool:
