@@ -20,6 +20,7 @@ from imbench.metrics import PRIMARY_METRIC
 from imbench.plan import Cell, Unit, group_units, make_plan, runs_in_process
 from imbench.results import CellResult
 from imbench.store import SweepStore
+from imbench.strategies import parse_strategy
 
 UNAVAILABLE = "unavailable"
 
@@ -63,8 +64,15 @@ def pending_work(plan: SweepPlan, finished: set[str]) -> tuple[list[Unit], list[
 
 def fits_in_process(cfg: SweepConfig) -> bool:
     """Whether the flow will fit the sweep's pending work itself: one small unit, no
-    Dask cluster (the rule the flow applies, ``plan.runs_in_process``)."""
-    if cfg.dask_address:
+    Dask cluster (the rule the flow applies, ``plan.runs_in_process``).
+
+    Only a grid of one unit is planned to find out: planning is the flow's own first
+    step, and planning a large grid twice cost seconds (a sweep resumed down to its
+    last unit is then not recognised; it only misses an early import).
+    """
+    bases = {parse_strategy(s, strict=False).base.name for s in cfg.strategies}
+    grid = (len(cfg.datasets), len(cfg.ratios), len(bases), len(cfg.classifiers), len(cfg.seeds))
+    if cfg.dask_address or grid != (1, 1, 1, 1, 1):
         return False
     plan = plan_sweep(cfg)
     units, _ = pending_work(plan, SweepStore(cfg.out, cfg.name).finished_ids())
