@@ -15,6 +15,9 @@ and all it waited for (its Prefect server, pool workers), of:
     by IMBENCH_PREFECT_DB_TEMPLATE=off, as before it existed);
   - the 1-cell sweep on "a new machine": a fresh PREFECT_HOME and a fresh imbench
     cache (IMBENCH_CACHE_DIR, where the migrated MLflow store template lives);
+  - the 1-cell sweep against a Prefect server that is already running (PREFECT_API_URL
+    set, as with `prefect server start`): the imbench process alone, so the gap to
+    the warm row is what starting and stopping imbench's own server costs the user;
   - `python -c "import imbench.flows.sweep"` and `import imbench.store`;
 each as a subprocess, so interpreter start, imports, the local Prefect server,
 the process pool and MLflow are all counted. Compare figures within one run.
@@ -28,6 +31,8 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
+
+from imbench.flows.runtime import PrefectApi
 
 from _common import measured_process
 
@@ -46,6 +51,11 @@ def main() -> None:
     warm = {"PREFECT_HOME": str(root / "prefect-warm"), "IMBENCH_CACHE_DIR": str(root / "cache")}
     env = {**os.environ, **warm}
     measured_process(_imbench("run", *ONE_CELL, "--out", str(root / "warmup")), env)  # warm both
+    # a server that runs throughout, as `prefect server start` would (idle: ~3 % of a core)
+    os.environ["PREFECT_HOME"] = str(root / "prefect-running")
+    running_api = PrefectApi().start()
+    running_api.wait()
+    running = {**env, "PREFECT_API_URL": str(running_api.url)}
     blocked = root / "no-cache"  # a file where the cache would be: no template can be made
     blocked.write_text("")
     rows: dict[str, list[tuple[float, float]]] = {
@@ -56,6 +66,7 @@ def main() -> None:
         "1-cell lr sweep (fresh PREFECT_HOME)": [],
         "same, Prefect migrates the new home": [],
         "1-cell lr sweep (new machine)": [],
+        "1-cell lr sweep, Prefect server running": [],
         "import imbench.flows.sweep": [],
         "import imbench.store": [],
     }
@@ -88,10 +99,13 @@ def main() -> None:
         rows["1-cell lr sweep (new machine)"].append(
             measured_process(_imbench("run", *ONE_CELL, "--out", str(root / f"new{i}")), new)
         )
+        alone = _imbench("run", *ONE_CELL, "--out", str(root / f"running{i}"))
+        rows["1-cell lr sweep, Prefect server running"].append(measured_process(alone, running))
         for module in ("imbench.flows.sweep", "imbench.store"):
             rows[f"import {module}"].append(
                 measured_process([sys.executable, "-c", f"import {module}"], env)
             )
+    running_api.stop()
     print(
         f"whole processes, median of {repeats} (min-max) wall, and median CPU "
         f"(user + system, with the server and workers), {os.cpu_count()} cores:"
@@ -113,6 +127,8 @@ def main() -> None:
     print(f"  a fresh PREFECT_HOME adds {fresh_home - base:+.2f} s to the 1-cell sweep")
     print(f"  (Prefect migrating it instead adds {own_home - base:+.2f} s)")
     print(f"  a new machine (fresh PREFECT_HOME and cache) adds {new_machine - base:+.2f} s")
+    alone = wall("1-cell lr sweep, Prefect server running")
+    print(f"  imbench's own server (start and stop) adds {base - alone:+.2f} s to the 1-cell sweep")
 
 
 if __name__ == "__main__":
