@@ -23,7 +23,7 @@ from imbench.config import (
     split_datasets,
     split_list,
 )
-from imbench.errors import ConfigError, ImbenchError
+from imbench.errors import ConfigError, ImbenchError, prefect_settings_problem
 from imbench.results import (
     LEADERBOARD,
     SweepFolder,
@@ -59,6 +59,11 @@ class _App(typer.Typer):
                     return fn(*a, **k)
                 except ImbenchError as exc:
                     _fail(str(exc))
+                except Exception as exc:
+                    problem = prefect_settings_problem(exc)
+                    if problem is None:
+                        raise
+                    _fail(problem)
 
             register(guarded)
             return fn
@@ -175,7 +180,11 @@ def run(
             summary["seconds"] = round(time.perf_counter() - started, 2)
         else:
             api = api or PrefectApi().start()
-            from imbench.flows.sweep import run_sweep
+            try:
+                from imbench.flows.sweep import run_sweep  # imports Prefect
+            except BaseException:
+                api.discard()  # e.g. Prefect refused its settings: nothing is left behind
+                raise
 
             summary = run_sweep(cfg, show_progress=not quiet, api=api)
     except KeyboardInterrupt:

@@ -17,3 +17,31 @@ class SamplerCannotRun(CannotRun):
     """A resampler refused the rows it was given (e.g. ADASYN finding no majority
     neighbours): the data's doing, not a bug, and a rerun would fail the same way.
     Raised by ``strategies.Resample``, the wrapper every sampler step runs in."""
+
+
+def prefect_settings_problem(exc: BaseException) -> str | None:
+    """The one line for Prefect refusing its own settings when it is first imported
+    (a ``PREFECT_*`` variable or profile entry it cannot parse), else None. Prefect
+    raises pydantic's ValidationError from its settings models; shown raw, that read
+    as a bug in imbench."""
+    import os
+    import traceback
+    from pathlib import Path
+
+    from pydantic import ValidationError
+
+    if not isinstance(exc, ValidationError):
+        return None
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not any({"prefect", "settings"} <= set(Path(f.filename).parts) for f in frames):
+        return None
+    problems = []
+    for error in exc.errors():
+        field = "_".join(str(part) for part in error["loc"]).upper()
+        named = sorted(k for k in os.environ if k.startswith("PREFECT_") and k.endswith(field))
+        where = named[0] if named else f"{exc.title} {field.lower()}"
+        problems.append(f"{where}={error.get('input')!r}: {error['msg']}")
+    return (
+        f"Prefect cannot read its settings: {'; '.join(problems)} (set by a PREFECT_* "
+        "environment variable or the Prefect profile: `prefect config view`)"
+    )

@@ -101,6 +101,41 @@ def test_unexpected_errors_are_logged_not_shown(tmp_path, monkeypatch):
     assert "Traceback" in log.read_text() and str(log) in done.stderr.replace("\n", "")
 
 
+def test_a_prefect_setting_it_cannot_read_is_named_not_a_crash(tmp_path):
+    """Prefect refuses a PREFECT_* value it cannot parse when first imported. That is
+    the user's to fix: exit 2 and a line naming the variable, not "unexpected error";
+    the server started for the sweep is stopped and the home it made removed."""
+    out, home = tmp_path / "out", tmp_path / "prefect"
+    env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "often"}
+    env.pop("PREFECT_API_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "imbench.cli", "run", "-d", "ecoli1", "-s", "none", "-c", "lr",
+         "--out", str(out)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    line = done.stderr.replace("\n", "")
+    assert (
+        "error: Prefect cannot read its settings: PREFECT_FLOWS_HEARTBEAT_FREQUENCY='often'" in line
+    )
+    assert "unexpected error" not in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists() and not home.exists()
+
+
+def test_other_validation_errors_are_not_taken_for_prefect_settings():
+    from pydantic import BaseModel, ValidationError
+
+    from imbench.errors import prefect_settings_problem
+
+    class FlowsSettings(BaseModel):
+        heartbeat_frequency: int
+
+    with pytest.raises(ValidationError) as caught:
+        FlowsSettings(heartbeat_frequency="often")
+    assert prefect_settings_problem(caught.value) is None  # raised here, not by Prefect
+    assert prefect_settings_problem(RuntimeError("x")) is None
+
+
 def test_version_and_list():
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0 and result.output.startswith("imbench ")
