@@ -14,10 +14,12 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -31,6 +33,9 @@ DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "PREFECT_LOGGING_LOG_PRINTS": "false",
 }
+
+
+REACH_TIMEOUT_S = 20.0  # the user's API answering its health check
 
 
 def apply_defaults() -> None:
@@ -59,10 +64,16 @@ class PrefectApi:
         self._ready = threading.Event()
         self._probe: threading.Thread | None = None
         self._made_home = False
+        self._unreachable: str | None = None  # why the user's API did not answer
 
     def start(self) -> PrefectApi:
         apply_defaults()
         if os.environ.get("PREFECT_API_URL"):
+            # the user's server: reached beside the caller's start-up work
+            self._probe = threading.Thread(
+                target=self._reach, args=(os.environ["PREFECT_API_URL"],), daemon=True
+            )
+            self._probe.start()
             return self
         self._made_home = not self.log_path.parent.exists()
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -129,14 +140,40 @@ class PrefectApi:
             except OSError:
                 time.sleep(0.05)
 
+    def _reach(self, url: str) -> None:
+        """Whether anything answers at the user's API URL. Any HTTP answer counts (an
+        authenticated API may refuse an anonymous request); no answer at all is what
+        makes the flow fail, after MLflow's store was written, as Prefect's
+        "Failed to reach API"."""
+        try:
+            with urllib.request.urlopen(f"{url.rstrip('/')}/health", timeout=REACH_TIMEOUT_S):
+                pass
+        except urllib.error.HTTPError:
+            pass
+        except (OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", None)
+            if isinstance(reason, ssl.SSLError):
+                return  # it answered; whether to trust its certificate is Prefect's setting
+            self._unreachable = str(reason or exc)
+
     @property
     def owned(self) -> bool:
         """Whether this is imbench's own temporary server (no PREFECT_API_URL given)."""
         return self.url is not None
 
     def wait(self) -> None:
-        """Block until the API answers; export its URL for this process and workers."""
+        """Block until the API answers; export its URL for this process and workers.
+        The user's API (PREFECT_API_URL) that does not answer is an ImbenchError."""
         if self._proc is None:
+            if self._probe is not None:
+                self._probe.join()
+            if self._unreachable is not None:
+                url = os.environ.get("PREFECT_API_URL")
+                raise ImbenchError(
+                    f"the Prefect API at {url} (PREFECT_API_URL) does not answer "
+                    f"({self._unreachable}); start that server, or unset PREFECT_API_URL "
+                    "and imbench starts its own"
+                )
             return
         timeout = float(os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"])
         deadline = time.monotonic() + timeout

@@ -232,6 +232,8 @@ def run_sweep(
         # reported without waiting for a server it will not use, and before anything
         # (the MLflow store) is written to the results folder
         cfg, runner = _task_runner(cfg, api.url or os.environ.get("PREFECT_API_URL"))
+        if not api.owned:
+            api.wait()  # the user's server: one that does not answer is said before writing
         SafeTracker.prepare_store(cfg)  # create the MLflow store once, while Prefect starts
         if api.owned and fits_in_process(cfg):
             # the flow will fit here: imblearn's import fits in the server's start-up

@@ -4,6 +4,7 @@ keep dataset specs whole, piped output shows progress, tables sort and filter sa
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -120,6 +121,56 @@ def test_a_prefect_setting_it_cannot_read_is_named_not_a_crash(tmp_path):
     )
     assert "unexpected error" not in done.stderr and "Traceback" not in done.stderr
     assert not out.exists() and not home.exists()
+
+
+def test_a_prefect_api_that_does_not_answer_is_said_before_anything_is_written(tmp_path):
+    """PREFECT_API_URL naming a server that is down: one line and exit 2 before the
+    MLflow store or the sweep folder exist (it was Prefect's "Failed to reach API" as
+    an unexpected error, after the store was written)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{s.getsockname()[1]}/api"  # nothing listens there
+    out = tmp_path / "out"
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_URL": url}
+    done = subprocess.run(
+        [sys.executable, "-m", "imbench.cli", "run", "-d", "ecoli1", "-s", "none", "-c", "lr",
+         "--out", str(out)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    line = done.stderr.replace("\n", "")
+    assert f"error: the Prefect API at {url} (PREFECT_API_URL) does not answer" in line
+    assert "Traceback" not in done.stderr and "unexpected" not in done.stderr
+    assert not out.exists()
+
+
+def test_a_prefect_api_that_answers_at_all_is_reachable(monkeypatch):
+    """Any HTTP answer counts: an API behind authentication refuses the anonymous
+    health check, and is still there."""
+    import http.server
+    import threading
+
+    from imbench.flows.runtime import PrefectApi
+
+    asked = []
+
+    class Refusing(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            asked.append(self.path)
+            self.send_error(401)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Refusing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("PREFECT_API_URL", f"http://127.0.0.1:{server.server_port}/api")
+        api = PrefectApi().start()
+        api.wait()  # does not raise
+        assert asked == ["/api/health"] and not api.owned
+    finally:
+        server.shutdown()
 
 
 def test_other_validation_errors_are_not_taken_for_prefect_settings():
