@@ -39,8 +39,11 @@ class SafeTracker:
 
     @staticmethod
     def prepare_store(cfg: SweepConfig) -> None:
-        """Create a local SQLite store once, before any worker exists."""
-        SafeTracker.open(cfg)
+        """Create a local SQLite store once, before any worker exists. A tracking
+        server has nothing to create: reaching it here too only doubled the wait for
+        one that is down (MLflow's retries, twice)."""
+        if tracking_uri_for(cfg).startswith("sqlite:"):
+            SafeTracker.open(cfg)
 
     @classmethod
     def open(cls, cfg: SweepConfig) -> SafeTracker:

@@ -18,7 +18,7 @@ from imbench.errors import ImbenchError
 from imbench.history import list_sweeps
 from imbench.store import SweepStore
 
-from conftest import free_port, start_mlflow_server, stop_process
+from conftest import free_port, start_mlflow_server, stop_process, tiny_config
 
 pytestmark = pytest.mark.integration
 
@@ -166,6 +166,22 @@ def test_tracking_server_down_mid_sweep_then_sync_backfills(tmp_path):
         assert len(_children(client)) == N_CELLS  # still no duplicates
     finally:
         stop_process(server)
+
+
+def test_a_tracking_server_is_reached_once_per_sweep_not_also_ahead_of_it(tmp_path, monkeypatch):
+    """Only a local SQLite store is made ahead of the flow: reaching a tracking server
+    there too doubled the wait for one that is down (MLflow's retries, twice)."""
+    from imbench.config import build_config
+    from imbench.flows.tracking import SafeTracker
+
+    opened = []
+    monkeypatch.setattr(SafeTracker, "open", classmethod(lambda cls, cfg: opened.append(cfg)))
+    served = build_config({**tiny_config(tmp_path / "a"), "tracking_uri": "http://127.0.0.1:9"})
+    SafeTracker.prepare_store(served)
+    assert opened == []
+    local = build_config(tiny_config(tmp_path / "b"))
+    SafeTracker.prepare_store(local)
+    assert opened == [local]
 
 
 def test_two_writers_on_one_sweep_get_a_clear_error(tmp_path):
