@@ -102,6 +102,17 @@ def test_unexpected_errors_are_logged_not_shown(tmp_path, monkeypatch):
     assert "Traceback" in log.read_text() and str(log) in done.stderr.replace("\n", "")
 
 
+def _failing_one_cell_sweep(out: Path, env: dict[str, str]):
+    """`imbench run` of one cell that must exit 2; its stderr, and that unwrapped."""
+    done = subprocess.run(
+        [sys.executable, "-m", "imbench.cli", "run", "-d", "ecoli1", "-s", "none", "-c", "lr",
+         "--out", str(out)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    return done, done.stderr.replace("\n", "")
+
+
 def test_a_prefect_setting_it_cannot_read_is_named_not_a_crash(tmp_path):
     """Prefect refuses a PREFECT_* value it cannot parse when first imported. That is
     the user's to fix: exit 2 and a line naming the variable, not "unexpected error";
@@ -109,13 +120,7 @@ def test_a_prefect_setting_it_cannot_read_is_named_not_a_crash(tmp_path):
     out, home = tmp_path / "out", tmp_path / "prefect"
     env = {**os.environ, "PREFECT_HOME": str(home), "PREFECT_FLOWS_HEARTBEAT_FREQUENCY": "often"}
     env.pop("PREFECT_API_URL", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "imbench.cli", "run", "-d", "ecoli1", "-s", "none", "-c", "lr",
-         "--out", str(out)],
-        capture_output=True, text=True, env=env, timeout=120,
-    )  # fmt: skip
-    assert done.returncode == 2, done.stderr
-    line = done.stderr.replace("\n", "")
+    done, line = _failing_one_cell_sweep(out, env)
     assert (
         "error: Prefect cannot read its settings: PREFECT_FLOWS_HEARTBEAT_FREQUENCY='often'" in line
     )
@@ -132,13 +137,7 @@ def test_a_prefect_api_that_does_not_answer_is_said_before_anything_is_written(t
         url = f"http://127.0.0.1:{s.getsockname()[1]}/api"  # nothing listens there
     out = tmp_path / "out"
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_URL": url}
-    done = subprocess.run(
-        [sys.executable, "-m", "imbench.cli", "run", "-d", "ecoli1", "-s", "none", "-c", "lr",
-         "--out", str(out)],
-        capture_output=True, text=True, env=env, timeout=120,
-    )  # fmt: skip
-    assert done.returncode == 2, done.stderr
-    line = done.stderr.replace("\n", "")
+    done, line = _failing_one_cell_sweep(out, env)
     assert f"error: the Prefect API at {url} (PREFECT_API_URL) does not answer" in line
     assert "Traceback" not in done.stderr and "unexpected" not in done.stderr
     assert not out.exists()
