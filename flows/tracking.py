@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from imbench.config import SweepConfig
+from imbench.config import SweepConfig, resolve_tracking_uri
 from imbench.results import CellResult, SweepFolder, mlartifacts
 from imbench.sweep import results_frames
 
@@ -25,8 +25,7 @@ MLFLOW_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_
 
 
 def tracking_uri_for(cfg: SweepConfig) -> str:
-    from imbench.tracking import resolve_tracking_uri
-
+    """The sweep's MLflow URI; a string from the config, so MLflow is not loaded for it."""
     return resolve_tracking_uri(cfg.tracking_uri, Path(cfg.out))
 
 
