@@ -8,7 +8,10 @@ migrations left it (``prefect-<revision>.db.gz`` beside this module, written by
 ``python -m imbench.flows.prefect_db``) and puts a copy in place before it
 starts its server on a home without one. The server's own migrate-on-start
 then runs only the revisions the installed Prefect has beyond the copy's (none
-when they match).
+when they match). A database already at the installed Prefect's latest revision
+(the copy, or a warm home's) is not handed to migrate-on-start at all: Alembic
+loaded every migration script to find nothing to do, ~0.15 s of each start
+(``is_current``; runtime.server_env).
 
 The copy is used only when all of these hold, else Prefect makes the database
 itself, as before:
@@ -45,6 +48,8 @@ SWITCH = "IMBENCH_PREFECT_DB_TEMPLATE"
 # settings that move the server's database away from $PREFECT_HOME/prefect.db
 _DB_SETTINGS = ("PREFECT_API_DATABASE_", "PREFECT_SERVER_DATABASE_")
 _SETTINGS_FILES = ("prefect.toml", ".env", "pyproject.toml")
+_REVISION = re.compile(r"^revision\s*=\s*['\"](\w+)['\"]", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"^down_revision\s*=\s*(.+)$", re.MULTILINE)
 
 
 def template() -> tuple[Path, str] | None:
@@ -67,6 +72,40 @@ def prefect_knows(revision: str) -> bool:
         return False
     declared = re.compile(rf"^revision\s*=\s*['\"]{revision}['\"]", re.MULTILINE)
     return any(declared.search(p.read_text()) for p in versions.glob(f"*{revision}*.py"))
+
+
+def head_revision() -> str | None:
+    """The installed Prefect's latest SQLite schema revision, read from its migration
+    scripts without importing Prefect (~7 ms); None unless there is exactly one."""
+    versions = migrations_dir()
+    if versions is None or not versions.is_dir():
+        return None
+    revisions: set[str] = set()
+    replaced: set[str] = set()
+    for script in versions.glob("*.py"):
+        text = script.read_text(errors="replace")
+        revision = _REVISION.search(text)
+        down = _DOWN_REVISION.search(text)
+        if revision:
+            revisions.add(revision.group(1))
+        if down:  # one revision, or a tuple of them where branches merge
+            replaced.update(re.findall(r"['\"](\w+)['\"]", down.group(1)))
+    heads = revisions - replaced
+    return heads.pop() if len(heads) == 1 else None
+
+
+def is_current(home: Path) -> bool:
+    """Whether the server's database in ``home`` exists and is at the installed
+    Prefect's latest revision, so that its migrate-on-start would change nothing."""
+    db = default_database(home)
+    if db is None or not db.is_file():
+        return False
+    try:
+        with closing(sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)) as con:
+            rows = con.execute("SELECT version_num FROM alembic_version").fetchall()
+    except sqlite3.Error:
+        return False
+    return len(rows) == 1 and rows[0][0] == head_revision()
 
 
 def default_database(home: Path) -> Path | None:

@@ -24,6 +24,7 @@ import urllib.request
 from pathlib import Path
 
 from imbench.errors import ImbenchError
+from imbench.flows.prefect_db import is_current
 from imbench.flows.prefect_db import seed as seed_database
 
 DEFAULTS = {
@@ -75,10 +76,11 @@ class PrefectApi:
             )
             self._probe.start()
             return self
-        self._made_home = not self.log_path.parent.exists()
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        home = self.log_path.parent
+        self._made_home = not home.exists()
+        home.mkdir(parents=True, exist_ok=True)
         # a new home's database: a copy of the empty one Prefect migrated (prefect_db.py)
-        seed_database(self.log_path.parent)
+        seed_database(home)
         port = _free_port()
         self.url = f"http://127.0.0.1:{port}/api"
         with self.log_path.open("ab") as log:
@@ -98,20 +100,7 @@ class PrefectApi:
                     "--lifespan",
                     "on",
                 ],  # fmt: skip
-                env={
-                    **os.environ,
-                    "PREFECT_UI_ENABLED": "0",
-                    # imbench uses no blocks; registering Prefect's ~50 block types
-                    # took ~2 s of a fresh PREFECT_HOME's first start
-                    "PREFECT_API_BLOCKS_REGISTER_ON_START": "false",
-                    # ... and the memo of that registration imported every installed
-                    # Prefect collection (prefect-dask: dask and distributed) to hash
-                    # their blocks before it looked at the setting above: ~0.4 s of
-                    # the server's start, which the first API call waited for
-                    "PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",
-                    "PREFECT__SERVER_EPHEMERAL": "1",
-                    "PREFECT__SERVER_FINAL": "1",
-                },
+                env=server_env(home),
                 stdout=log,
                 stderr=log,
                 stdin=subprocess.DEVNULL,
@@ -214,6 +203,30 @@ class PrefectApi:
         self.stop()
         if self._made_home:
             shutil.rmtree(self.log_path.parent, ignore_errors=True)
+
+
+def server_env(home: Path) -> dict[str, str]:
+    """The environment of imbench's own temporary server for PREFECT_HOME ``home``."""
+    env = {
+        **os.environ,
+        "PREFECT_UI_ENABLED": "0",
+        # imbench uses no blocks; registering Prefect's ~50 block types
+        # took ~2 s of a fresh PREFECT_HOME's first start
+        "PREFECT_API_BLOCKS_REGISTER_ON_START": "false",
+        # ... and the memo of that registration imported every installed
+        # Prefect collection (prefect-dask: dask and distributed) to hash
+        # their blocks before it looked at the setting above: ~0.4 s of
+        # the server's start, which the first API call waited for
+        "PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",
+        "PREFECT__SERVER_EPHEMERAL": "1",
+        "PREFECT__SERVER_FINAL": "1",
+    }
+    if is_current(home):
+        # its database is at the installed Prefect's latest revision already (a warm
+        # home, or the shipped copy): Alembic's migrate-on-start would load every
+        # migration script to find nothing to do, ~0.15 s before the server answers
+        env["PREFECT_SERVER_DATABASE_MIGRATE_ON_START"] = "false"
+    return env
 
 
 def _die_with_parent() -> None:

@@ -233,6 +233,39 @@ def test_a_seeded_prefect_home_has_the_schema_prefects_migrations_make(tmp_path,
     own = prefect_db.migrate(tmp_path / "own")  # every migration, from nothing
     assert _schema(seeded / "prefect.db") == _schema(own)
     assert not list(seeded.glob(".*.tmp"))
+    # the latest revision, as read from Prefect's scripts, is the one its migrations
+    # reach: so a server on either database may skip its migrate-on-start
+    assert prefect_db.head_revision() == _revision(own)
+    assert prefect_db.is_current(seeded) and prefect_db.is_current(tmp_path / "own")
+
+
+def test_only_a_database_at_prefects_latest_revision_skips_the_migrations(
+    tmp_path, bare_prefect_env, monkeypatch
+):
+    from imbench.flows.runtime import server_env
+
+    home = tmp_path / "home"
+    assert not prefect_db.is_current(home)  # no database yet: Prefect makes it
+    assert "PREFECT_SERVER_DATABASE_MIGRATE_ON_START" not in server_env(home)
+    home.mkdir()
+    db = home / "prefect.db"
+    db.write_bytes(b"not a database")
+    assert not prefect_db.is_current(home)
+    db.unlink()
+    with closing(sqlite3.connect(db)) as conn:  # an older Prefect's database
+        conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+        conn.execute("INSERT INTO alembic_version VALUES ('0123456789ab')")
+        conn.commit()
+    assert not prefect_db.is_current(home)
+    assert "PREFECT_SERVER_DATABASE_MIGRATE_ON_START" not in server_env(home)
+    with closing(sqlite3.connect(db)) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = ?", (prefect_db.head_revision(),))
+        conn.commit()
+    assert prefect_db.is_current(home)
+    assert server_env(home)["PREFECT_SERVER_DATABASE_MIGRATE_ON_START"] == "false"
+    # a database the user moved elsewhere is Prefect's to migrate
+    monkeypatch.setenv("PREFECT_API_DATABASE_CONNECTION_URL", "postgresql+asyncpg://x/y")
+    assert not prefect_db.is_current(home)
 
 
 def test_a_prefect_database_that_exists_is_never_replaced(tmp_path, bare_prefect_env):
