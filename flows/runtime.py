@@ -205,6 +205,10 @@ class PrefectApi:
             shutil.rmtree(self.log_path.parent, ignore_errors=True)
 
 
+# automations' settings (triggers, proactive triggers, actions), by either name
+_TRIGGERS = ("PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED", "PREFECT_API_SERVICES_TRIGGERS_ENABLED")
+
+
 def server_env(home: Path) -> dict[str, str]:
     """The environment of imbench's own temporary server for PREFECT_HOME ``home``."""
     env = {
@@ -226,6 +230,13 @@ def server_env(home: Path) -> dict[str, str]:
         # home, or the shipped copy): Alembic's migrate-on-start would load every
         # migration script to find nothing to do, ~0.15 s before the server answers
         env["PREFECT_SERVER_DATABASE_MIGRATE_ON_START"] = "false"
+    if not any(key in os.environ for key in _TRIGGERS):
+        # Automations cannot be used on a server that lives for one sweep, on a random
+        # port, without a UI; their services' start (reading automations, the first
+        # queries' compilation) was ~0.45 s of the server's ~4 s before it answered.
+        # Automations act on imbench's runs on a lasting server (PREFECT_API_URL), or
+        # with PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED=true.
+        env["PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED"] = "false"
     return env
 
 

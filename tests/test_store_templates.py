@@ -268,6 +268,21 @@ def test_only_a_database_at_prefects_latest_revision_skips_the_migrations(
     assert not prefect_db.is_current(home)
 
 
+def test_imbenchs_own_server_runs_no_automations_unless_the_user_asks(tmp_path, monkeypatch):
+    from imbench.flows.runtime import server_env
+
+    for key in (
+        "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED",
+        "PREFECT_API_SERVICES_TRIGGERS_ENABLED",
+    ):
+        monkeypatch.delenv(key, raising=False)
+    assert server_env(tmp_path)["PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED"] == "false"
+    monkeypatch.setenv("PREFECT_API_SERVICES_TRIGGERS_ENABLED", "true")  # the older name
+    env = server_env(tmp_path)
+    assert env["PREFECT_API_SERVICES_TRIGGERS_ENABLED"] == "true"
+    assert "PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED" not in env
+
+
 def test_a_prefect_database_that_exists_is_never_replaced(tmp_path, bare_prefect_env):
     home = tmp_path / "home"
     home.mkdir()
