@@ -125,12 +125,13 @@ def main() -> None:
     print(f"max |PR-AUC diff| per strategy: {per_strategy['diff'].max():.4f}")
     print(f"obvious composition (n_jobs=2):        {t_obvious:6.1f} s, {result['fits']} fits")
     print(
-        f"imbench run, fresh PREFECT_HOME:       {t_fresh:6.1f} s, "
+        f"imbench run, new machine:              {t_fresh:6.1f} s, "
         f"{int(cells['n_fits'].sum())} fits"
     )
-    print(f"imbench run, warm PREFECT_HOME:        {t_warm:6.1f} s")
+    print(f"imbench run, warm (home and cache):    {t_warm:6.1f} s")
     print(
-        f"speed-up, whole processes: {t_obvious / t_fresh:.2f}x (fresh PREFECT_HOME), "
+        f"speed-up, whole processes: {t_obvious / t_fresh:.2f}x (new machine: fresh "
+        f"PREFECT_HOME and imbench cache), "
         f"{t_obvious / t_warm:.2f}x (warm)"
     )
 
