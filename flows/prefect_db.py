@@ -65,13 +65,22 @@ def migrations_dir() -> Path | None:
     return Path(spec.origin).parent / "server" / "database" / "_migrations" / "versions" / "sqlite"
 
 
+def _declared(script: Path) -> tuple[str | None, list[str]]:
+    """The revision a migration script declares, and the ones it follows (one, or
+    several where branches merge)."""
+    text = script.read_text(errors="replace")
+    revision = _REVISION.search(text)
+    down = _DOWN_REVISION.search(text)
+    follows = re.findall(r"['\"](\w+)['\"]", down.group(1)) if down else []
+    return (revision.group(1) if revision else None), follows
+
+
 def prefect_knows(revision: str) -> bool:
     """Whether the installed Prefect has the migration script of ``revision``."""
     versions = migrations_dir()
     if versions is None:
         return False
-    declared = re.compile(rf"^revision\s*=\s*['\"]{revision}['\"]", re.MULTILINE)
-    return any(declared.search(p.read_text()) for p in versions.glob(f"*{revision}*.py"))
+    return any(_declared(p)[0] == revision for p in versions.glob(f"*{revision}*.py"))
 
 
 def head_revision() -> str | None:
@@ -83,13 +92,10 @@ def head_revision() -> str | None:
     revisions: set[str] = set()
     replaced: set[str] = set()
     for script in versions.glob("*.py"):
-        text = script.read_text(errors="replace")
-        revision = _REVISION.search(text)
-        down = _DOWN_REVISION.search(text)
+        revision, follows = _declared(script)
         if revision:
-            revisions.add(revision.group(1))
-        if down:  # one revision, or a tuple of them where branches merge
-            replaced.update(re.findall(r"['\"](\w+)['\"]", down.group(1)))
+            revisions.add(revision)
+        replaced.update(follows)
     heads = revisions - replaced
     return heads.pop() if len(heads) == 1 else None
 
