@@ -33,6 +33,7 @@ from sklearn.metrics import fbeta_score
 from imbench.calibration import expected_calibration_error
 from imbench.classifiers import Classifier
 from imbench.errors import CannotRun
+from imbench.intervals import corrected_ttest
 from imbench.metrics import ranking_scores
 from imbench.objectives import ThresholdObjective, precision_at_k
 from imbench.protocol import FoldOutcome, ProtocolSettings, check_feasible, nested_cv
@@ -128,22 +129,6 @@ class Advice:
     calibrated_enough: bool = False
 
 
-def corrected_ttest(diff: np.ndarray, test_share: float) -> tuple[float, float, float]:
-    """Mean difference, one-sided p (improvement) and the corrected standard error.
-
-    Nadeau & Bengio's variance correction for k-fold x r repeats: the folds'
-    training sets overlap, so the naive t-test is far too confident.
-    """
-    n = len(diff)
-    mean = float(np.mean(diff))
-    var = float(np.var(diff, ddof=1)) if n > 1 else 0.0
-    se = math.sqrt((1.0 / n + test_share / (1.0 - test_share)) * var)
-    if se == 0.0:
-        return mean, (0.0 if mean > 0 else 1.0), 0.0
-    p = float(ss.t.sf(mean / se, df=n - 1))
-    return mean, p, se
-
-
 class _Scorer:
     def __init__(self, metric: str, objective: ThresholdObjective) -> None:
         self.metric, self.objective = metric, objective
@@ -205,10 +190,10 @@ def advise(
 ) -> Advice:
     if metric not in ADVISE_METRICS:
         raise ValueError(f"metric must be one of {ADVISE_METRICS}")
-    objective = settings.objective
+    s = settings
     if metric in ("mcc", "fbeta", "cost", "capacity"):
-        objective = replace(objective, kind=metric)
-    s = replace(settings, objective=objective)
+        s = settings.with_settings(threshold_objective=metric)
+    objective = s.objective
     score = _Scorer(metric, objective)
     diag = diagnose(X, y, categorical, s, split_seed)
     runs: dict[str, list[FoldOutcome]] = {}

@@ -55,14 +55,15 @@ def decision_curves(
     """Per classifier x ratio x strategy: mean net benefit over datasets at each threshold
     probability, with treat-all; empty when the sweep stored no predictions. ``folds``:
     the sweep's folds if the caller read them already."""
-    from imbench.config import build_config
-    from imbench.plan import settings_of, unit_key
-    from imbench.rescore import stored_fits
+    from imbench.config import parse_config
+    from imbench.plan import unit_key
+    from imbench.protocol import ProtocolSettings
+    from imbench.stored import stored_fits
     from imbench.strategies import parse_strategy
 
     if not folder.predictions.exists() or not folder.has_results():
         return pd.DataFrame(columns=COLUMNS)
-    settings = settings_of(build_config(folder.read_config(), reading=True))
+    settings = ProtocolSettings.of(parse_config(folder.read_config()))
     cells = folder.read_cells()
     fits = stored_fits(folder, cells, folds)
     rows: list[dict[str, Any]] = []

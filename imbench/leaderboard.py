@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from imbench.errors import ConfigError
+from imbench.intervals import fold_interval
 from imbench.results import CALIBRATION_LINE, LOWER_IS_BETTER, METRICS, PRIMARY_METRIC
 
 GROUP = ["strategy", "classifier", "imbalance_ratio"]
@@ -66,8 +68,6 @@ def board_view(
     dataset x strategy instead of means over datasets. ``board``: the leaderboard of
     ``folds`` if the caller built it already (the flow's end phase). A filter that
     matches nothing raises ConfigError saying what exists."""
-    from imbench.errors import ConfigError
-
     if metric not in METRICS:
         raise ConfigError(f"metric: unknown metric {metric!r}; known: {', '.join(METRICS)}")
     for value, column, flag in ((classifier, "classifier", "-c"), (ratio, "imbalance_ratio", "-r")):
@@ -85,8 +85,6 @@ def board_view(
             ascending=metric in LOWER_IS_BETTER, method="average"
         )
         if {"n_test", "n_train"} <= set(folds.columns):  # a 95 % interval over the folds
-            from imbench.stats import fold_interval
-
             keys = ["classifier", "imbalance_ratio", "dataset", "strategy"]
             table = table.merge(fold_interval(folds, metric), on=keys, how="left")
             columns = [metric, f"{metric}_lo", f"{metric}_hi", *columns[1:]]

@@ -269,27 +269,6 @@ def parse_pairs(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def fold_interval(folds: pd.DataFrame, metric: str, level: float = 0.95) -> pd.DataFrame:
-    """Per classifier x ratio x dataset x strategy: a ``level`` interval of ``metric``'s
-    mean over the outer folds (and seeds), from the t distribution with Nadeau and
-    Bengio's corrected variance (1/k + n_test/n_train): outer folds share training
-    rows, so the plain standard error would be too narrow. Columns ``{metric}_lo``,
-    ``{metric}_hi``; NaN with fewer than 2 folds."""
-    keys = ["classifier", "imbalance_ratio", "dataset", "strategy"]
-    rows = []
-    for key, g in folds.groupby(keys, sort=False):
-        values = g[metric].dropna().to_numpy(dtype=float)
-        k = len(values)
-        lo = hi = float("nan")
-        if k > 1:
-            share = float((g["n_test"] / g["n_train"]).mean())
-            se = float(np.sqrt((1.0 / k + share) * np.var(values, ddof=1)))
-            half = float(ss.t.ppf(0.5 + level / 2, df=k - 1)) * se
-            lo, hi = float(values.mean()) - half, float(values.mean()) + half
-        rows.append({**dict(zip(keys, key, strict=True)), f"{metric}_lo": lo, f"{metric}_hi": hi})
-    return pd.DataFrame(rows, columns=[*keys, f"{metric}_lo", f"{metric}_hi"])
-
-
 def paired(a: pd.Series, b: pd.Series, *, sign: float = 1.0) -> dict[str, Any]:
     """``a`` against ``b``, paired by index (one score per dataset): N, both means, the
     difference a - b, wins/ties/losses in the metric's direction (``sign`` -1 when lower

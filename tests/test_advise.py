@@ -7,11 +7,11 @@ import pytest
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
-from imbench.advise import advise, corrected_ttest
+from imbench.advise import advise
 from imbench.classifiers import get_classifier
 from imbench.cli import app
 from imbench.datasets import load_dataset
-from imbench.objectives import ThresholdObjective
+from imbench.intervals import corrected_ttest
 from imbench.protocol import ProtocolSettings
 from imbench.tracking import default_tracking_uri
 
@@ -20,8 +20,9 @@ DATA = "synthetic:n=2000,minority=0.1,seed=1,sep=0.8"  # IR 9
 
 def _advise(spec, metric, **objective):
     ds = load_dataset(spec)
-    settings = ProtocolSettings(
-        outer_folds=5, outer_repeats=3, inner_folds=3, objective=ThresholdObjective(**objective)
+    protocol = {("threshold_objective" if k == "kind" else k): v for k, v in objective.items()}
+    settings = ProtocolSettings.with_protocol(
+        outer_folds=5, outer_repeats=3, inner_folds=3, **protocol
     )
     return advise(
         ds.X,

@@ -156,7 +156,7 @@ def test_fold_interval_uses_the_corrected_variance():
     import pandas as pd
     from scipy import stats as ss
 
-    from imbench.stats import fold_interval
+    from imbench.intervals import fold_interval
 
     values = [0.5, 0.6, 0.7, 0.4, 0.8]
     folds = pd.DataFrame(
