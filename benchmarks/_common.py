@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from imbench.config import SweepConfig, build_config
+from imbench.config import SweepConfig
+from imbench.resolve import build_config
 
 
 @contextmanager

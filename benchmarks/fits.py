@@ -15,7 +15,7 @@ from imblearn.pipeline import Pipeline
 
 from imbench.classifiers import get_classifier
 from imbench.engine import evaluate_batch
-from imbench.plan import settings_of
+from imbench.protocol import ProtocolSettings
 from imbench.sweep import pending_work, plan_sweep
 
 from _common import config
@@ -48,7 +48,7 @@ def main() -> None:
         return real_fit(self, X, y, **params)
 
     Pipeline.fit = counting_fit
-    settings = settings_of(cfg)
+    settings = ProtocolSettings.of(cfg)
     cells = 0
     try:
         for unit in units:

@@ -15,9 +15,11 @@ from pathlib import Path
 
 from joblib import Parallel, delayed
 
-from imbench.config import build_config, load_config_dict
+from imbench.config import load_config_dict
 from imbench.engine import evaluate_batch
-from imbench.plan import make_batches, settings_of
+from imbench.plan import make_batches
+from imbench.protocol import ProtocolSettings
+from imbench.resolve import build_config
 from imbench.sweep import pending_work, plan_sweep
 
 from _common import sweep
@@ -34,7 +36,7 @@ def main() -> None:
     plan = plan_sweep(cfg)
     units, _ = pending_work(plan, set())
     batches = make_batches(units, workers, plan.sizes)
-    settings = settings_of(cfg)
+    settings = ProtocolSettings.of(cfg)
     results = Parallel(n_jobs=workers)(
         delayed(evaluate_batch)(b, settings, min_minority=cfg.protocol.min_minority)
         for b in batches

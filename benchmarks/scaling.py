@@ -71,7 +71,8 @@ def bare_efficiency(grid_name: str = "default") -> None:
     from joblib import Parallel, delayed
 
     from imbench.engine import evaluate_batch
-    from imbench.plan import make_batches, settings_of
+    from imbench.plan import make_batches
+    from imbench.protocol import ProtocolSettings
     from imbench.sweep import pending_work, plan_sweep
 
     cfg = config(**(rf_grid() if grid_name == "rf" else default_grid()))
@@ -82,7 +83,9 @@ def bare_efficiency(grid_name: str = "default") -> None:
         batches = make_batches(units, workers, plan.sizes)
         start = time.perf_counter()
         Parallel(n_jobs=workers)(
-            delayed(evaluate_batch)(b, settings_of(cfg), min_minority=cfg.protocol.min_minority)
+            delayed(evaluate_batch)(
+                b, ProtocolSettings.of(cfg), min_minority=cfg.protocol.min_minority
+            )
             for b in batches
         )
         seconds[workers] = time.perf_counter() - start

@@ -22,10 +22,11 @@ from imbench.flows.pool import run_batches, stop_workers
 from imbench.flows.runtime import PrefectApi
 from imbench.flows.tracking import SafeTracker
 from imbench.leaderboard import build_leaderboard
-from imbench.methods import provenance_of
+from imbench.methods import install, provenance_of
 from imbench.metrics import PRIMARY_METRIC
-from imbench.plan import make_batches, runs_in_process, settings_of
+from imbench.plan import make_batches, runs_in_process
 from imbench.progress import SweepProgress
+from imbench.protocol import ProtocolSettings
 from imbench.provenance import provenance
 from imbench.report import analyse
 from imbench.results import CONFIG, PROVENANCE, TRACKED
@@ -47,6 +48,7 @@ def sweep_flow(config: dict[str, Any], show_progress: bool = False) -> dict[str,
     started = time.perf_counter()
     _release_arrow_memory()
     cfg = SweepConfig.model_validate(config)
+    install(cfg.methods())  # its declared entries and plugins, as the caller resolved them
     store = SweepStore(cfg.out, cfg.name)
     with store.lock():
         return _sweep(cfg, store, started, show_progress)
@@ -67,7 +69,7 @@ def _sweep(
     units, known = pending_work(plan, store.finished_ids())
     store.commit(known)
     tracker.log_results(known)
-    settings = settings_of(cfg)
+    settings = ProtocolSettings.of(cfg)
     workers = cfg.workers or default_workers()
     batches = make_batches(units, workers, plan.sizes)
     n_todo = sum(len(u.cells) for u in units)
@@ -277,7 +279,8 @@ def sweep_from_parameters(
     Runs the sweep flow as a subflow on a process pool; the Prefect API is the
     one the deployment runs against.
     """
-    from imbench.config import build_config, load_config_dict, parse_ratio
+    from imbench.config import load_config_dict, parse_ratio
+    from imbench.resolve import build_config
 
     overrides = {
         "name": name, "datasets": datasets, "strategies": strategies,

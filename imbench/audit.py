@@ -124,7 +124,8 @@ def audit_cell(cfg: SweepConfig, *, seed: int = 0) -> AuditResult:
     from imbench.classifiers import get_classifier
     from imbench.datasets import load_dataset, with_ratio
     from imbench.engine import model_seed_for, ratio_seed_for, split_seed_for
-    from imbench.plan import Unit, ratio_label, settings_of
+    from imbench.plan import Unit, ratio_label
+    from imbench.protocol import ProtocolSettings
     from imbench.results import slug
     from imbench.strategies import parse_strategy
 
@@ -137,9 +138,9 @@ def audit_cell(cfg: SweepConfig, *, seed: int = 0) -> AuditResult:
         min_minority=cfg.protocol.min_minority,
     )  # fmt: skip
     frame = audit(
-        variant.X, variant.y, spec, get_classifier(unit.classifier), settings=settings_of(cfg),
-        split_seed=split_seed_for(unit), model_seed=model_seed_for(unit),
-        categorical=variant.categorical,
+        variant.X, variant.y, spec, get_classifier(unit.classifier),
+        settings=ProtocolSettings.of(cfg), split_seed=split_seed_for(unit),
+        model_seed=model_seed_for(unit), categorical=variant.categorical,
     )  # fmt: skip
     return AuditResult(
         frame, ds.name, label, len(variant.y), variant.n_minority,

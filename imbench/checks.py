@@ -25,7 +25,7 @@ from imbench.errors import CannotRun, ConfigError
 from imbench.protocol import ProtocolSettings, inner_splits, joint_grid, nested_cv, outer_splits
 from imbench.strategies import SAMPLER, STRATEGIES, Strategy, build_pipeline
 
-SETTINGS = ProtocolSettings(outer_folds=3, inner_folds=3)
+SETTINGS = ProtocolSettings.with_protocol(outer_folds=3, inner_folds=3)
 SPLIT_SEED = 11
 N_ROWS, MINORITY = 400, 0.1
 N_PERMUTED = 1000  # chance is judged on more rows: 4 null SE of ROC-AUC is then 0.12

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import importlib.util
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -24,6 +23,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from imbench.errors import ConfigError
+from imbench.packages import origin, stamped
 
 
 @dataclass(frozen=True)
@@ -63,13 +63,24 @@ CLASSIFIERS: dict[str, Classifier] = {}
 
 
 def register_classifier(clf: Classifier) -> Classifier:
-    """Add ``clf`` to the registry (a plugin calls this when imported); an entry from
-    outside imbench gets a ``spec`` naming its module and package version."""
-    caller = sys._getframe(1).f_globals.get("__name__", "")
-    if caller.split(".")[0] != "imbench":
-        from imbench.methods import stamped
+    """Add ``clf`` to the registry; a plugin calls this when imported.
 
-        clf = stamped(clf, caller)
+    Parameters
+    ----------
+    clf
+        The entry. One without a ``spec`` gets one naming the module it comes from
+        (the plugin being loaded, else the module defining ``make``) and that module's
+        package version, so its cells recompute when the package changes.
+
+    Returns
+    -------
+    Classifier
+        The entry as registered (with its ``spec``).
+    """
+    return _add(stamped(clf, origin(clf.make)))
+
+
+def _add(clf: Classifier) -> Classifier:
     CLASSIFIERS[clf.name] = clf
     return clf
 
@@ -157,7 +168,7 @@ class AnomalyScorer(ClassifierMixin, BaseEstimator):
         return self.classes_[anomalous.astype(int)]
 
 
-register_classifier(
+_add(
     Classifier(
         "lr",
         lambda seed: LogisticRegression(max_iter=2000, random_state=seed),
@@ -165,7 +176,7 @@ register_classifier(
         description="logistic regression (lbfgs), C grid",
     )
 )
-register_classifier(
+_add(
     Classifier(
         "rf",
         lambda seed: RandomForestClassifier(n_estimators=100, n_jobs=1, random_state=seed),
@@ -174,7 +185,7 @@ register_classifier(
         description="random forest, 100 trees, leaf-size grid",
     )
 )
-register_classifier(
+_add(
     Classifier(
         "hgb",
         lambda seed: HistGradientBoostingClassifier(
@@ -202,7 +213,7 @@ def _balanced_random_forest(seed: int) -> Any:
     )
 
 
-register_classifier(
+_add(
     Classifier(
         "brf",
         _balanced_random_forest,
@@ -211,7 +222,7 @@ register_classifier(
         description="balanced random forest (each tree on a balanced bootstrap), leaf-size grid",
     )
 )
-register_classifier(
+_add(
     Classifier(
         "iforest",
         lambda seed: AnomalyScorer(random_state=seed),
@@ -383,7 +394,7 @@ def _catboost_weighting(est: Any, kind: str, cost_ratio: float) -> Any:
 
 
 if installed("xgboost"):
-    register_classifier(
+    _add(
         Classifier(
             "xgb",
             _xgb,
@@ -397,7 +408,7 @@ if installed("xgboost"):
         )
     )
 if installed("lightgbm"):
-    register_classifier(
+    _add(
         Classifier(
             "lgbm",
             _lgbm,
@@ -409,7 +420,7 @@ if installed("lightgbm"):
         )
     )
 if installed("catboost"):
-    register_classifier(
+    _add(
         Classifier(
             "catboost",
             _catboost,

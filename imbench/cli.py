@@ -16,9 +16,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from imbench.config import (
-    build_config,
     default_config_dict,
     load_config_dict,
+    parse_config,
     parse_ratio,
     split_datasets,
     split_list,
@@ -152,6 +152,8 @@ def run(
     # finished starts none.
     api = None if _may_be_finished(raw, overrides) else PrefectApi().start()
     try:
+        from imbench.resolve import build_config
+
         cfg = build_config(raw, overrides)
         from imbench.datasets import check_datasets
 
@@ -411,7 +413,7 @@ def _sweep_config(sweep_dir: Path, out: Path, tracking_uri: str | None) -> Any:
         raise ConfigError(f"no sweep {sweep_dir.name!r} under {out}")
     raw = folder.read_config()
     raw.update(out=str(out), tracking_uri=tracking_uri or raw.get("tracking_uri"))
-    return build_config(raw, reading=True)
+    return parse_config(raw)
 
 
 def _sweep_dir(sweep: str | None, out: Path) -> Path:
@@ -616,6 +618,7 @@ def audit(
 ) -> None:
     """Run the honest protocol next to the classic leakage mistakes and show their optimism."""
     from imbench.audit import AUDIT_METRICS, audit_cell
+    from imbench.resolve import build_config
     from imbench.store import atomic_write_parquet
 
     cfg = build_config(
@@ -710,7 +713,7 @@ def advise(
     from imbench.advise import advise as run_advice
     from imbench.classifiers import get_classifier
     from imbench.datasets import load_dataset
-    from imbench.plan import settings_of
+    from imbench.protocol import ProtocolSettings
     from imbench.seeding import derive_seed
 
     if metric not in ADVISE_METRICS:
@@ -722,6 +725,8 @@ def advise(
         "fn_cost": fn_cost,
         "capacity": capacity,
     }
+    from imbench.resolve import build_config
+
     cfg = build_config(
         default_config_dict(),
         {"datasets": [data], "classifiers": [classifier], "protocol": protocol},
@@ -732,7 +737,7 @@ def advise(
         ds.y,
         get_classifier(cfg.classifiers[0]),
         metric=metric,  # type: ignore[arg-type]
-        settings=settings_of(cfg),
+        settings=ProtocolSettings.of(cfg),
         split_seed=derive_seed("split", cfg.datasets[0], "native", seed),
         model_seed=derive_seed("model", cfg.datasets[0], "advise", seed),
         categorical=ds.categorical,
@@ -1076,9 +1081,10 @@ ConfigArg = Annotated[
 def _install_config(config: Path | None) -> None:
     """Load a config's plugins and declared entries (built-ins and installed plugins'
     entry points always count)."""
-    from imbench.methods import Methods
+    from imbench.declared import Methods
+    from imbench.methods import install
 
-    Methods.of_config(load_config_dict(config) if config else {}).install()
+    install(Methods.of_config(load_config_dict(config) if config else {}))
 
 
 @app.command("list")

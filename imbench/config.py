@@ -1,10 +1,19 @@
-"""Typed sweep configuration: TOML file + CLI overrides, validated before compute."""
+"""Typed sweep configuration: a TOML file and CLI overrides, parsed before compute.
+
+Parsing checks types, ranges, unknown keys and the grammar of names; it looks
+nothing up and changes no registry. Looking names up (strategies, classifiers,
+datasets) and installing a config's plugins and declared entries is the resolve
+step's (``imbench.resolve.build_config``).
+
+``ProtocolConfig`` is the one definition of the protocol's settings: a field's
+metadata says whether it changes a cell's numbers (``identity``) and whether a
+finished sweep can be asked it again without refitting (``rescorable``); the
+cell ids, ``rescore`` and its command-line flags are derived from it.
+"""
 
 from __future__ import annotations
 
 import difflib
-import hashlib
-import json
 import os
 import re
 from importlib import resources
@@ -17,39 +26,79 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
-    ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from imbench.declared import Methods
 from imbench.errors import ConfigError
+from imbench.hashing import stable_hash
+from imbench.names import canonical_strategy
+from imbench.results import mlflow_db
+
+__all__ = [
+    "ProtocolConfig",
+    "SweepConfig",
+    "load_config_dict",
+    "parse_config",
+    "protocol_fields",
+]
 
 Ratio = Literal["native"] | float
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 
+_RESCORABLE = {"rescorable": True}  # chosen after fitting: a new value needs no fit
+_NO_IDENTITY = {"identity": False}  # changes whether a cell finishes, never its numbers
+
+
 class ProtocolConfig(BaseModel):
-    """Nested cross-validation settings."""
+    """Nested cross-validation settings, ``[protocol]`` in a sweep config.
+
+    Every field is part of a cell's id unless its metadata says ``identity: False``;
+    fields marked ``rescorable`` can be re-chosen on a finished sweep's stored
+    predictions (``imbench rescore``). A new setting is one field here.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    outer_folds: int = Field(5, ge=2, le=20)
-    outer_repeats: int = Field(1, ge=1, le=20)
-    inner_folds: int = Field(3, ge=2, le=10)
+    outer_folds: int = Field(5, ge=2, le=20, description="outer stratified folds (estimation)")
+    outer_repeats: int = Field(1, ge=1, le=20, description="repeats of the outer folds")
+    inner_folds: int = Field(3, ge=2, le=10, description="inner folds (selection, threshold)")
     threshold_objective: Literal["f1", "fbeta", "mcc", "cost", "capacity", "min_precision"] = Field(
-        "f1", description="what `+threshold` optimises on inner out-of-fold predictions"
+        "f1",
+        description="what `+threshold` optimises on inner out-of-fold predictions",
+        json_schema_extra={**_RESCORABLE, "flag": "--objective"},
     )
-    beta: float = Field(1.0, gt=0, le=100, description="F-beta's beta (objective fbeta)")
-    fp_cost: float = Field(1.0, ge=0, description="cost of a false positive (objective cost)")
-    fn_cost: float = Field(10.0, ge=0, description="cost of a false negative (objective cost)")
+    beta: float = Field(
+        1.0, gt=0, le=100, description="F-beta's beta (objective fbeta)",
+        json_schema_extra=_RESCORABLE,
+    )  # fmt: skip
+    fp_cost: float = Field(
+        1.0, ge=0, description="cost of a false positive (objective cost)",
+        json_schema_extra=_RESCORABLE,
+    )  # fmt: skip
+    fn_cost: float = Field(
+        10.0, ge=0, description="cost of a false negative (objective cost)",
+        json_schema_extra=_RESCORABLE,
+    )  # fmt: skip
     capacity: float = Field(
-        0.05, gt=0, le=1, description="share of rows that may be flagged (objective capacity)"
-    )
+        0.05, gt=0, le=1, description="share of rows that may be flagged (objective capacity)",
+        json_schema_extra=_RESCORABLE,
+    )  # fmt: skip
     min_precision: float = Field(
-        0.5, gt=0, le=1, description="precision to keep (objective min_precision)"
-    )
+        0.5, gt=0, le=1, description="precision to keep (objective min_precision)",
+        json_schema_extra=_RESCORABLE,
+    )  # fmt: skip
     calibration: Literal["sigmoid", "isotonic"] = Field(
-        "sigmoid", description="the `+calibrated` map"
+        "sigmoid", description="the `+calibrated` map", json_schema_extra=_RESCORABLE
+    )
+    min_minority: int = Field(10, ge=2, description="fewest minority rows a cell may have")
+    cell_timeout_s: float | None = Field(
+        None,
+        gt=0,
+        description="a cell running longer fails with 'timed out after N s'",
+        json_schema_extra=_NO_IDENTITY,
     )
 
     @model_validator(mode="after")
@@ -58,10 +107,30 @@ class ProtocolConfig(BaseModel):
             raise ValueError("fp_cost and fn_cost: at least one must be > 0")
         return self
 
-    min_minority: int = Field(10, ge=2, description="fewest minority rows a cell may have")
-    cell_timeout_s: float | None = Field(
-        None, gt=0, description="a cell running longer fails with 'timed out after N s'"
-    )
+    def identity(self) -> dict[str, Any]:
+        """The settings that change a cell's numbers (part of every cell id)."""
+        keep = protocol_fields(identity=True)
+        return self.model_dump(include=set(keep))
+
+
+def protocol_fields(*, rescorable: bool | None = None, identity: bool | None = None) -> list[str]:
+    """Names of ``ProtocolConfig``'s fields, filtered by their metadata."""
+    names = []
+    for name, info in ProtocolConfig.model_fields.items():
+        extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+        if rescorable is not None and bool(extra.get("rescorable", False)) != rescorable:
+            continue
+        if identity is not None and bool(extra.get("identity", True)) != identity:
+            continue
+        names.append(name)
+    return names
+
+
+def protocol_flag(name: str) -> str:
+    """The command-line flag of a protocol setting (``--fn-cost``; ``--objective``)."""
+    extra = ProtocolConfig.model_fields[name].json_schema_extra
+    flag = extra.get("flag") if isinstance(extra, dict) else None
+    return str(flag or "--" + name.replace("_", "-"))
 
 
 class SweepConfig(BaseModel):
@@ -93,26 +162,20 @@ class SweepConfig(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _methods(cls, data: Any, info: ValidationInfo) -> Any:
-        """Declared entries and plugins first: the strategy and classifier lists name them.
-        Their errors are ConfigErrors naming the table and key."""
+    def _methods(cls, data: Any) -> Any:
+        """The declared tables, validated as data (errors name the table and key);
+        building and installing their entries is the resolve step's."""
         if not isinstance(data, dict):
             return data
-        from imbench.methods import Methods
-
         methods = Methods.of_config(data)
-        if not (info.context or {}).get("reading"):
-            methods.install()
         return {
             **data,
             "strategy": {n: t.model_dump(exclude_defaults=True) for n, t in methods.strategies},
             "classifier": {n: t.model_dump(exclude_defaults=True) for n, t in methods.classifiers},
         }
 
-    def methods(self) -> Any:
-        """The config's plugins and tables as ``methods.Methods`` (what workers install)."""
-        from imbench.methods import Methods
-
+    def methods(self) -> Methods:
+        """The config's plugins and tables (what the resolve step and workers install)."""
         return Methods.from_raw(self.plugins, self.strategy, self.classifier)
 
     @field_validator("dask_address")
@@ -146,49 +209,20 @@ class SweepConfig(BaseModel):
 
     @field_validator("strategies")
     @classmethod
-    def _strategies(cls, v: list[str], info: ValidationInfo) -> list[str]:
-        from imbench.strategies import parse_strategy
+    def _strategies(cls, v: list[str]) -> list[str]:
+        return _unique([canonical_strategy(s) for s in v])
 
-        strict = not (info.context or {}).get("reading")  # a plugin need not be loaded
-        return _unique([parse_strategy(s, strict=strict).name for s in v])
-
-    @field_validator("classifiers")
+    @field_validator("classifiers", "datasets")
     @classmethod
-    def _classifiers(cls, v: list[str], info: ValidationInfo) -> list[str]:
-        if (info.context or {}).get("reading"):
-            return _unique(v)  # a finished sweep's results need no classifier library
-        from imbench.classifiers import get_classifier
-
-        return _unique([get_classifier(c).name for c in v])
-
-    @field_validator("datasets")
-    @classmethod
-    def _datasets(cls, v: list[str], info: ValidationInfo) -> list[str]:
-        from imbench.catalogue import expand
-        from imbench.datasets import resolve_dataset
-
-        reading = (info.context or {}).get("reading")
-        names = [n for d in v for n in (expand(d) if d.strip().startswith("keel:") else [d])]
-        keys = []
-        for name in names:
-            try:
-                keys.append(resolve_dataset(name).key)
-            except ConfigError:
-                if not reading:
-                    raise
-                # a finished sweep's key, resolved when it ran: its results are read
-                # from Parquet, and a data file moved since must not stop that
-                keys.append(name)
-        return _unique(keys)
+    def _names(cls, v: list[str]) -> list[str]:
+        return _unique([name.strip() for name in v])
 
     def protocol_hash(self) -> str:
         """Hash of everything besides the grid that changes a cell's numbers."""
-        # the time limit changes whether a cell finishes, never its numbers
-        protocol = self.protocol.model_dump(exclude={"cell_timeout_s"})
-        payload = {"protocol": protocol, "cost_ratio": self.cost_ratio}
-        return stable_hash(payload)
+        return stable_hash({"protocol": self.protocol.identity(), "cost_ratio": self.cost_ratio})
 
     def config_hash(self) -> str:
+        """Hash of the whole config but where it runs (folder, tracking, workers)."""
         return stable_hash(
             self.model_dump(mode="json", exclude={"out", "tracking_uri", "workers", "dask_address"})
         )
@@ -200,11 +234,6 @@ def _unique(items: list[Any]) -> list[Any]:
         if item not in seen:
             seen.append(item)
     return seen
-
-
-def stable_hash(obj: Any, n: int = 16) -> str:
-    blob = json.dumps(obj, sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()[:n]
 
 
 def split_list(values: list[str] | None) -> list[str] | None:
@@ -261,18 +290,35 @@ def load_config_dict(path: Path | None) -> dict[str, Any]:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
 
 
-def build_config(
-    raw: dict[str, Any], overrides: dict[str, Any] | None = None, *, reading: bool = False
-) -> SweepConfig:
-    """Validate ``raw`` with ``overrides`` applied; errors name the field. ``reading``:
-    the config of a finished sweep whose results are being read, so its classifiers
-    need not be installed (`report gbdt` without the gbdt extra)."""
+def parse_config(raw: dict[str, Any], overrides: dict[str, Any] | None = None) -> SweepConfig:
+    """Validate ``raw`` with ``overrides`` applied (a ``None`` override is not given).
+
+    Parameters
+    ----------
+    raw
+        A config as read from TOML (``load_config_dict``) or a finished sweep's
+        ``config.json``.
+    overrides
+        Command-line values that replace the file's.
+
+    Returns
+    -------
+    SweepConfig
+        The parsed config; nothing is looked up in a registry and no registry
+        changes (a finished sweep's config parses without its plugins or
+        classifier libraries).
+
+    Raises
+    ------
+    ConfigError
+        Every invalid field, one line each, naming it.
+    """
     data = dict(raw)
     for key, value in (overrides or {}).items():
         if value is not None:
             data[key] = value
     try:
-        return SweepConfig.model_validate(data, context={"reading": reading})
+        return SweepConfig.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc)) from None
 
@@ -295,8 +341,7 @@ def format_validation_error(exc: ValidationError) -> str:
 
 
 def default_tracking_uri(out: Path) -> str:
-    from imbench.results import mlflow_db
-
+    """The SQLite MLflow store under a results folder."""
     return f"sqlite:///{mlflow_db(out).as_posix()}"
 
 

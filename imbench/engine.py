@@ -21,6 +21,7 @@ from threadpoolctl import threadpool_limits
 from imbench.classifiers import get_classifier
 from imbench.datasets import load_dataset, with_ratio
 from imbench.errors import CannotRun, ConfigError, SamplerCannotRun
+from imbench.methods import install
 from imbench.metrics import proba_scores, score_fold
 from imbench.plan import Unit
 from imbench.protocol import FoldOutcome, ProtocolSettings, nested_cv
@@ -228,7 +229,7 @@ def evaluate_batch(
     capped so that workers do not oversubscribe the cores.
     """
     try:  # this worker's registries: plugins and declared entries
-        settings.methods.install()
+        install(settings.methods)
     except ConfigError as exc:  # e.g. a plugin not installed on this Dask worker
         reason = f"on worker {socket.gethostname()} (pid {os.getpid()}): {exc}"
         return [CellResult(c, "failed", reason=reason) for u in units for c in u.cells]

@@ -1,186 +1,33 @@
-"""Bring-your-own methods: strategies and classifiers declared in a sweep config or
-registered by Python plugins.
-
-A config declares entries as TOML tables, validated before any compute::
-
-    plugins = ["mypkg.imbalance"]            # modules whose import registers entries
-
-    [strategy.svmsmote]                      # a new strategy: a sampler by import path
-    sampler = "imblearn.over_sampling.SVMSMOTE"
-    params = { m_neighbors = 8 }             # fixed
-    grid = { k_neighbors = [3, 5] }          # tuned on inner folds, jointly with the
-                                             # classifier's grid
-    on_categorical = "unsupported"           # or "same": the sampler handles category codes
-    min_minority = 6                         # fewest minority rows in an inner training fold
-
-    [classifier.knn]
-    estimator = "sklearn.neighbors.KNeighborsClassifier"
-    grid = { n_neighbors = [5, 15] }
-    scores = "predict_proba"                 # or "decision_function" (mapped by a logistic)
-
-    [strategy.smote]                         # a built-in's grid (or params) overridden
-    grid = { k_neighbors = [3, 5, 7] }
-
-A strategy may instead wrap the classifier: ``ensemble = "pkg.Class"`` names a
-meta-estimator taking ``estimator=`` (as imblearn's EasyEnsembleClassifier does).
+"""Bring-your-own methods: registry entries built from a config's declared tables
+(``imbench.declared``) and from Python plugins, installed over the built-ins.
 
 Plugins (modules listed in ``plugins``, or entry points in the group
 ``imbench.plugins``) call ``register_strategy`` / ``register_classifier`` when
-imported. Everything here is data, so it travels to every worker (process pool
-or Dask), which installs it before it evaluates anything.
+imported. ``install`` is the resolve step's (and every worker's) way in: parsing a
+config never changes a registry.
 """
 
 from __future__ import annotations
 
 import difflib
-import functools
 import importlib
 import itertools
 import sys
 from dataclasses import dataclass, replace
 from importlib import metadata
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from typing import Any
 
 from imbench.classifiers import CLASSIFIERS, Classifier
-from imbench.config import stable_hash
+from imbench.declared import ClassifierTable, Methods, StrategyTable
 from imbench.errors import ConfigError
-from imbench.strategies import ENSEMBLE, SAMPLER, STRATEGIES, Strategy
+from imbench.hashing import stable_hash
+from imbench.packages import loading, package_version, remember_versions
+from imbench.strategies import ENSEMBLE, SAMPLER, STRATEGIES, Strategy, parse_strategy
+
+__all__ = ["build_classifier", "build_strategy", "install", "provenance_of", "resolve"]
 
 PLUGIN_GROUP = "imbench.plugins"
 NEIGHBOUR_KEYS = ("k_neighbors", "n_neighbors")
-
-
-class _Table(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    params: dict[str, Any] = Field(default_factory=dict, description="fixed parameters")
-    grid: dict[str, list[Any]] = Field(
-        default_factory=dict, description="values tried on the inner folds (all combinations)"
-    )
-    description: str = ""
-
-    @field_validator("grid")
-    @classmethod
-    def _grid(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
-        for key, values in v.items():
-            if not values:
-                raise ValueError(f"grid key {key!r} has no values")
-        return v
-
-
-class StrategyTable(_Table):
-    """``[strategy.NAME]``: ``sampler`` or ``ensemble`` by import path for a new entry;
-    a built-in's name with only ``params`` / ``grid`` tunes the built-in."""
-
-    sampler: str | None = None
-    ensemble: str | None = None
-    on_categorical: Literal["same", "unsupported"] | None = None
-    min_minority: int | None = Field(None, ge=1)
-
-
-class ClassifierTable(_Table):
-    """``[classifier.NAME]``: ``estimator`` by import path for a new entry; a built-in's
-    name with only ``params`` / ``grid`` tunes the built-in."""
-
-    estimator: str | None = None
-    scores: Literal["predict_proba", "decision_function"] | None = None
-
-
-@dataclass(frozen=True)
-class Methods:
-    """A config's plugins and declared tables: plain data that every worker installs."""
-
-    plugins: tuple[str, ...] = ()
-    strategies: tuple[tuple[str, StrategyTable], ...] = ()
-    classifiers: tuple[tuple[str, ClassifierTable], ...] = ()
-    # the packages behind them, as the flow process found them: a worker need not scan
-    versions: tuple[tuple[str, str], ...] = ()
-
-    @classmethod
-    def of_config(cls, raw: dict[str, Any]) -> Methods:
-        """The ``plugins``, ``[strategy.*]`` and ``[classifier.*]`` of a raw config."""
-        return cls.from_raw(raw.get("plugins") or [], raw.get("strategy"), raw.get("classifier"))
-
-    @classmethod
-    def from_raw(cls, plugins: Any, strategies: Any, classifiers: Any) -> Methods:
-        """Validate the raw TOML values; errors name the table and key."""
-        if not isinstance(plugins, list) or not all(isinstance(p, str) for p in plugins):
-            raise ConfigError("plugins: must be a list of module names, e.g. ['mypkg.imbalance']")
-        return cls(
-            tuple(plugins),
-            _tables("strategy", strategies, StrategyTable),
-            _tables("classifier", classifiers, ClassifierTable),
-        )
-
-    @property
-    def key(self) -> str:
-        return stable_hash(
-            [list(self.plugins), [(n, t.model_dump()) for n, t in self.strategies],
-             [(n, t.model_dump()) for n, t in self.classifiers]]
-        )  # fmt: skip
-
-    def with_versions(self) -> Methods:
-        """These methods with the versions of the packages they name (for workers)."""
-        paths = [t.sampler or t.ensemble or "" for _, t in self.strategies]
-        paths += [t.estimator or "" for _, t in self.classifiers]
-        tops = sorted({p.split(".")[0] for p in [*paths, *self.plugins] if p})
-        return replace(self, versions=tuple((t, package_version(t)) for t in tops))
-
-    def install(self) -> None:
-        """Load plugins, then register the declared entries (replacing those of the
-        previous install in this process). Idempotent and cheap when nothing changed."""
-        _VERSIONS.update(dict(self.versions))
-        load_entry_points()
-        for module in self.plugins:
-            load_plugin(module)
-        global _installed
-        if _installed == self.key:
-            return
-        _restore()
-        try:
-            for name, stable in self.strategies:
-                _overlay("strategy", name, build_strategy(name, stable))
-            for name, ctable in self.classifiers:
-                _overlay("classifier", name, build_classifier(name, ctable))
-        except ConfigError:
-            _restore()
-            raise
-        _installed = self.key
-
-
-def _tables(kind: str, raw: Any, model: type[_Table]) -> tuple[tuple[str, Any], ...]:
-    if raw is None:
-        return ()
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{kind}: must be tables [{kind}.NAME]")
-    out = []
-    for name, body in raw.items():
-        if isinstance(body, BaseModel):
-            body = body.model_dump()
-        if not isinstance(body, dict):
-            raise ConfigError(f"{kind}.{name}: must be a table [{kind}.{name}]")
-        if not name or "+" in name or not name.replace("_", "a").replace("-", "a").isalnum():
-            raise ConfigError(f"{kind}.{name}: a name may use only letters, digits, '-', '_'")
-        try:
-            out.append((name, model.model_validate(body)))
-        except ValidationError as exc:
-            raise ConfigError(_table_error(f"{kind}.{name}", exc, model)) from None
-    return tuple(out)
-
-
-def _table_error(where: str, exc: ValidationError, model: type[_Table]) -> str:
-    lines = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            close = difflib.get_close_matches(loc, list(model.model_fields), n=1)
-            hint = f" (did you mean {close[0]}?)" if close else ""
-            msg = f"unknown key{hint}; known: {', '.join(model.model_fields)}"
-        lines.append(f"{where}.{loc}: {msg}")
-    return "invalid config:\n  " + "\n  ".join(lines)
 
 
 # --- installing: the registries are the base entries plus this config's overlay --------
@@ -189,6 +36,28 @@ _REGISTRIES: dict[str, dict[str, Any]] = {"strategy": STRATEGIES, "classifier": 
 _previous: dict[tuple[str, str], Any] = {}  # (kind, name) -> the entry it replaced
 _installed: str | None = None  # the key of the Methods installed in this process
 _loaded_entry_points = False
+
+
+def install(methods: Methods) -> None:
+    """Load plugins, then register the declared entries (replacing those of the
+    previous install in this process). Idempotent and cheap when nothing changed."""
+    global _installed
+    remember_versions(dict(methods.versions))
+    load_entry_points()
+    for module in methods.plugins:
+        load_plugin(module)
+    if _installed == methods.key:
+        return
+    _restore()
+    try:
+        for name, stable in methods.strategies:
+            _overlay("strategy", name, build_strategy(name, stable))
+        for name, ctable in methods.classifiers:
+            _overlay("classifier", name, build_classifier(name, ctable))
+    except ConfigError:
+        _restore()
+        raise
+    _installed = methods.key
 
 
 def _overlay(kind: str, name: str, entry: Any) -> None:
@@ -215,7 +84,8 @@ def load_plugin(module: str) -> None:
     if module in sys.modules:
         return
     try:
-        importlib.import_module(module)
+        with loading(module):
+            importlib.import_module(module)
     except ImportError as exc:
         raise ConfigError(f"plugins: cannot import {module!r}: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - a plugin's own error, named
@@ -233,9 +103,10 @@ def load_entry_points() -> None:
     _loaded_entry_points = True
     for ep in metadata.entry_points(group=PLUGIN_GROUP):
         try:
-            obj = ep.load()
-            if callable(obj):
-                obj()
+            with loading(ep.module):
+                obj = ep.load()
+                if callable(obj):
+                    obj()
         except Exception as exc:  # noqa: BLE001 - named, so the user can remove it
             raise ConfigError(
                 f"plugin entry point {ep.name!r} ({ep.value}) failed to load: "
@@ -263,37 +134,6 @@ def resolve(path: str, where: str) -> Any:
             f"{where}: {path!r} does not resolve: module {module_name!r} has no {attr!r}{hint}"
         )
     return getattr(module, attr)
-
-
-_VERSIONS: dict[str, str] = {}  # top-level module -> "dist==version", per process
-
-
-def package_version(module: str) -> str:
-    """The installed distribution (and its version) that provides ``module``. Scanning
-    every installed distribution takes about a second, so a process does it at most
-    once, and workers get the flow process's answers (``Methods.versions``)."""
-    top = module.split(".")[0]
-    if top not in _VERSIONS:
-        _VERSIONS[top] = _lookup_version(top)
-    return _VERSIONS[top]
-
-
-def _lookup_version(top: str) -> str:
-    try:  # the distribution is named as its module (xgboost, a plugin): no scan
-        return f"{metadata.metadata(top)['Name']}=={metadata.version(top)}"
-    except metadata.PackageNotFoundError:
-        pass
-    for dist in _distributions().get(top, []):
-        try:
-            return f"{dist}=={metadata.version(dist)}"
-        except metadata.PackageNotFoundError:
-            continue
-    return f"{top} (no distribution)"
-
-
-@functools.cache
-def _distributions() -> Any:
-    return metadata.packages_distributions()
 
 
 def _instance(cls: Any, params: dict[str, Any], where: str) -> Any:
@@ -530,24 +370,11 @@ def build_classifier(name: str, table: ClassifierTable) -> Classifier:
     )
 
 
-def stamped(entry: Any, module: str) -> Any:
-    """``entry`` (a Strategy or Classifier) as registered from ``module``: an entry from
-    outside imbench without a ``spec`` gets one -- its module, the version of the package
-    providing it, and what it declares (grid, description, ...) -- so its cells recompute
-    when the plugin's package changes."""
-    if entry.spec or module.split(".")[0] == "imbench":
-        return entry
-    identity = {k: v for k, v in vars(entry).items() if not callable(v)}
-    return replace(entry, spec=stable_hash([module, package_version(module), repr(identity)]))
-
-
 def provenance_of(
     strategies: list[str], classifiers: list[str], plugins: list[str]
 ) -> dict[str, str]:
     """What produced a sweep's own entries: each declared, plugin or re-gridded entry it
     uses (description and spec) and each plugin module's package and version."""
-    from imbench.strategies import parse_strategy
-
     out = {f"plugin {m}": package_version(m) for m in plugins}
     for name in dict.fromkeys(parse_strategy(s, strict=False).base.name for s in strategies):
         entry = STRATEGIES.get(name)

@@ -11,8 +11,8 @@ import itertools
 from dataclasses import dataclass
 
 from imbench import CALIBRATION_MAP_VERSION, ENGINE_VERSION
-from imbench.config import SweepConfig, stable_hash
-from imbench.objectives import ThresholdObjective
+from imbench.config import SweepConfig
+from imbench.hashing import stable_hash
 from imbench.protocol import ProtocolSettings
 from imbench.results import Cell
 from imbench.strategies import parse_strategy
@@ -45,27 +45,6 @@ def unit_key(cell: Cell) -> tuple[str, str, str, str, int]:
 
 def ratio_label(ratio: str | float) -> str:
     return "native" if ratio == "native" else f"{float(ratio):g}"
-
-
-def settings_of(cfg: SweepConfig) -> ProtocolSettings:
-    p = cfg.protocol
-    return ProtocolSettings(
-        outer_folds=p.outer_folds,
-        outer_repeats=p.outer_repeats,
-        inner_folds=p.inner_folds,
-        cost_ratio=cfg.cost_ratio,
-        objective=ThresholdObjective(
-            kind=p.threshold_objective,
-            beta=p.beta,
-            fp_cost=p.fp_cost,
-            fn_cost=p.fn_cost,
-            capacity=p.capacity,
-            min_precision=p.min_precision,
-        ),
-        calibration=p.calibration,
-        cell_timeout_s=p.cell_timeout_s,
-        methods=cfg.methods().with_versions(),
-    )
 
 
 def make_plan(cfg: SweepConfig, fingerprints: dict[str, str], names: dict[str, str]) -> list[Cell]:
@@ -147,7 +126,7 @@ def fit_budget(cfg: SweepConfig) -> FitBudget:
     from imbench.classifiers import get_classifier
     from imbench.protocol import fits_per_unit, joint_grid
 
-    s = settings_of(cfg)
+    s = ProtocolSettings.of(cfg)
     bases = {spec.base.name: spec.base for spec in map(parse_strategy, cfg.strategies)}
     per_data = len(cfg.datasets) * len(cfg.ratios) * len(cfg.seeds)
     grids, fits = {}, 0

@@ -15,7 +15,7 @@ differ only by their modifiers share them.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -24,8 +24,9 @@ from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold
 
 from imbench.calibration import CalibrationMap, CalibrationMethod, fit_calibrator
 from imbench.classifiers import Classifier
+from imbench.config import ProtocolConfig, SweepConfig
+from imbench.declared import Methods
 from imbench.errors import CannotRun
-from imbench.methods import Methods
 from imbench.metrics import DEFAULT_THRESHOLD
 from imbench.objectives import ThresholdObjective, average_precision
 from imbench.seeding import derive_seed
@@ -41,15 +42,60 @@ from imbench.strategies import (
 
 @dataclass(frozen=True)
 class ProtocolSettings:
-    outer_folds: int = 5
-    outer_repeats: int = 1
-    inner_folds: int = 3
+    """What evaluating a unit needs beyond its data: the sweep's ``[protocol]`` as
+    configured, its cost ratio and its declared methods (installed by each worker).
+
+    The settings themselves are defined once, in ``imbench.config.ProtocolConfig``;
+    the properties here are the ones the protocol reads on every fold.
+    """
+
+    protocol: ProtocolConfig = field(default_factory=ProtocolConfig)
     cost_ratio: float = 10.0
-    objective: ThresholdObjective = ThresholdObjective()
-    calibration: CalibrationMethod = "sigmoid"
-    cell_timeout_s: float | None = None  # changes no number: not part of a cell's id
-    # the config's plugins and declared entries, installed by each worker
     methods: Methods = field(default_factory=Methods)
+
+    @classmethod
+    def of(cls, cfg: SweepConfig) -> ProtocolSettings:
+        """The settings of a sweep (its methods with their package versions)."""
+        return cls(cfg.protocol, cfg.cost_ratio, cfg.methods().with_versions())
+
+    @classmethod
+    def with_protocol(cls, **protocol: Any) -> ProtocolSettings:
+        """Defaults but for these ``[protocol]`` values (``outer_folds=3``)."""
+        return cls(ProtocolConfig(**protocol))
+
+    def with_settings(self, **protocol: Any) -> ProtocolSettings:
+        """These settings with some ``[protocol]`` values changed (validated)."""
+        changed = self.protocol.model_validate({**self.protocol.model_dump(), **protocol})
+        return replace(self, protocol=changed)
+
+    @property
+    def outer_folds(self) -> int:
+        return self.protocol.outer_folds
+
+    @property
+    def outer_repeats(self) -> int:
+        return self.protocol.outer_repeats
+
+    @property
+    def inner_folds(self) -> int:
+        return self.protocol.inner_folds
+
+    @property
+    def calibration(self) -> CalibrationMethod:
+        return self.protocol.calibration
+
+    @property
+    def cell_timeout_s(self) -> float | None:
+        return self.protocol.cell_timeout_s
+
+    @property
+    def objective(self) -> ThresholdObjective:
+        """The ``+threshold`` objective with its parameters."""
+        p = self.protocol
+        return ThresholdObjective(
+            kind=p.threshold_objective, beta=p.beta, fp_cost=p.fp_cost, fn_cost=p.fn_cost,
+            capacity=p.capacity, min_precision=p.min_precision,
+        )  # fmt: skip
 
 
 @dataclass

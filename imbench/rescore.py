@@ -14,7 +14,6 @@ folds, grids and cost ratio shape the fits themselves, so they stay the source's
 
 from __future__ import annotations
 
-import ast
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -22,12 +21,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from imbench.config import SweepConfig, build_config
+from imbench.config import SweepConfig, parse_config
 from imbench.errors import ConfigError
-from imbench.plan import Unit, group_units, settings_of, unit_key
-from imbench.protocol import FoldOutcome
+from imbench.methods import install
+from imbench.plan import Unit, group_units, unit_key
+from imbench.protocol import ProtocolSettings
 from imbench.results import UNIT_COLUMNS, CellResult, SweepFolder
 from imbench.store import SweepStore, atomic_write_bytes
+from imbench.stored import stored_fits, unit_codes
 
 # protocol settings chosen after fitting: a new value needs no fit
 RESCORABLE = (
@@ -64,17 +65,31 @@ def rescored_config(
     if not source.config.exists():
         raise ConfigError(f"no sweep {source.name!r} under {source.root}")
     raw = source.read_config()
-    src = build_config(raw, reading=True)
+    src = parse_config(raw)
     raw["protocol"] = {**raw.get("protocol", {}), **protocol}
     raw.update(name=name, out=str(source.root))
     raw.update({k: v for k, v in (subset or {}).items() if v})
-    cfg = build_config(raw, reading=True)
+    if subset and subset.get("datasets"):
+        raw["datasets"] = [_dataset_key(d) for d in subset["datasets"]]
+    cfg = parse_config(raw)
     _check_subset(cfg, src, source.name)
     try:  # the entries' specs are part of cell ids, as in a full run with this objective
-        cfg.methods().install()
+        install(cfg.methods())
     except ConfigError:  # a plugin not importable here: rescoring needs no entry's code
         pass
     return cfg
+
+
+def _dataset_key(name: str) -> str:
+    """The key a sweep stores for ``name`` (a spec's parameters in canonical order, a
+    file's absolute path); the name itself if it does not resolve here (a data file
+    moved since), to be matched against the source's keys."""
+    from imbench.datasets import resolve_dataset
+
+    try:
+        return resolve_dataset(name).key
+    except ConfigError:
+        return name
 
 
 def _check_subset(cfg: SweepConfig, src: SweepConfig, name: str) -> None:
@@ -142,7 +157,7 @@ def rescore(
     known = _known_proba_scores(src_cells, src_folds, fits, same_calibration)
     by_key = src_cells.set_index(["dataset_key", "imbalance_ratio", "strategy", "classifier",
                                   "seed"])  # fmt: skip
-    settings = settings_of(cfg)
+    settings = ProtocolSettings.of(cfg)
     results: list[CellResult] = []
     for unit in units:
         fit = fits.get(unit.key)
@@ -184,7 +199,7 @@ def _write_subset_predictions(source: SweepFolder, target: SweepStore, keys: set
     from imbench.store import atomic_write_parquet
 
     table = pq.read_table(source.predictions)
-    unit, codes = _unit_codes(table.select(list(UNIT_COLUMNS)).to_pandas())
+    unit, codes = unit_codes(table.select(list(UNIT_COLUMNS)).to_pandas())
     wanted = np.isin(unit, [code for key, code in codes.items() if key in keys])
     atomic_write_parquet(table.filter(pa.array(wanted)).to_pandas(), target.folder.predictions)
 
@@ -198,51 +213,6 @@ def _check_same_data(cells: list[Any], src: pd.DataFrame, name: str) -> None:
                 f"dataset {cell.dataset!r} changed since sweep {name!r} ran (fingerprint "
                 f"{before} -> {cell.fingerprint}); its stored predictions are of other data"
             )
-
-
-@dataclass
-class StoredFit:
-    """One unit's fits as its sweep stored them: the fold outcomes rebuilt from
-    predictions.parquet and the facts its folds repeat (chosen params, inner score, fit
-    time, sizes), and the size of the ratio variant it ran on."""
-
-    outcomes: list[FoldOutcome]
-    n_rows: int
-    n_minority: int
-    actual_ir: float
-
-
-def stored_fits(
-    folder: SweepFolder,
-    cells: pd.DataFrame | None = None,
-    folds: pd.DataFrame | None = None,
-    only: set[tuple[Any, ...]] | None = None,
-) -> dict[tuple[Any, ...], StoredFit]:
-    """Every unit with ok cells and stored predictions (or those of ``only``), by
-    ``plan.unit_key``; pass ``cells`` or ``folds`` if they are read already. Empty
-    without predictions. The predictions are sorted once and each fold is a slice:
-    a reference-sized sweep has ~13 million rows in ~19 000 unit folds."""
-    cells = folder.read_cells() if cells is None else cells
-    ran = cells[cells["status"] == "ok"]
-    if ran.empty or not folder.predictions.exists():
-        return {}
-    spans, units = _prediction_spans(folder.read_predictions())
-    folds = folder.read_folds() if folds is None else folds
-    folds = folds.sort_values(["cell_id", "fold"], kind="stable").reset_index(drop=True)
-    rows = folds.groupby("cell_id", sort=False).indices
-    cols = {c: folds[c].to_numpy() for c in ("fold", "params", "inner_pr_auc", "fit_seconds",
-                                              "n_train", "n_train_minority")}  # fmt: skip
-    fits: dict[tuple[Any, ...], StoredFit] = {}
-    for cell in ran.itertuples():
-        key = unit_key(cell)
-        if key in fits or (only is not None and key not in only):
-            continue
-        if key not in units or cell.cell_id not in rows:
-            continue
-        outcomes = [_outcome(spans, units[key], cols, i) for i in rows[cell.cell_id]]
-        fits[key] = StoredFit(outcomes, int(cell.n_rows), int(cell.n_minority),
-                              float(cell.actual_ir))  # fmt: skip
-    return fits
 
 
 def _known_proba_scores(
@@ -270,71 +240,6 @@ def _known_proba_scores(
         key, is_calibrated = owner[cell_id]
         known.setdefault(key, {}).setdefault((is_calibrated, int(fold)), metrics)
     return known
-
-
-@dataclass
-class _Spans:
-    """Predictions sorted by unit, fold, inner, row; (unit, fold, inner) -> a slice."""
-
-    row: np.ndarray
-    y: np.ndarray
-    score: np.ndarray
-    at: dict[tuple[int, int, bool], tuple[int, int]]
-
-
-def _unit_codes(preds: pd.DataFrame) -> tuple[np.ndarray, dict[tuple[Any, ...], int]]:
-    """Each prediction row's unit as one integer code, and ``plan.unit_key`` -> code."""
-    codes, uniques = [], []
-    for column in UNIT_COLUMNS:
-        c, u = pd.factorize(preds[column], sort=False)
-        codes.append(c.astype(np.int64))
-        uniques.append(u)
-    dims = [len(u) for u in uniques]
-    unit = np.ravel_multi_index(codes, dims)
-    keys = {}
-    for code in np.unique(unit):
-        parts = np.unravel_index(int(code), dims)
-        values = [u[i] for u, i in zip(uniques, parts, strict=True)]
-        key = (*(str(v) for v in values[:-1]), int(values[-1]))
-        keys[key] = int(code)
-    return unit, keys
-
-
-def _prediction_spans(preds: pd.DataFrame) -> tuple[_Spans, dict[tuple[Any, ...], int]]:
-    unit, keys = _unit_codes(preds)
-    fold = preds["fold"].to_numpy(np.int64)
-    inner = preds["inner"].to_numpy(bool)
-    row = preds["row"].to_numpy(np.int64)
-    order = np.lexsort((row, inner, fold, unit))
-    unit, fold, inner = unit[order], fold[order], inner[order]
-    edges = np.flatnonzero((np.diff(unit) != 0) | (np.diff(fold) != 0) | (np.diff(inner) != 0))
-    starts = np.r_[0, edges + 1]
-    ends = np.r_[edges + 1, len(unit)]
-    at = {(int(unit[a]), int(fold[a]), bool(inner[a])): (int(a), int(b))
-          for a, b in zip(starts, ends, strict=True)}  # fmt: skip
-    spans = _Spans(row[order], preds["y"].to_numpy(np.int64)[order],
-                   preds["score"].to_numpy(np.float64)[order], at)  # fmt: skip
-    return spans, keys
-
-
-def _outcome(spans: _Spans, unit: int, cols: dict[str, np.ndarray], i: int) -> FoldOutcome:
-    fold = int(cols["fold"][i])
-    ta, tb = spans.at.get((unit, fold, False), (0, 0))
-    ia, ib = spans.at.get((unit, fold, True), (0, 0))
-    return FoldOutcome(
-        fold=fold,
-        test_index=spans.row[ta:tb],
-        y_test=spans.y[ta:tb],
-        proba=spans.score[ta:tb],
-        params=ast.literal_eval(str(cols["params"][i])),
-        inner_pr_auc=float(cols["inner_pr_auc"][i]),
-        y_train=spans.y[ia:ib],
-        oof=spans.score[ia:ib],
-        fit_seconds=float(cols["fit_seconds"][i]),
-        n_train=int(cols["n_train"][i]),
-        n_train_minority=int(cols["n_train_minority"][i]),
-        n_fits=0,
-    )
 
 
 def _carried(unit: Unit, by_key: pd.DataFrame, source: str) -> list[CellResult]:

@@ -11,7 +11,6 @@ those inner out-of-fold predictions (calibration.py).
 from __future__ import annotations
 
 import difflib
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -24,6 +23,8 @@ from sklearn.utils.class_weight import compute_sample_weight
 
 from imbench.classifiers import Classifier, DecisionScores, FittedDelegate
 from imbench.errors import ConfigError, SamplerCannotRun
+from imbench.names import MODIFIERS, split_strategy, strategy_name
+from imbench.packages import origin, stamped
 
 if TYPE_CHECKING:
     from imblearn.pipeline import Pipeline
@@ -31,7 +32,6 @@ if TYPE_CHECKING:
 # imbalanced-learn is imported where a sampler or pipeline is made: reading the
 # registry (validating a config, answering a finished sweep) does not need it
 
-MODIFIERS = ("calibrated", "threshold")  # canonical order in names
 K_NEIGHBORS = 5
 # grid keys of a strategy's own step (the classifier's keys are bare): sampler__k_neighbors
 SAMPLER, ENSEMBLE = "sampler__", "ensemble__"
@@ -89,24 +89,32 @@ class StrategySpec:
     @property
     def name(self) -> str:
         """``none`` is left out when a modifier follows: ``threshold``, ``calibrated``."""
-        parts = list(self.modifiers)
-        if self.base.name != "none" or not parts:
-            parts.insert(0, self.base.name)
-        return "+".join(parts)
+        return strategy_name(self.base.name, self.modifiers)
 
 
 STRATEGIES: dict[str, Strategy] = {}
 
 
 def register_strategy(strategy: Strategy) -> Strategy:
-    """Add ``strategy`` to the registry (a plugin calls this when imported). An entry
-    registered from outside imbench gets a ``spec`` naming its module and package
-    version, so cells recompute when the plugin's package changes."""
-    caller = sys._getframe(1).f_globals.get("__name__", "")
-    if caller.split(".")[0] != "imbench":
-        from imbench.methods import stamped
+    """Add ``strategy`` to the registry; a plugin calls this when imported.
 
-        strategy = stamped(strategy, caller)
+    Parameters
+    ----------
+    strategy
+        The entry. One without a ``spec`` gets one naming the module it comes from
+        (the plugin being loaded, else the module defining its builder) and that
+        module's package version, so its cells recompute when the package changes.
+
+    Returns
+    -------
+    Strategy
+        The entry as registered (with its ``spec``).
+    """
+    module = origin(strategy.make_sampler, strategy.wrap)
+    return _add(stamped(strategy, module))
+
+
+def _add(strategy: Strategy) -> Strategy:
     STRATEGIES[strategy.name] = strategy
     return strategy
 
@@ -115,10 +123,7 @@ def parse_strategy(name: str, *, strict: bool = True) -> StrategySpec:
     """``smote``, ``smote+threshold``, ``smote+calibrated+threshold``, ``threshold``
     (= ``none+threshold``), in any modifier order. ``strict=False`` reads a name of a
     finished sweep whose entry this process does not know (a plugin not loaded)."""
-    tokens = [t.strip() for t in name.strip().split("+")]
-    if tokens[0] in MODIFIERS:
-        tokens.insert(0, "none")
-    base_name, mods = tokens[0], tokens[1:]
+    base_name, mods = split_strategy(name)
     if base_name not in STRATEGIES and not strict:
         return StrategySpec(
             Strategy(base_name), tune_threshold="threshold" in mods, calibrated="calibrated" in mods
@@ -131,16 +136,6 @@ def parse_strategy(name: str, *, strict: bool = True) -> StrategySpec:
             f"strategies: unknown strategy {name!r}{hint}; known: {', '.join(STRATEGIES)}, "
             f"with modifiers {', '.join('+' + m for m in MODIFIERS)}"
         )
-    for mod in mods:
-        if mod not in MODIFIERS:
-            close = difflib.get_close_matches(mod, MODIFIERS, n=1)
-            hint = f" (did you mean +{close[0]}?)" if close else ""
-            raise ConfigError(
-                f"strategies: unknown modifier '+{mod}' in {name!r}{hint}; "
-                f"known: {', '.join('+' + m for m in MODIFIERS)}"
-            )
-    if len(set(mods)) != len(mods):
-        raise ConfigError(f"strategies: {name!r} repeats a modifier")
     return StrategySpec(
         STRATEGIES[base_name], tune_threshold="threshold" in mods, calibrated="calibrated" in mods
     )
@@ -446,4 +441,4 @@ for _s in (
         description="EasyEnsemble: 10 copies of the classifier, each on a balanced undersample",
     ),
 ):
-    register_strategy(_s)
+    _add(_s)

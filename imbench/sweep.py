@@ -12,9 +12,10 @@ from typing import Any
 
 import pandas as pd
 
-from imbench.config import SweepConfig, resolve_tracking_uri, stable_hash
+from imbench.config import SweepConfig, resolve_tracking_uri
 from imbench.datasets import load_dataset, resolve_dataset
 from imbench.errors import CannotRun
+from imbench.hashing import stable_hash
 from imbench.history import primary_slice_best
 from imbench.metrics import PRIMARY_METRIC
 from imbench.plan import Cell, Unit, group_units, make_plan, runs_in_process

@@ -147,11 +147,12 @@ def stop_process(proc: subprocess.Popen[bytes]) -> None:
 def core_sweep(raw: dict) -> Path:
     """A finished sweep folder written by the core alone (no Prefect, no MLflow):
     the files `imbench run` leaves, for tests of what reads them."""
-    from imbench.config import build_config
     from imbench.engine import evaluate_batch
     from imbench.leaderboard import build_leaderboard
-    from imbench.plan import group_units, settings_of
+    from imbench.plan import group_units
+    from imbench.protocol import ProtocolSettings
     from imbench.provenance import provenance
+    from imbench.resolve import build_config
     from imbench.results import CONFIG, PROVENANCE
     from imbench.store import SweepStore
     from imbench.sweep import plan_sweep
@@ -159,7 +160,9 @@ def core_sweep(raw: dict) -> Path:
     cfg = build_config(raw)
     plan = plan_sweep(cfg)
     min_minority = cfg.protocol.min_minority
-    results = evaluate_batch(group_units(plan.cells), settings_of(cfg), min_minority=min_minority)
+    results = evaluate_batch(
+        group_units(plan.cells), ProtocolSettings.of(cfg), min_minority=min_minority
+    )
     store = SweepStore(cfg.out, cfg.name)
     store.prepare()
     store.commit(results)

@@ -29,7 +29,7 @@ def test_mistakes_are_optimistic_where_honesty_sees_no_signal():
         y,
         parse_strategy("smote"),
         get_classifier("rf"),
-        settings=ProtocolSettings(outer_folds=4, inner_folds=3),
+        settings=ProtocolSettings.with_protocol(outer_folds=4, inner_folds=3),
         split_seed=1,
         model_seed=1,
     ).set_index("protocol")
@@ -62,7 +62,7 @@ def test_the_honest_row_is_the_sweeps_own_cell(tmp_path):
     """audit derives its seeds with the engine's functions: its honest row repeats the
     sweep's smote+threshold cell exactly (same ratio rows, folds and model seeds)."""
     from imbench.audit import audit_cell
-    from imbench.config import build_config
+    from imbench.resolve import build_config
 
     from conftest import core_sweep, tiny_config
 

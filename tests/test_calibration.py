@@ -14,10 +14,11 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from imbench.calibration import fit_calibrator
-from imbench.config import build_config
 from imbench.engine import evaluate_unit
 from imbench.objectives import OBJECTIVES
-from imbench.plan import group_units, settings_of
+from imbench.plan import group_units
+from imbench.protocol import ProtocolSettings
+from imbench.resolve import build_config
 from imbench.sweep import plan_sweep
 
 from conftest import tiny_config
@@ -76,7 +77,7 @@ def _cells(tmp_path, dataset, base, clf, calibration, objective):
     )
     cfg = build_config(raw)
     (unit,) = group_units(plan_sweep(cfg).cells)
-    results = evaluate_unit(unit, settings_of(cfg), min_minority=10)
+    results = evaluate_unit(unit, ProtocolSettings.of(cfg), min_minority=10)
     return [pd.DataFrame(r.folds) for r in results]
 
 

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from imbench.catalogue import BROKEN, catalogue, expand, parse_selection, select
-from imbench.config import build_config
 from imbench.datasets import load_dataset
 from imbench.errors import CannotRun, ConfigError
+from imbench.resolve import build_config
 
 from conftest import tiny_config
 

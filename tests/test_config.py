@@ -8,8 +8,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from imbench.cli import app
-from imbench.config import build_config, default_config_dict
+from imbench.config import default_config_dict
 from imbench.errors import ConfigError
+from imbench.resolve import build_config
 
 from conftest import tiny_config
 

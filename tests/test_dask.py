@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from imbench.config import build_config
 from imbench.flows.sweep import run_sweep
+from imbench.resolve import build_config
 
 from conftest import free_port, tiny_config
 

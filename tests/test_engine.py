@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from imbench.config import build_config
 from imbench.engine import evaluate_unit
-from imbench.plan import group_units, make_plan, settings_of
+from imbench.plan import group_units, make_plan
+from imbench.protocol import ProtocolSettings
+from imbench.resolve import build_config
 from imbench.strategies import STRATEGIES, Strategy, register_strategy
 from imbench.sweep import plan_sweep
 
@@ -23,7 +24,7 @@ def _units(cfg):
 def test_threshold_variant_shares_fits_and_only_moves_the_threshold(tmp_path):
     cfg = build_config(tiny_config(tmp_path, strategies=["smote", "smote+threshold"]))
     (unit,) = _units(cfg)
-    plain, tuned = evaluate_unit(unit, settings_of(cfg), min_minority=5)
+    plain, tuned = evaluate_unit(unit, ProtocolSettings.of(cfg), min_minority=5)
     assert plain.status == tuned.status == "ok"
     lr_grid = 2
     assert plain.n_fits == 3 * (2 * lr_grid + 1) and tuned.n_fits == 0  # fitted once, for both
@@ -62,7 +63,7 @@ def test_smote_with_too_few_minority_rows_is_skipped_with_reason(tmp_path):
     results = {
         r.cell.strategy: r
         for u in _units(cfg)
-        for r in evaluate_unit(u, settings_of(cfg), min_minority=5)
+        for r in evaluate_unit(u, ProtocolSettings.of(cfg), min_minority=5)
     }
     assert results["none"].status == "ok"
     assert results["smote"].status == "skipped"
@@ -80,7 +81,7 @@ def test_strategy_that_raises_is_failed_with_summary(tmp_path):
         results = {
             r.cell.strategy: r
             for u in _units(cfg)
-            for r in evaluate_unit(u, settings_of(cfg), min_minority=5)
+            for r in evaluate_unit(u, ProtocolSettings.of(cfg), min_minority=5)
         }
     finally:
         STRATEGIES.pop("boom_test")
@@ -91,7 +92,9 @@ def test_strategy_that_raises_is_failed_with_summary(tmp_path):
 
 def test_paired_outer_folds_across_strategies(tmp_path):
     cfg = build_config(tiny_config(tmp_path, strategies=["none", "rus"]))
-    out = [r for u in _units(cfg) for r in evaluate_unit(u, settings_of(cfg), min_minority=5)]
+    out = [
+        r for u in _units(cfg) for r in evaluate_unit(u, ProtocolSettings.of(cfg), min_minority=5)
+    ]
     a, b = (pd.DataFrame(r.folds) for r in out)
     assert list(a["n_test_minority"]) == list(b["n_test_minority"])
     assert list(a["n_train"]) == list(b["n_train"])
@@ -167,7 +170,7 @@ def test_constant_columns_and_tiny_minorities_are_handled(tmp_path):
     results = {
         (r.cell.dataset, r.cell.strategy): r
         for u in group_units(plan.cells)
-        for r in evaluate_unit(u, settings_of(cfg), min_minority=cfg.protocol.min_minority)
+        for r in evaluate_unit(u, ProtocolSettings.of(cfg), min_minority=cfg.protocol.min_minority)
     }
     assert results[("const", "none")].status == "ok"
     assert results[("const", "smote")].status == "ok"
@@ -184,7 +187,7 @@ def test_a_sampler_that_cannot_handle_the_data_is_skipped_not_failed(tmp_path):
     pd.DataFrame(X, columns=list("abc")).assign(target=y).to_csv(path, index=False)
     cfg = build_config(tiny_config(tmp_path, datasets=[str(path)], strategies=["adasyn"]))
     (unit,) = _units(cfg)
-    (result,) = evaluate_unit(unit, settings_of(cfg), min_minority=5)
+    (result,) = evaluate_unit(unit, ProtocolSettings.of(cfg), min_minority=5)
     assert result.status == "skipped"
     assert (
         result.reason.startswith("adasyn cannot resample this data") and "ADASYN" in result.reason
@@ -227,7 +230,7 @@ def test_sampler_refusals_are_typed_by_the_step_not_by_traceback_paths(tmp_path)
         results = {
             (r.cell.strategy, r.cell.classifier): r
             for u in _units(cfg)
-            for r in evaluate_unit(u, settings_of(cfg), min_minority=5)
+            for r in evaluate_unit(u, ProtocolSettings.of(cfg), min_minority=5)
         }
     finally:
         STRATEGIES.pop("refuses_test")

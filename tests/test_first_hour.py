@@ -88,8 +88,9 @@ def test_unexpected_errors_are_logged_not_shown(tmp_path, monkeypatch):
     """A bug (not bad input) prints one line naming a log file that holds the traceback."""
     code = (
         "import imbench.cli as c\n"
+        "import imbench.resolve as r\n"
         "def boom(*a, **k):\n    raise RuntimeError('kaput')\n"
-        "c.build_config = boom\n"
+        "r.build_config = boom\n"
         "c.main()\n"
     )
     env = {**os.environ, "IMBENCH_LOG_DIR": str(tmp_path / "logs")}
@@ -256,8 +257,9 @@ def test_piped_sweep_prints_progress_lines_and_groups_skip_reasons(tmp_path):
      ({"protocol": {"outer_fold": 3}}, "did you mean outer_folds")],
 )  # fmt: skip
 def test_misspelled_config_keys_get_a_close_match(patch, expected):
-    from imbench.config import build_config, default_config_dict
+    from imbench.config import default_config_dict
     from imbench.errors import ConfigError
+    from imbench.resolve import build_config
 
     raw = {**default_config_dict(), **patch}
     with pytest.raises(ConfigError, match=expected):

@@ -10,9 +10,9 @@ import pytest
 from mlflow.tracking import MlflowClient
 from prefect.task_runners import ProcessPoolTaskRunner
 
-from imbench.config import build_config
 from imbench.flows.runtime import PrefectApi
 from imbench.flows.sweep import sweep_flow
+from imbench.resolve import build_config
 from imbench.tracking import EXPERIMENT, default_tracking_uri
 
 from conftest import tiny_config

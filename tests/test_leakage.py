@@ -3,8 +3,6 @@ no signal in, no score out -- while a leaky protocol is caught."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 from imblearn import FunctionSampler
@@ -14,14 +12,14 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold, cross_val_predict
 
 from imbench.classifiers import CLASSIFIERS
-from imbench.objectives import OBJECTIVES, ThresholdObjective
+from imbench.objectives import OBJECTIVES
 from imbench.protocol import ProtocolSettings, inner_splits, nested_cv, outer_splits
 from imbench.strategies import STRATEGIES, Strategy, parse_strategy
 
 # its module-scoped fixture is made once: the module stays on one xdist worker
 pytestmark = pytest.mark.xdist_group("leakage")
 
-SETTINGS = ProtocolSettings(outer_folds=4, inner_folds=3)
+SETTINGS = ProtocolSettings.with_protocol(outer_folds=4, inner_folds=3)
 
 
 SEEN: list[np.ndarray] = []
@@ -74,7 +72,7 @@ def test_outer_test_fold_never_influences_threshold_or_params(tiny_xy):
     after = nested_cv(X2, y, strategy, lr, settings=SETTINGS, split_seed=5, model_seed=0)
     assert np.array_equal(after[0].oof, before[0].oof)  # what calibrators and thresholds see
     for kind in OBJECTIVES:
-        settings = replace(SETTINGS, objective=ThresholdObjective(kind))
+        settings = SETTINGS.with_settings(threshold_objective=kind)
         for name in ("threshold", "calibrated+threshold"):
             spec = parse_strategy(name)
             assert after[0].variant(spec, settings)[1] == before[0].variant(spec, settings)[1]
@@ -120,7 +118,7 @@ def test_permuted_labels_score_at_chance(strategy, no_signal):
         y,
         STRATEGIES[strategy],
         CLASSIFIERS["lr"],
-        settings=ProtocolSettings(outer_folds=5, inner_folds=3),
+        settings=ProtocolSettings.with_protocol(outer_folds=5, inner_folds=3),
         split_seed=1,
         model_seed=1,
     )
@@ -143,7 +141,7 @@ def test_leaky_smote_before_split_is_caught_while_honest_is_not(no_signal):
         y,
         STRATEGIES["smote"],
         CLASSIFIERS["rf"],
-        settings=ProtocolSettings(outer_folds=5, inner_folds=2),
+        settings=ProtocolSettings.with_protocol(outer_folds=5, inner_folds=2),
         split_seed=0,
         model_seed=0,
     )

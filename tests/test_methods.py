@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from imbench.config import build_config
 from imbench.errors import ConfigError
-from imbench.plan import fit_budget, make_plan, settings_of
-from imbench.protocol import joint_grid
+from imbench.plan import fit_budget, make_plan
+from imbench.protocol import ProtocolSettings, joint_grid
+from imbench.resolve import build_config
 
 from conftest import core_sweep
 
@@ -246,7 +246,8 @@ def test_plugins_register_entries_and_a_failing_one_fails_only_its_cells(tmp_pat
 def test_check_passes_a_sound_entry_and_catches_broken_ones():
     from imbench.checks import fixture, run_checks
     from imbench.classifiers import CLASSIFIERS, Classifier
-    from imbench.methods import StrategyTable, build_strategy
+    from imbench.declared import StrategyTable
+    from imbench.methods import build_strategy
     from imbench.strategies import STRATEGIES
 
     svmsmote = build_strategy("svmsmote", StrategyTable.model_validate(
@@ -306,11 +307,12 @@ def test_the_settings_carry_the_declarations_to_workers(tmp_path):
     import pickle
 
     cfg = build_config(_raw(tmp_path))
-    methods = pickle.loads(pickle.dumps(settings_of(cfg)))
+    methods = pickle.loads(pickle.dumps(ProtocolSettings.of(cfg)))
     code = (
         "import pickle, sys; from imbench.strategies import STRATEGIES; "
         "from imbench.classifiers import CLASSIFIERS; from imbench.protocol import joint_grid; "
-        "s = pickle.loads(sys.stdin.buffer.read()); s.methods.install(); "
+        "from imbench.methods import install; "
+        "s = pickle.loads(sys.stdin.buffer.read()); install(s.methods); "
         "print(len(joint_grid(STRATEGIES['svmsmote'], CLASSIFIERS['knn'])), "
         "STRATEGIES['svmsmote'].spec, CLASSIFIERS['knn'].spec)"
     )
@@ -379,14 +381,16 @@ def test_a_worker_that_cannot_load_a_plugin_fails_its_cells_with_that_reason(tmp
     would have been refused before compute)."""
     from dataclasses import replace
 
+    from imbench.declared import Methods
     from imbench.engine import evaluate_batch
-    from imbench.methods import Methods
     from imbench.plan import group_units
     from imbench.sweep import plan_sweep
 
     cfg = build_config(_raw(tmp_path, datasets=["ecoli1"], strategies=["none"],
                             classifiers=["lr"]))  # fmt: skip
-    settings = replace(settings_of(cfg), methods=Methods(plugins=("imbench_no_such_plugin",)))
+    settings = replace(
+        ProtocolSettings.of(cfg), methods=Methods(plugins=("imbench_no_such_plugin",))
+    )
     results = evaluate_batch(group_units(plan_sweep(cfg).cells), settings, min_minority=10)
     assert [r.status for r in results] == ["failed"]
     assert "cannot import 'imbench_no_such_plugin'" in results[0].reason
@@ -394,7 +398,8 @@ def test_a_worker_that_cannot_load_a_plugin_fails_its_cells_with_that_reason(tmp
 
 
 def test_a_declared_sampler_on_categorical_data_follows_its_declaration():
-    from imbench.methods import StrategyTable, build_strategy
+    from imbench.declared import StrategyTable
+    from imbench.methods import build_strategy
     from imbench.strategies import Features, unsupported_reason
 
     table = WORKED["strategy"]["svmsmote"]

@@ -9,10 +9,11 @@ import pytest
 from imblearn.over_sampling import SMOTENC
 
 from imbench.classifiers import CLASSIFIERS
-from imbench.config import build_config
 from imbench.datasets import load_dataset
 from imbench.engine import evaluate_unit
-from imbench.plan import group_units, settings_of
+from imbench.plan import group_units
+from imbench.protocol import ProtocolSettings
+from imbench.resolve import build_config
 from imbench.strategies import STRATEGIES, Features, build_pipeline
 from imbench.sweep import plan_sweep
 
@@ -94,7 +95,7 @@ def test_sweep_cells_on_mixed_data_run_or_skip_with_reason(tmp_path, mixed_csv):
     cfg = build_config(tiny_config(tmp_path, datasets=[str(mixed_csv)], strategies=names))
     results = {}
     for unit in group_units(plan_sweep(cfg).cells):
-        for r in evaluate_unit(unit, settings_of(cfg), min_minority=5):
+        for r in evaluate_unit(unit, ProtocolSettings.of(cfg), min_minority=5):
             results[r.cell.strategy] = r
     for ok in ("none", "balanced", "ros", "smote", "smote+threshold"):
         assert results[ok].status == "ok", results[ok].reason
@@ -113,7 +114,7 @@ def test_numeric_gaps_get_a_median_imputer_in_front(tmp_path):
     pd.DataFrame(X, columns=list("abc")).assign(target=y).to_csv(path, index=False)
     cfg = build_config(tiny_config(tmp_path, datasets=[str(path)], strategies=["smote"]))
     (unit,) = group_units(plan_sweep(cfg).cells)
-    (result,) = evaluate_unit(unit, settings_of(cfg), min_minority=5)
+    (result,) = evaluate_unit(unit, ProtocolSettings.of(cfg), min_minority=5)
     assert result.status == "ok", result.reason
     ds = load_dataset(str(path))
     pipe = _smote_lr(ds)

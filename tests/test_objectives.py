@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 from sklearn.calibration import calibration_curve
 
 from imbench.calibration import expected_calibration_error, fit_calibrator
-from imbench.config import build_config
 from imbench.engine import evaluate_unit
 from imbench.objectives import NEVER, ThresholdObjective, precision_at_k
-from imbench.plan import group_units, settings_of
+from imbench.plan import group_units
+from imbench.protocol import ProtocolSettings
+from imbench.resolve import build_config
 from imbench.sweep import plan_sweep
 
 from conftest import tiny_config
@@ -173,7 +174,9 @@ def test_calibrated_variant_shares_fits_keeps_ranking_and_repairs_smote(tmp_path
     )
     cfg = build_config(raw)
     (unit,) = group_units(plan_sweep(cfg).cells)
-    results = {r.cell.strategy: r for r in evaluate_unit(unit, settings_of(cfg), min_minority=5)}
+    results = {
+        r.cell.strategy: r for r in evaluate_unit(unit, ProtocolSettings.of(cfg), min_minority=5)
+    }
     assert sum(r.n_fits for r in results.values()) == 3 * (3 * 2 + 1)  # one set of fits
     raw_, cal = (pd.DataFrame(results[n].folds) for n in names[:2])
     # sigmoid calibration is monotone: rankings do not move
@@ -203,7 +206,7 @@ def test_configured_objective_reaches_the_threshold_cells(tmp_path, objective, m
     (unit,) = group_units(plan_sweep(cfg).cells)
     plain, tuned = (
         pd.DataFrame(r.folds)[metric].mean()
-        for r in evaluate_unit(unit, settings_of(cfg), min_minority=5)
+        for r in evaluate_unit(unit, ProtocolSettings.of(cfg), min_minority=5)
     )
     assert tuned < plain if better == "lower" else tuned > plain
 

@@ -13,10 +13,11 @@ from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
 from imbench.cli import app
-from imbench.config import build_config
 from imbench.engine import evaluate_batch
 from imbench.leaderboard import build_leaderboard
-from imbench.plan import group_units, settings_of
+from imbench.plan import group_units
+from imbench.protocol import ProtocolSettings
+from imbench.resolve import build_config
 from imbench.store import SweepStore
 from imbench.sweep import plan_sweep
 from imbench.tracking import Tracker, default_tracking_uri
@@ -44,7 +45,7 @@ def sweep(tmp_path_factory) -> Path:
     )
     cfg = build_config(raw)
     plan = plan_sweep(cfg)
-    results = evaluate_batch(group_units(plan.cells), settings_of(cfg), min_minority=6)
+    results = evaluate_batch(group_units(plan.cells), ProtocolSettings.of(cfg), min_minority=6)
     store = SweepStore(out, cfg.name)
     store.prepare()
     store.commit(results)

@@ -171,8 +171,8 @@ def test_tracking_server_down_mid_sweep_then_sync_backfills(tmp_path):
 def test_a_tracking_server_is_reached_once_per_sweep_not_also_ahead_of_it(tmp_path, monkeypatch):
     """Only a local SQLite store is made ahead of the flow: reaching a tracking server
     there too doubled the wait for one that is down (MLflow's retries, twice)."""
-    from imbench.config import build_config
     from imbench.flows.tracking import SafeTracker
+    from imbench.resolve import build_config
 
     opened = []
     monkeypatch.setattr(SafeTracker, "open", classmethod(lambda cls, cfg: opened.append(cfg)))
@@ -242,7 +242,7 @@ def test_sync_backfills_once_and_says_so_while_mlflow_is_still_down(tmp_path, mo
     from typer.testing import CliRunner
 
     from imbench.cli import app
-    from imbench.config import build_config
+    from imbench.resolve import build_config
     from imbench.sweep import finished_summary
 
     from conftest import core_sweep, tiny_config
