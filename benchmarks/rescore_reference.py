@@ -18,11 +18,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tomllib
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import tomllib
 
 from _common import timed_process
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 import difflib
 import os
 import re
+import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import tomllib
 from pydantic import (
     BaseModel,
     ConfigDict,
