@@ -174,3 +174,48 @@ def attach_to_sweep(
             "attach", tracker._tracker.attach, cfg.name, metrics, artifacts, artifact_path
         )
     return tracker
+
+
+def log_diff(result: Any, a: SweepFolder, b: SweepFolder, tracking_uri: str | None) -> str:
+    """``imbench diff``'s result as one run in experiment imbench-diff, tagged with both
+    sweeps' parent runs; returns the store's URI. Raises what MLflow raises."""
+    import json
+    import tempfile
+
+    from imbench.tracking import find_sweep_run, log_standalone_run
+
+    uri = resolve_tracking_uri(tracking_uri, a.root)
+    if uri.startswith("sqlite:"):
+        a.root.mkdir(parents=True, exist_ok=True)
+    tags = {"imbench.role": "diff", "imbench.diff.a": a.name, "imbench.diff.b": b.name}
+    for side, folder in (("a", a), ("b", b)):
+        run = find_sweep_run(resolve_tracking_uri(tracking_uri, folder.root), folder.name)
+        if run:
+            tags[f"imbench.diff.{side}_run"] = run
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "diff.json"
+        path.write_text(json.dumps(result.to_dict(), indent=1, default=str))
+        metrics = {
+            "cells_shared": float(result.n_shared_cells),
+            "cells_beyond_noise": float(len(result.cells)),
+            "bit_identical": float(result.bit_identical),
+        }
+        params = {"a": str(a.path), "b": str(b.path), "metric": result.metric,
+                  "verdict": result.verdict()}  # fmt: skip
+        log_standalone_run(
+            uri, mlartifacts(a.root), "imbench-diff", f"{a.name} -> {b.name}",
+            params, metrics, [path], tags,
+        )  # fmt: skip
+    return uri
+
+
+def log_advice_run(
+    result: Any, name: str, classifier: str, files: list[Path], out: Path, tracking_uri: str | None
+) -> str:
+    """``imbench advise``'s result as a run of experiment imbench-advise; returns the
+    store's URI. Raises what MLflow raises."""
+    from imbench.tracking import log_advice
+
+    uri = resolve_tracking_uri(tracking_uri, out)
+    log_advice(uri, mlartifacts(out), result, name, classifier, files)
+    return uri

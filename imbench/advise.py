@@ -24,14 +24,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from scipy import stats as ss
 from sklearn.metrics import fbeta_score
 
 from imbench.calibration import expected_calibration_error
-from imbench.classifiers import Classifier
+from imbench.classifiers import Classifier, get_classifier
 from imbench.errors import CannotRun
 from imbench.intervals import corrected_ttest
 from imbench.metrics import ranking_scores
@@ -174,6 +174,46 @@ def diagnose(
     return Diagnosis(
         len(y), X.shape[1], n_min, n_min / len(y), ir, smote_ok, smote_note, anomaly, anomaly_note
     )
+
+
+def advise_data(
+    data: str,
+    *,
+    metric: str,
+    classifier: str,
+    protocol: dict[str, Any],
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> tuple[str, Advice]:
+    """The playbook on one dataset spec (a KEEL name, ``path.csv[:label]``,
+    ``synthetic:...``) with the seeds a sweep would derive for it.
+
+    Returns
+    -------
+    tuple
+        The dataset's name and the advice.
+    """
+    from imbench.config import default_config_dict
+    from imbench.datasets import load_dataset
+    from imbench.resolve import build_config
+    from imbench.seeding import derive_seed
+
+    overrides = {"datasets": [data], "classifiers": [classifier], "protocol": protocol}
+    cfg = build_config(default_config_dict(), overrides)
+    ds = load_dataset(cfg.datasets[0])
+    key = cfg.datasets[0]
+    result = advise(
+        ds.X,
+        ds.y,
+        get_classifier(cfg.classifiers[0]),
+        metric=metric,  # type: ignore[arg-type]
+        settings=ProtocolSettings.of(cfg),
+        split_seed=derive_seed("split", key, "native", seed),
+        model_seed=derive_seed("model", key, "advise", seed),
+        categorical=ds.categorical,
+        alpha=alpha,
+    )
+    return ds.name, result
 
 
 def advise(

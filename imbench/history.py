@@ -70,3 +70,52 @@ def reason_counts(sweep_dir: Path) -> pd.DataFrame:
     counts["_o"] = counts["status"].map(order)
     counts = counts.sort_values(["_o", "cells", "reason"], ascending=[True, False, True])
     return counts.drop(columns="_o").reset_index(drop=True)
+
+
+def latest_sweep(out: Path) -> Path:
+    """The folder of the sweep whose leaderboard was written last under ``out``."""
+    from imbench.errors import ConfigError
+    from imbench.results import LEADERBOARD
+
+    boards = sorted(Path(out).glob(f"*/{LEADERBOARD}"), key=lambda p: p.stat().st_mtime)
+    if not boards:
+        raise ConfigError(f"no finished sweep under {out}; run `imbench run` first")
+    return boards[-1].parent
+
+
+def find_sweep(sweep: str | None, out: Path) -> Path:
+    """The named sweep's folder under ``out`` (the latest without a name); a name with no
+    results there fails naming the close matches among the sweeps that are there."""
+    import difflib
+
+    from imbench.errors import ConfigError
+
+    if not sweep:
+        return latest_sweep(out)
+    if not SweepFolder.of(out, sweep).has_results():
+        names = [f.name for f in sweep_folders(out)]
+        close = difflib.get_close_matches(sweep, names, n=3)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise ConfigError(f"no finished sweep {sweep!r} under {out}{hint}")
+    return Path(out) / sweep
+
+
+def sweep_ref(text: str, out: Path) -> SweepFolder:
+    """A sweep folder given by path (any results root) or by name under ``out``."""
+    path = Path(text)
+    if path.is_dir() and SweepFolder(path).has_results():
+        return SweepFolder(path)
+    return SweepFolder(find_sweep(text, out))
+
+
+def sweep_config(folder: SweepFolder, out: Path, tracking_uri: str | None = None) -> Any:
+    """The finished sweep's own config (parsed, not resolved: reading it needs no
+    plugin), pointed at this results root and tracking store."""
+    from imbench.config import parse_config
+    from imbench.errors import ConfigError
+
+    if not folder.config.exists():
+        raise ConfigError(f"no sweep {folder.name!r} under {out}")
+    raw = folder.read_config()
+    raw.update(out=str(out), tracking_uri=tracking_uri or raw.get("tracking_uri"))
+    return parse_config(raw)

@@ -385,3 +385,44 @@ def provenance_of(
         if clf is not None and clf.spec:
             out[f"classifier.{name}"] = f"{clf.description} [spec {clf.spec}]"
     return out
+
+
+OBJECTIVE_TEXT = {
+    "f1": "F1 of the minority class",
+    "fbeta": "F-beta (protocol.beta; beta > 1 weighs recall more)",
+    "mcc": "Matthews correlation coefficient",
+    "cost": "least expected cost fp_cost * FP + fn_cost * FN per row",
+    "capacity": "flag the top protocol.capacity share of rows (reports precision@k)",
+    "min_precision": "most recall with precision >= protocol.min_precision on inner folds",
+}
+
+
+def describe_registries() -> dict[str, list[tuple[str, str]]]:
+    """What ``imbench list`` shows: every strategy, modifier, classifier (installed or
+    not), metric and threshold objective, each with a line saying what it is."""
+    from imbench.classifiers import OPTIONAL_CLASSIFIERS
+    from imbench.metrics import LOWER_IS_BETTER, METRICS
+    from imbench.objectives import OBJECTIVES
+
+    clfs = [(c.name, c.description) for c in CLASSIFIERS.values()]
+    clfs += [(name, f"not installed: {hint}") for name, hint in OPTIONAL_CLASSIFIERS.items()
+             if name not in CLASSIFIERS]  # fmt: skip
+    return {
+        "strategies (add +threshold and/or +calibrated to any)": [
+            (s.name, s.description) for s in STRATEGIES.values()
+        ],
+        "modifiers": [
+            (
+                "+threshold",
+                "decision threshold tuned on inner folds (protocol.threshold_objective)",
+            ),
+            ("+calibrated", "probabilities calibrated on inner folds (protocol.calibration)"),
+        ],
+        "classifiers": clfs,
+        "metrics": [
+            (m, "lower is better" if m in LOWER_IS_BETTER else "higher is better") for m in METRICS
+        ],
+        "threshold objectives (protocol.threshold_objective)": [
+            (o, OBJECTIVE_TEXT.get(o, "")) for o in OBJECTIVES
+        ],
+    }

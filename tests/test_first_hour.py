@@ -283,12 +283,12 @@ def test_a_stuck_exit_hook_does_not_hold_the_process():
     """A thread or exit hook that never returns (a multiprocessing queue whose lock a
     killed worker held) costs at most EXIT_GRACE_S; the status and output still arrive."""
     code = (
-        "import atexit, threading, imbench.cli as c\n"
+        "import atexit, threading, imbench.process as c\n"
         "c.EXIT_GRACE_S = 1.0\n"
         "threading.Thread(target=threading.Event().wait).start()\n"  # never ends, not daemon
         "atexit.register(threading.Event().wait)\n"
         "print('finished', flush=False)\n"
-        "c._exit(3)\n"
+        "c.exit_process(3)\n"
     )
     started = time.monotonic()
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

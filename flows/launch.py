@@ -1,0 +1,127 @@
+"""From a raw config to a finished sweep, as ``imbench run`` does it.
+
+A sweep with work to do needs a Prefect API: imbench's own server boots while the
+config is resolved and the datasets are checked, so the user waits for one start-up,
+not two. A bad config or dataset stops that server again (and removes a
+PREFECT_HOME it created) before anything is computed or written; a sweep whose
+files say it may be finished starts none.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from imbench.config import SweepConfig
+from imbench.results import SweepFolder
+
+__all__ = ["Launched", "launch"]
+
+
+@dataclass
+class Launched:
+    """The resolved config and the sweep's summary (``interrupted``, ``error`` or the
+    counts and paths of a finished sweep)."""
+
+    cfg: SweepConfig
+    summary: dict[str, Any]
+
+
+def launch(
+    raw: dict[str, Any],
+    overrides: dict[str, Any],
+    *,
+    show_progress: bool = False,
+    on_plan: Callable[[str], None] | None = None,
+) -> Launched:
+    """Resolve ``raw`` with ``overrides``, check its datasets, and run what is left.
+
+    ``on_plan`` receives the fit budget's line before anything is computed. Ctrl-C
+    and SIGTERM end the sweep cleanly: the summary says ``interrupted`` and how many
+    cells are kept.
+    """
+    from imbench.flows.runtime import PrefectApi
+
+    api = None if _may_be_finished(raw, overrides) else PrefectApi().start()
+    try:
+        from imbench.datasets import check_datasets
+        from imbench.plan import fit_budget
+        from imbench.resolve import build_config
+
+        cfg = build_config(raw, overrides)
+        check_datasets(cfg.datasets, min_minority=cfg.protocol.min_minority)
+        if on_plan is not None:
+            on_plan(fit_budget(cfg).describe())
+    except BaseException:
+        if api is not None:
+            api.discard()
+        raise
+    _sigterm_as_interrupt()
+    try:
+        return Launched(cfg, _run(cfg, api, show_progress))
+    except KeyboardInterrupt:
+        return Launched(cfg, {"interrupted": True, "kept": _kept(cfg), "cells": None})
+
+
+def _run(cfg: SweepConfig, api: Any, show_progress: bool) -> dict[str, Any]:
+    from imbench.flows.runtime import PrefectApi
+    from imbench.sweep import finished_summary
+
+    started = time.perf_counter()
+    summary = finished_summary(cfg)  # nothing to do: no server, no pool, no MLflow
+    if summary is not None:
+        if api is not None:
+            api.stop()
+        summary["seconds"] = round(time.perf_counter() - started, 2)
+        return summary
+    api = api or PrefectApi().start()
+    try:
+        from imbench.flows.sweep import run_sweep  # imports Prefect
+    except BaseException:
+        api.discard()  # e.g. Prefect refused its settings: nothing is left behind
+        raise
+    return run_sweep(cfg, show_progress=show_progress, api=api)
+
+
+def _kept(cfg: SweepConfig) -> int:
+    """Cells of this sweep finished before an interrupt (0 when none was)."""
+    from imbench.store import SweepStore
+    from imbench.sweep import plan_sweep
+
+    try:
+        return len(SweepStore(cfg.out, cfg.name).finished_ids() & set(plan_sweep(cfg).ids))
+    except Exception:  # noqa: BLE001 - a count for the message only
+        return 0
+
+
+def _may_be_finished(raw: dict[str, Any], overrides: dict[str, Any]) -> bool:
+    """Whether the sweep's folder says it may have nothing left to do (its MLflow
+    marker exists), read from the unvalidated config: cheap, and wrong only in
+    costing a server start or a wait."""
+    fields = SweepConfig.model_fields
+    try:
+        out = overrides.get("out") or raw.get("out") or fields["out"].default
+        name = overrides.get("name") or raw.get("name") or fields["name"].default
+        return SweepFolder.of(out, str(name)).tracked.exists()
+    except (TypeError, ValueError, OSError):
+        return True
+
+
+def _sigterm_as_interrupt() -> None:
+    """SIGTERM (a scheduler, `kill`) stops a sweep as Ctrl-C does: cleanly. (During
+    the flow Prefect's own SIGTERM handler raises TerminationSignal; the flow treats
+    it the same.) Ctrl-C works even where the shell started imbench with SIGINT
+    ignored (a background job of a script)."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    # workers stopped mid-task leave semaphores to multiprocessing's resource tracker,
+    # which warns about them on the console; it takes its -W flags from ours
+    sys.warnoptions.append("ignore::UserWarning:multiprocessing.resource_tracker")

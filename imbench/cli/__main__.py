@@ -1,0 +1,3 @@
+from imbench.cli.app import main
+
+main()

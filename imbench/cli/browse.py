@@ -1,0 +1,110 @@
+"""Browse results: ``leaderboard``, ``runs``, ``cells``, ``datasets``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from imbench.cli.app import OutOpt, SweepArg, app, console, fail
+from imbench.cli.render import (
+    print_board,
+    print_cells,
+    print_datasets,
+    print_reasons,
+    print_sweeps,
+)
+from imbench.config import parse_ratio
+from imbench.errors import ConfigError
+from imbench.results import SweepFolder
+
+
+@app.command()
+def leaderboard(
+    sweep: SweepArg = None,
+    out: OutOpt = Path("results"),
+    metric: Annotated[str, typer.Option("--metric")] = "pr_auc",
+    classifier: Annotated[str | None, typer.Option("--classifier", "-c")] = None,
+    ratio: Annotated[str | None, typer.Option("--ratio", "-r")] = None,
+    per_dataset: Annotated[
+        bool, typer.Option("--per-dataset", help="one row per dataset x strategy")
+    ] = False,
+    fmt: Annotated[str, typer.Option("--format", help="table | csv | markdown | json")] = "table",
+) -> None:
+    """Show the strategy leaderboard of a sweep (the latest by default)."""
+    from imbench.history import find_sweep
+    from imbench.plan import ratio_label
+
+    sweep_dir = find_sweep(sweep, out)
+    if not SweepFolder(sweep_dir).folds.exists():
+        raise ConfigError(f"no results for sweep {sweep_dir.name!r} under {out}")
+    print_board(
+        sweep_dir,
+        metric=metric,
+        classifier=classifier,
+        ratio=ratio_label(parse_ratio(ratio)) if ratio else None,
+        per_dataset=per_dataset,
+        fmt=fmt,
+    )
+
+
+@app.command()
+def runs(out: OutOpt = Path("results")) -> None:
+    """List the sweeps under the results root."""
+    from imbench.history import list_sweeps
+
+    sweeps = list_sweeps(out)
+    if not sweeps:
+        fail(f"no sweeps under {out}")
+    print_sweeps(sweeps, out)
+
+
+@app.command()
+def cells(
+    sweep: SweepArg = None,
+    out: OutOpt = Path("results"),
+    status: Annotated[str | None, typer.Option("--status", help="ok | skipped | failed")] = None,
+) -> None:
+    """Every cell of a sweep with its status and reason; skip/failure reasons counted."""
+    from imbench.history import find_sweep
+
+    sweep_dir = find_sweep(sweep, out)
+    folder = SweepFolder(sweep_dir)
+    if not folder.has_results():
+        raise ConfigError(f"no sweep {sweep_dir.name!r} under {out}")
+    table = folder.read_cells()
+    if status:
+        if status not in ("ok", "skipped", "failed"):
+            raise ConfigError(f"--status: {status!r} is not ok, skipped or failed")
+        table = table[table["status"] == status]
+    print_cells(sweep_dir.name, table)
+    print_reasons(sweep_dir, limit=50)
+
+
+@app.command()
+def datasets(
+    select: Annotated[
+        str | None,
+        typer.Argument(help="e.g. 'keel:subset=study' or 'keel:min_ir=9,max_rows=2000'"),
+    ] = None,
+    excluded: Annotated[
+        bool, typer.Option("--excluded", help="list the excluded sets and why")
+    ] = False,
+) -> None:
+    """List the KEEL datasets (rows, features, minority, IR), or those a selection names."""
+    from imbench.catalogue import SUBSETS, catalogue, parse_selection
+    from imbench.catalogue import select as select_rows
+
+    if excluded:
+        rows = catalogue()[catalogue()["excluded"] != ""]
+    else:
+        rows = select_rows(parse_selection(select or "keel:"))
+    title = "excluded KEEL datasets" if excluded else f"KEEL datasets: {select or 'all usable'}"
+    print_datasets(rows, title, excluded=excluded)
+    if not excluded:
+        subsets = "; ".join(f"{k}: {v}" for k, v in SUBSETS.items())
+        console.print(
+            f"select in a config or with -d: 'keel:subset=NAME' ({subsets}), filters "
+            "min_ir, max_ir, min_rows, max_rows, max_features, min_minority, per_family"
+        )

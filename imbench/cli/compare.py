@@ -1,0 +1,226 @@
+"""Compare: ``compare``, ``diff``, ``report``, ``advise``, ``audit``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from imbench.cli.app import OutOpt, SweepArg, TrackingOpt, app, console, err, warn
+from imbench.cli.render import check_format
+from imbench.cli.render_compare import (
+    print_advice,
+    print_audit,
+    print_diff,
+    print_pairs,
+    print_stats,
+)
+from imbench.config import default_config_dict, parse_ratio
+from imbench.errors import ConfigError
+from imbench.results import SweepFolder
+
+MetricOpt = Annotated[str, typer.Option("--metric")]
+ClassifierOpt = Annotated[str | None, typer.Option("--classifier", "-c")]
+RatioOpt = Annotated[str | None, typer.Option("--ratio", "-r")]
+
+
+def _ratio(ratio: str | None) -> str | None:
+    from imbench.plan import ratio_label
+
+    return ratio_label(parse_ratio(ratio)) if ratio else None
+
+
+def _attach(cfg: Any, metrics: dict[str, float], paths: list[Path], where: str) -> None:
+    from imbench.flows.tracking import attach_to_sweep
+
+    tracker = attach_to_sweep(cfg, metrics, paths, where)
+    if tracker.behind and "no MLflow run for sweep" in tracker.error:
+        return  # results made elsewhere (committed, copied): nothing to attach to
+    if tracker.behind:
+        warn(f"not logged to MLflow at {tracker.uri}: {tracker.error}")
+    else:
+        console.print(f"logged to the sweep's MLflow run at {tracker.uri} ({where}/)")
+
+
+@app.command()
+def compare(
+    sweep: SweepArg = None,
+    out: OutOpt = Path("results"),
+    metric: MetricOpt = "pr_auc",
+    classifier: ClassifierOpt = None,
+    ratio: RatioOpt = None,
+    baseline: Annotated[
+        str | None, typer.Option("--baseline", help="Bayesian signed-rank test against it")
+    ] = None,
+    rope: Annotated[
+        float, typer.Option("--rope", help="region of practical equivalence", min=0.0)
+    ] = 0.01,
+    pairs: Annotated[
+        str | None,
+        typer.Option(
+            "--pairs",
+            help="planned comparisons A:B,... (A vs B), Holm over these pairs only; "
+            "--metric may then list several metrics (mcc,f1); writes nothing",
+        ),
+    ] = None,
+    tracking_uri: TrackingOpt = None,
+) -> None:
+    """Friedman, Nemenyi, Wilcoxon-Holm (and Bayesian) tests over datasets; CD diagrams.
+    With --pairs: only the comparisons asked in advance."""
+    from imbench.history import find_sweep, sweep_config
+    from imbench.report import analyse, output_dir, read_folds
+    from imbench.stats import parse_pairs, planned
+
+    sweep_dir = find_sweep(sweep, out)
+    if pairs is not None:
+        wanted = parse_pairs(pairs)
+        folds = read_folds(sweep_dir)
+        tables = [
+            planned(folds, metric=m.strip(), pairs=wanted, classifier=classifier,
+                    ratio=_ratio(ratio))
+            for m in metric.split(",")
+        ]  # fmt: skip
+        print_pairs(sweep_dir.name, tables, len(wanted))
+        return
+    cfg = sweep_config(SweepFolder(sweep_dir), out, tracking_uri)
+    into = output_dir(sweep_dir)
+    result = analyse(sweep_dir, into=into, metric=metric, baseline=baseline, rope=rope,
+                     classifier=classifier, ratio=_ratio(ratio))  # fmt: skip
+    print_stats(result.stats, metric)
+    console.print(f"stats: {SweepFolder(into).stats}")
+    for path in result.figures:
+        console.print(f"figure: {path}")
+    _attach(cfg, result.summary, [SweepFolder(into).stats, *result.figures], "stats")
+
+
+@app.command()
+def report(
+    sweep: SweepArg = None,
+    out: OutOpt = Path("results"),
+    metric: MetricOpt = "pr_auc",
+    baseline: Annotated[str | None, typer.Option("--baseline")] = None,
+    tracking_uri: TrackingOpt = None,
+    against: Annotated[
+        str | None,
+        typer.Option("--against", help="another sweep (name or folder): adds `imbench diff`"),
+    ] = None,
+) -> None:
+    """Write a self-contained report.html (tables, CD diagrams, curves, reliability plots)."""
+    from imbench.history import find_sweep, sweep_config, sweep_ref
+    from imbench.report import output_dir, write_report
+
+    sweep_dir = find_sweep(sweep, out)
+    cfg = sweep_config(SweepFolder(sweep_dir), out, tracking_uri)
+    other = sweep_ref(against, out).path if against else None
+    into = output_dir(sweep_dir)
+    page, figures, summary = write_report(
+        sweep_dir, metric=metric, baseline=baseline, into=into, against=other
+    )
+    console.print(f"report: {page} ({len(figures)} figures)")
+    tables = [p for p in (SweepFolder(into).decision_curves,) if p.exists()]
+    _attach(cfg, summary, [page, *figures, *tables], "report")
+
+
+@app.command()
+def diff(
+    sweep_a: Annotated[str, typer.Argument(help="sweep name under --out, or a sweep folder")],
+    sweep_b: Annotated[str, typer.Argument(help="the sweep to compare with A (changes: B - A)")],
+    out: Annotated[Path, typer.Option("--out", help="results root of sweep names")] = Path(
+        "results"
+    ),
+    metric: MetricOpt = "pr_auc",
+    classifier: ClassifierOpt = None,
+    ratio: RatioOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="table | csv | markdown | json")] = "table",
+    tracking_uri: TrackingOpt = None,
+) -> None:
+    """Compare two sweeps: cells only in one, each strategy's change with a paired test
+    and its rank change, cells moved beyond fold noise, and what differs in packages,
+    config and data. Logged to MLflow (experiment imbench-diff) linking both sweeps."""
+    from imbench.diff import diff_sweeps
+    from imbench.flows.tracking import log_diff
+    from imbench.history import sweep_ref
+
+    check_format(fmt)
+    a, b = sweep_ref(sweep_a, out), sweep_ref(sweep_b, out)
+    result = diff_sweeps(a, b, metric=metric, classifier=classifier, ratio=_ratio(ratio))
+    print_diff(result, fmt)
+    try:
+        uri = log_diff(result, a, b, tracking_uri)
+        err.print(f"MLflow: experiment imbench-diff at {uri}", highlight=False)
+    except Exception as exc:  # noqa: BLE001 - the diff stands without tracking
+        warn(f"not logged to MLflow: {exc}")
+
+
+@app.command()
+def audit(
+    dataset: Annotated[str, typer.Option("-d", "--dataset", help="dataset to audit")],
+    strategy: Annotated[str, typer.Option("-s", "--strategy")] = "smote",
+    classifier: Annotated[str, typer.Option("-c", "--classifier")] = "lr",
+    ratio: Annotated[str, typer.Option("-r", "--ratio", help="'native' or IR")] = "native",
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    out: OutOpt = Path("results"),
+) -> None:
+    """Run the honest protocol next to the classic leakage mistakes and show their optimism."""
+    from imbench.audit import audit_cell
+    from imbench.resolve import build_config
+    from imbench.results import audit_table
+    from imbench.store import atomic_write_parquet
+
+    cfg = build_config(
+        default_config_dict(),
+        {"datasets": [dataset], "strategies": [strategy], "classifiers": [classifier],
+         "ratios": [parse_ratio(ratio)]},
+    )  # fmt: skip
+    result = audit_cell(cfg, seed=seed)
+    print_audit(result, cfg.strategies[0], cfg.classifiers[0])
+    target = audit_table(out, result.slug)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_parquet(result.frame, target)
+    console.print(f"saved: {target}")
+
+
+@app.command()
+def advise(
+    data: Annotated[
+        str, typer.Argument(help="dataset: KEEL name, path.csv[:label], synthetic:...")
+    ],
+    metric: Annotated[
+        str, typer.Option("--metric", help="pr_auc | mcc | fbeta | cost | capacity")
+    ] = "mcc",
+    classifier: Annotated[str, typer.Option("-c", "--classifier")] = "lr",
+    repeats: Annotated[int, typer.Option("--repeats", min=1, help="outer CV repeats")] = 3,
+    alpha: Annotated[float, typer.Option("--alpha", min=0.0, max=0.5)] = 0.05,
+    beta: Annotated[float, typer.Option("--beta", help="fbeta's beta")] = 1.0,
+    fp_cost: Annotated[float, typer.Option("--fp-cost")] = 1.0,
+    fn_cost: Annotated[float, typer.Option("--fn-cost")] = 10.0,
+    capacity: Annotated[float, typer.Option("--capacity", help="share flagged")] = 0.05,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    out: OutOpt = Path("results"),
+    tracking_uri: TrackingOpt = None,
+) -> None:
+    """Run the imbalance playbook on DATA: diagnose, then class weights, threshold,
+    resampling and calibration, each kept only if it pays (paired test over outer folds)."""
+    from imbench.advise import ADVISE_METRICS, advise_data, to_markdown
+    from imbench.flows.tracking import log_advice_run
+    from imbench.results import advice_summary, slug
+    from imbench.store import atomic_write_bytes
+
+    if metric not in ADVISE_METRICS:
+        raise ConfigError(f"metric: {metric!r} is not one of {', '.join(ADVISE_METRICS)}")
+    protocol = {"outer_repeats": repeats, "beta": beta, "fp_cost": fp_cost, "fn_cost": fn_cost,
+                "capacity": capacity}  # fmt: skip
+    name, result = advise_data(data, metric=metric, classifier=classifier, protocol=protocol,
+                               seed=seed, alpha=alpha)  # fmt: skip
+    print_advice(result, name)
+    target = advice_summary(out, slug(name, result.metric, classifier))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(target, to_markdown(result, name).encode())
+    console.print(f"summary: {target}")
+    try:
+        uri = log_advice_run(result, name, classifier, [target], out, tracking_uri)
+        console.print(f"MLflow: experiment imbench-advise at {uri}")
+    except Exception as exc:  # noqa: BLE001 - the advice stands without tracking
+        err.print(f"[yellow]not logged to MLflow: {escape(str(exc))}[/]")
