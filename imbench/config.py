@@ -29,6 +29,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import JsonDict
 
 from imbench.declared import Methods
 from imbench.errors import ConfigError
@@ -48,8 +49,8 @@ Ratio = Literal["native"] | float
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
 
 
-_RESCORABLE = {"rescorable": True}  # chosen after fitting: a new value needs no fit
-_NO_IDENTITY = {"identity": False}  # changes whether a cell finishes, never its numbers
+_RESCORABLE: JsonDict = {"rescorable": True}  # chosen after fitting: a new value needs no fit
+_NO_IDENTITY: JsonDict = {"identity": False}  # whether a cell finishes, never its numbers
 
 
 class ProtocolConfig(BaseModel):
@@ -68,7 +69,7 @@ class ProtocolConfig(BaseModel):
     threshold_objective: Literal["f1", "fbeta", "mcc", "cost", "capacity", "min_precision"] = Field(
         "f1",
         description="what `+threshold` optimises on inner out-of-fold predictions",
-        json_schema_extra={**_RESCORABLE, "flag": "--objective"},
+        json_schema_extra={"rescorable": True, "flag": "--objective"},
     )
     beta: float = Field(
         1.0, gt=0, le=100, description="F-beta's beta (objective fbeta)",

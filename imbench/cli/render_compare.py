@@ -115,14 +115,14 @@ def print_diff(result: Any, fmt: str) -> None:
     title = f"strategies: {result.metric} A -> B over shared datasets"
     console.print(table(title, columns, rows, left=("strategy",)))
     if not result.cells.empty:
-        columns = ("dataset", "ratio", "strategy", "classifier", "A", "B", "change", "SE")
+        moved = ("dataset", "ratio", "strategy", "classifier", "A", "B", "change", "SE")
         rows = [
             [escape(r.dataset), str(r.imbalance_ratio), r.strategy, r.classifier,
              f"{r.mean_a:.3f}", f"{r.mean_b:.3f}", f"{r.change:+.4f}", f"{r.noise:.4f}"]
             for r in result.cells.head(20).itertuples()
         ]  # fmt: skip
         title = f"{len(result.cells)} cells moved beyond fold noise (2 SE)"
-        console.print(table(title, columns, rows, left=columns))
+        console.print(table(title, moved, rows, left=moved))
         if len(result.cells) > 20:
             console.print(f"... {len(result.cells) - 20} more (--format csv|json for all)")
 
