@@ -25,22 +25,41 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from imbench.errors import ConfigError
 from imbench.packages import origin, stamped
 
+__all__ = ["CLASSIFIERS", "Classifier", "get_classifier", "register_classifier"]
+
 
 @dataclass(frozen=True)
 class Classifier:
-    """A classifier entry; the plugin contract.
+    """A classifier: a registry entry, and the plugin contract.
 
-    - ``make(seed)`` returns an unfitted scikit-learn-compatible binary classifier
-      (``fit``, ``get_params``/``set_params``, ``clone``-able) seeded by ``seed``;
-    - ``grid``: parameter points tried on the inner folds (bare parameter names),
-      jointly with the strategy's grid; the best by inner PR-AUC is refitted;
-    - ``scores``: ``predict_proba`` (column 1 is the minority score) or
-      ``decision_function`` (mapped to (0, 1) by a logistic, so 0.5 is its own
-      default decision; measured for calibration like any score);
-    - ``accepts_class_weight`` / ``accepts_sample_weight``: how ``balanced`` and
-      ``cost`` reach it (a ``class_weight`` parameter, else ``sample_weight`` in
-      ``fit``; with neither, those cells are skipped with that reason);
-    - ``spec``: its identity in cell ids ("" for built-ins), see ``Strategy``.
+    Parameters
+    ----------
+    name
+        The registry name; cells and leaderboards use it.
+    make
+        ``make(seed)`` returns an unfitted scikit-learn-compatible binary classifier
+        (``fit``, ``get_params``/``set_params``, ``clone``-able) seeded by ``seed``.
+    grid
+        Parameter points tried on the inner folds (bare parameter names), jointly
+        with the strategy's grid; the best by inner PR-AUC is refitted.
+    accepts_class_weight, accepts_sample_weight
+        How ``balanced`` and ``cost`` reach it: a ``class_weight`` parameter, else
+        ``sample_weight`` in ``fit``; with neither, those cells are skipped.
+    description
+        One line for ``imbench list``.
+    native_weighting
+        The classifier's own imbalance knob, ``(estimator, "balanced" | "cost",
+        cost_ratio) -> estimator`` (XGBoost's ``scale_pos_weight``).
+    cost
+        Rough fit time relative to ``lr``, for batching only.
+    fits_majority_only
+        It fits on majority rows only (the anomaly reframe): class weights and
+        oversampling cannot change it, so those cells are skipped.
+    scores
+        ``predict_proba`` (column 1 is the minority score) or ``decision_function``
+        (mapped to (0, 1) by a logistic, so 0.5 is its own default decision).
+    spec
+        Its identity in cell ids (``""`` for built-ins), see ``Strategy``.
     """
 
     name: str

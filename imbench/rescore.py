@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from imbench.config import SweepConfig, parse_config
+from imbench.config import SweepConfig, parse_config, protocol_fields
 from imbench.errors import ConfigError
 from imbench.methods import install
 from imbench.plan import Unit, group_units, unit_key
@@ -30,11 +30,8 @@ from imbench.results import UNIT_COLUMNS, CellResult, SweepFolder
 from imbench.store import SweepStore, atomic_write_bytes
 from imbench.stored import stored_fits, unit_codes
 
-# protocol settings chosen after fitting: a new value needs no fit
-RESCORABLE = (
-    "threshold_objective", "beta", "fp_cost", "fn_cost", "capacity", "min_precision",
-    "calibration",
-)  # fmt: skip
+# protocol settings chosen after fitting (their metadata in ProtocolConfig says so)
+RESCORABLE = tuple(protocol_fields(rescorable=True))
 
 
 @dataclass

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     import pandas as pd
 
+__all__ = ["METRICS", "Cell", "CellResult", "SweepFolder", "sweep_folders"]
+
 # files of a sweep folder
 CELLS = "cells.parquet"  # one row per cell: status, reason, cost
 FOLDS = "folds.parquet"  # one row per outer fold of an ok cell: every metric
@@ -120,7 +122,28 @@ class CellResult:
 
 @dataclass(frozen=True)
 class SweepFolder:
-    """The folder of one sweep: its paths and readers."""
+    """The folder of one sweep: the only place that names its files, and their readers.
+
+    Parameters
+    ----------
+    path
+        The sweep's folder, ``<results root>/<sweep name>``.
+
+    Attributes
+    ----------
+    cells, folds, predictions, leaderboard, stats, config, provenance
+        Paths of ``cells.parquet`` (one row per cell: status, reason, sizes),
+        ``folds.parquet`` (one row per outer fold of an ok cell: every metric, the
+        threshold, the chosen parameters), ``predictions.parquet`` (test and inner
+        out-of-fold scores, for ``rescore``), ``leaderboard.parquet``,
+        ``stats.parquet``, ``config.json`` and ``provenance.json``.
+
+    Examples
+    --------
+    >>> folder = SweepFolder.of("results", "reference")
+    >>> folder.cells.name
+    'cells.parquet'
+    """
 
     path: Path
 

@@ -36,24 +36,62 @@ K_NEIGHBORS = 5
 # grid keys of a strategy's own step (the classifier's keys are bare): sampler__k_neighbors
 SAMPLER, ENSEMBLE = "sampler__", "ensemble__"
 
+__all__ = [
+    "STRATEGIES",
+    "Features",
+    "Strategy",
+    "StrategySpec",
+    "build_pipeline",
+    "parse_strategy",
+    "register_strategy",
+]
+
 
 @dataclass(frozen=True)
 class Strategy:
-    """One way to treat imbalance; the plugin contract.
+    """One way to treat imbalance: a registry entry, and the plugin contract.
 
-    - ``make_sampler(seed)`` returns an unfitted sampler (``fit_resample(X, y)``); it
-      runs inside the pipeline on the rows the pipeline is fitted on, never on test
-      rows. Its ValueError / RuntimeError means "cannot resample these rows": the
-      cell is skipped with that reason. Any other exception fails the cell.
-    - or ``weighting``: class weights (``balanced``, or ``cost``: {0: 1, 1: cost_ratio});
-    - or ``wrap(classifier, seed)``: an ensemble around the classifier.
-    - ``grid``: points tried on the inner folds jointly with the classifier's grid;
-      keys are ``sampler__<param>`` (or ``ensemble__<param>``).
-    - ``min_minority_train``: fewest minority rows an inner training fold must hold
-      (a k-NN sampler needs k + 1), else the cell is skipped before any fit.
-    - ``spec``: the entry's identity in cell ids ("" for built-ins, whose identity is
-      the engine version); set from the registering module and its package's version
-      for a plugin, from the table and its import path's package for a config entry.
+    A strategy is exactly one of a sampler, a weighting or an ensemble around the
+    classifier; ``build_pipeline`` turns it and a ``Classifier`` into an unfitted
+    ``imblearn.pipeline.Pipeline``. The ``+threshold`` and ``+calibrated``
+    modifiers are not strategies: they reuse the same fits (``StrategySpec``).
+
+    Parameters
+    ----------
+    name
+        The registry name (no ``+``); cells and leaderboards use it.
+    make_sampler
+        ``make_sampler(seed)`` returns an unfitted sampler with ``fit_resample(X, y)``.
+        It runs inside the pipeline on the rows the pipeline is fitted on, never on
+        test rows. Its ValueError / RuntimeError means "cannot resample these rows":
+        the cell is skipped with that reason; any other exception fails the cell.
+    weighting
+        ``"balanced"`` (class_weight="balanced") or ``"cost"`` ({0: 1, 1: cost_ratio}),
+        applied through the classifier's own knob, ``class_weight`` or
+        ``sample_weight``.
+    wrap
+        ``wrap(classifier, seed)`` returns an ensemble around the classifier.
+    on_categorical
+        With categorical features: ``"same"`` (the sampler handles them),
+        ``"smotenc"`` (SMOTENC, or SMOTEN when every feature is categorical), or
+        ``"unsupported"`` (the cell is skipped with a reason).
+    cost
+        Rough fit time relative to no treatment, for batching only.
+    min_minority_train
+        Fewest minority rows an inner training fold must hold (a k-NN sampler needs
+        k + 1), else the cell is skipped before any fit.
+    description
+        One line for ``imbench list``.
+    adds_minority_only
+        The sampler only adds minority rows: it cannot change a classifier that fits
+        on majority rows alone, whose cells are then skipped.
+    grid
+        Points tried on the inner folds jointly with the classifier's grid; keys are
+        ``sampler__<param>`` (or ``ensemble__<param>``).
+    spec
+        The entry's identity in cell ids: ``""`` for built-ins (their identity is the
+        engine version); set by ``register_strategy`` from the registering module and
+        its package's version, or from a config table and its import path's package.
     """
 
     name: str
