@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import platform
+import shlex
 import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from imbench.config import SweepConfig
 from imbench.resolve import build_config
+
+ROOT = Path(__file__).resolve().parent.parent  # the repository, wherever the script is run from
+PAGES = ROOT / "docs" / "performance"
+PACKAGES = ("imbench", "scikit-learn", "imbalanced-learn", "prefect", "mlflow")
+_STARTED = time.time()  # when the script started (it imports this module first)
 
 
 @contextmanager
@@ -60,3 +71,137 @@ def measured_process(cmd: list[str], env: dict[str, str]) -> tuple[float, float]
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return wall, cpu
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    """A Markdown table: the first column left-aligned, the others (figures) right-aligned."""
+
+    def cell(value: object) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    align = [":---", *("---:" for _ in headers[1:])]
+    lines = ["| " + " | ".join(cell(h) for h in headers) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return lines
+
+
+def write_page(
+    script: str,
+    title: str,
+    body_lines: Sequence[str],
+    *,
+    how_to_read: str,
+    argv: Sequence[str] | None = None,
+    section: str | None = None,
+) -> Path:
+    """Replace ``docs/performance/<script>.md`` with this run's figures.
+
+    The page says when the run started and ended (UTC), on what machine, with which
+    versions and on which commit (and whether the tracked tree differed from it), and
+    the command that reruns it: ``python benchmarks/<script>.py`` and ``argv`` (default
+    ``sys.argv[1:]``; scripts pass every option that changes what is measured, defaults
+    included). Then ``body_lines`` (Markdown: tables of the figures, each with its unit
+    and N) and ``how_to_read``. Git keeps the earlier pages.
+
+    A script whose modes measure different things (scaling.py) names a ``section``:
+    the run replaces that section only, with its own facts, and the page keeps the
+    sections other modes wrote, each with the date and commit it was measured on.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = shlex.join(["python", f"benchmarks/{script}.py", *args])
+    path = PAGES / f"{script}.md"
+    run = [*run_facts(command), "", *body_lines]
+    if section is None:
+        middle = run
+    else:
+        sections = _sections(path.read_text() if path.exists() else "")
+        sections[section] = [f"{SECTION}{section} -->", "", f"## {section}", "", *run]
+        middle = [
+            "Each section below is written by one mode of the script, and says when, on",
+            "what and with which command it ran: compare figures within one section.",
+        ]
+        for lines in sections.values():
+            middle += ["", *lines]
+    lines = [
+        f"<!-- written by benchmarks/{script}.py: do not edit by hand -->",
+        "",
+        f"# {title}",
+        "",
+        *middle,
+        "",
+        HOW_TO_READ,
+        "",
+        how_to_read.strip(),
+        "",
+    ]
+    path.write_text("\n".join(lines))
+    print(f"wrote {path.relative_to(ROOT)}")
+    return path
+
+
+SECTION = "<!-- section: "
+HOW_TO_READ = "## How to read it"
+
+
+def _sections(text: str) -> dict[str, list[str]]:
+    """The sections of a page that ``write_page(section=...)`` wrote, by name, in order."""
+    found: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        if line.startswith(SECTION):
+            current = found.setdefault(line[len(SECTION) :].removesuffix(" -->"), [])
+        elif line == HOW_TO_READ:
+            current = None
+        if current is not None:
+            current.append(line)
+    for lines in found.values():
+        while lines and not lines[-1].strip():
+            lines.pop()
+    return found
+
+
+def run_facts(command: str) -> list[str]:
+    """The run's date, machine, versions, commit and command, as a Markdown list."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def stamp(seconds: float) -> str:
+        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+    versions = []
+    for name in PACKAGES:
+        try:
+            versions.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            versions.append(f"{name} not installed")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return [
+        f"- **Run**: {stamp(_STARTED)} to {stamp(time.time())}",
+        f"- **Machine**: {os.cpu_count()} cores, {platform.platform()}, "
+        f"{platform.python_implementation()} {platform.python_version()}; "
+        f"load average (1, 5, 15 min) at the end: {load}",
+        f"- **Versions**: {', '.join(versions)}",
+        f"- **Code**: {git_state()}",
+        f"- **Rerun**: `{command}`",
+    ]
+
+
+def git_state() -> str:
+    """``git rev-parse --short HEAD``, and the tracked files that differ from it
+    (the pages under docs/performance/ aside: they are this folder's output)."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise OSError(done.stderr.strip())
+        return done.stdout
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD").strip()
+        status = git("status", "--porcelain", "--untracked-files=no").splitlines()
+    except OSError:  # no git, or not a checkout
+        return "unknown (not a git checkout)"
+    changed = [line[3:] for line in status if not line[3:].startswith("docs/performance/")]
+    if not changed:
+        return f"commit `{commit}`"
+    shown = ", ".join(f"`{f}`" for f in changed[:8]) + (", ..." if len(changed) > 8 else "")
+    return f"commit `{commit}` + uncommitted changes ({len(changed)} files: {shown})"

@@ -165,9 +165,10 @@ def _leaderboard_artifact(cfg: SweepConfig, folds: Any, board: Any, tracker: Saf
             parts.append(to_markdown(group.drop(columns=["classifier", "imbalance_ratio"])))
     try:
         create_markdown_artifact(
-            "\n".join(parts), key=f"imbench-{cfg.name.lower().replace('_', '-').replace('.', '-')}",
+            "\n".join(parts),
+            key=f"imbench-{cfg.name.lower().replace('_', '-').replace('.', '-')}",
             description=f"leaderboard of sweep {cfg.name}",
-        )  # fmt: skip
+        )
     except Exception as exc:  # noqa: BLE001 - an artifact must not fail a finished sweep
         log.warning("Prefect artifact not created: %s", exc)
 
@@ -283,11 +284,16 @@ def sweep_from_parameters(
     from imbench.resolve import build_config
 
     overrides = {
-        "name": name, "datasets": datasets, "strategies": strategies,
-        "classifiers": classifiers, "seeds": seeds, "out": out, "workers": workers,
+        "name": name,
+        "datasets": datasets,
+        "strategies": strategies,
+        "classifiers": classifiers,
+        "seeds": seeds,
+        "out": out,
+        "workers": workers,
         "tracking_uri": tracking_uri,
         "ratios": [parse_ratio(str(r)) for r in ratios] if ratios else None,
-    }  # fmt: skip
+    }
     cfg = build_config(load_config_dict(Path(config_path) if config_path else None), overrides)
     SafeTracker.prepare_store(cfg)
     cfg, runner = _task_runner(cfg, os.environ.get("PREFECT_API_URL"))

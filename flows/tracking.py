@@ -200,12 +200,22 @@ def log_diff(result: Any, a: SweepFolder, b: SweepFolder, tracking_uri: str | No
             "cells_beyond_noise": float(len(result.cells)),
             "bit_identical": float(result.bit_identical),
         }
-        params = {"a": str(a.path), "b": str(b.path), "metric": result.metric,
-                  "verdict": result.verdict()}  # fmt: skip
+        params = {
+            "a": str(a.path),
+            "b": str(b.path),
+            "metric": result.metric,
+            "verdict": result.verdict(),
+        }
         log_standalone_run(
-            uri, mlartifacts(a.root), "imbench-diff", f"{a.name} -> {b.name}",
-            params, metrics, [path], tags,
-        )  # fmt: skip
+            uri,
+            mlartifacts(a.root),
+            "imbench-diff",
+            f"{a.name} -> {b.name}",
+            params,
+            metrics,
+            [path],
+            tags,
+        )
     return uri
 
 

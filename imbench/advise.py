@@ -241,9 +241,15 @@ def advise(
     def outcomes(base: str) -> list[FoldOutcome]:
         if base not in runs:
             runs[base] = nested_cv(
-                X, y, STRATEGIES[base], classifier, categorical=categorical, settings=s,
-                split_seed=split_seed, model_seed=model_seed,
-            )  # fmt: skip
+                X,
+                y,
+                STRATEGIES[base],
+                classifier,
+                categorical=categorical,
+                settings=s,
+                split_seed=split_seed,
+                model_seed=model_seed,
+            )
         return runs[base]
 
     base_folds = outcomes("none")
@@ -335,9 +341,14 @@ class _Path:
     that choose for one held-out fold)."""
 
     def __init__(
-        self, table: _FoldTable, metric: str, alpha: float, test_share: float, resampler: str,
+        self,
+        table: _FoldTable,
+        metric: str,
+        alpha: float,
+        test_share: float,
+        resampler: str,
         diag: Diagnosis,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.t, self.metric, self.alpha = table, metric, alpha
         self.test_share, self.resampler, self.diag = test_share, resampler, diag
         self.sign = -1.0 if metric == "cost" else 1.0

@@ -73,9 +73,14 @@ def audit(
 
     def run(X: np.ndarray, y: np.ndarray, strategy: Any) -> list[FoldOutcome]:
         return nested_cv(
-            X, y, strategy, classifier,
-            settings=settings, split_seed=split_seed, model_seed=model_seed,
-        )  # fmt: skip
+            X,
+            y,
+            strategy,
+            classifier,
+            settings=settings,
+            split_seed=split_seed,
+            model_seed=model_seed,
+        )
 
     honest_folds = run(X, y, spec.base)
     rows = {
@@ -134,15 +139,26 @@ def audit_cell(cfg: SweepConfig, *, seed: int = 0) -> AuditResult:
     unit = Unit(key, label, spec.base.name, cfg.classifiers[0], seed, ())
     ds = load_dataset(key)
     variant = with_ratio(
-        ds, "native" if label == "native" else float(label), seed=ratio_seed_for(unit),
+        ds,
+        "native" if label == "native" else float(label),
+        seed=ratio_seed_for(unit),
         min_minority=cfg.protocol.min_minority,
-    )  # fmt: skip
+    )
     frame = audit(
-        variant.X, variant.y, spec, get_classifier(unit.classifier),
-        settings=ProtocolSettings.of(cfg), split_seed=split_seed_for(unit),
-        model_seed=model_seed_for(unit), categorical=variant.categorical,
-    )  # fmt: skip
+        variant.X,
+        variant.y,
+        spec,
+        get_classifier(unit.classifier),
+        settings=ProtocolSettings.of(cfg),
+        split_seed=split_seed_for(unit),
+        model_seed=model_seed_for(unit),
+        categorical=variant.categorical,
+    )
     return AuditResult(
-        frame, ds.name, label, len(variant.y), variant.n_minority,
+        frame,
+        ds.name,
+        label,
+        len(variant.y),
+        variant.n_minority,
         slug(ds.name, label, cfg.strategies[0], cfg.classifiers[0]),
-    )  # fmt: skip
+    )

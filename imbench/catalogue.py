@@ -36,8 +36,16 @@ SUBSETS = {
     "study": "usable sets with at most 5 000 rows and 50 features, at most 3 per family "
     "spread over their imbalance ratios: the reference benchmark's population",
 }
-FILTERS = ("subset", "min_ir", "max_ir", "min_rows", "max_rows", "max_features",
-           "min_minority", "per_family")  # fmt: skip
+FILTERS = (
+    "subset",
+    "min_ir",
+    "max_ir",
+    "min_rows",
+    "max_rows",
+    "max_features",
+    "min_minority",
+    "per_family",
+)
 
 
 @functools.lru_cache(maxsize=1)

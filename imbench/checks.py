@@ -45,9 +45,15 @@ def fixture(seed: int = 0, n: int = N_ROWS) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import make_classification
 
     X, y = make_classification(
-        n_samples=n, n_features=6, n_informative=4, n_redundant=0,
-        weights=[1 - MINORITY], flip_y=0.0, class_sep=1.5, random_state=seed,
-    )  # fmt: skip
+        n_samples=n,
+        n_features=6,
+        n_informative=4,
+        n_redundant=0,
+        weights=[1 - MINORITY],
+        flip_y=0.0,
+        class_sep=1.5,
+        random_state=seed,
+    )
     X[:, 0] = np.arange(len(y))
     return X, y
 
@@ -151,10 +157,12 @@ def _spied(strategy: Strategy, classifier: Classifier, subject: str) -> tuple[St
     if subject == "strategy" and strategy.make_sampler is not None:
         make = strategy.make_sampler
         grid = tuple(
-            {(f"{SAMPLER}sampler__{k.removeprefix(SAMPLER)}" if k.startswith(SAMPLER) else k): v
-             for k, v in point.items()}
+            {
+                (f"{SAMPLER}sampler__{k.removeprefix(SAMPLER)}" if k.startswith(SAMPLER) else k): v
+                for k, v in point.items()
+            }
             for point in strategy.grid
-        )  # fmt: skip
+        )
         return replace(strategy, make_sampler=lambda s: _SpySampler(make(s)), grid=grid), classifier
     make_clf = classifier.make
     grid = tuple({f"estimator__{k}": v for k, v in p.items()} for p in classifier.grid)
@@ -178,8 +186,9 @@ def _spy(
     if strategy.make_sampler is not None and subject == "classifier":
         return Check(name, None, "the classifier is fitted on resampled rows here")
     _SEEN.clear()
-    nested_cv(X, y, spied_strategy, spied_clf, settings=SETTINGS, split_seed=SPLIT_SEED,
-              model_seed=0)  # fmt: skip
+    nested_cv(
+        X, y, spied_strategy, spied_clf, settings=SETTINGS, split_seed=SPLIT_SEED, model_seed=0
+    )
     seen, _SEEN[:] = list(_SEEN), []
     ids = np.arange(len(y), dtype=float)
     allowed = []
@@ -206,10 +215,15 @@ def _matches(rows: np.ndarray, allowed: np.ndarray, exact: bool) -> bool:
 
 
 def _pooled_auc(strategy: Strategy, classifier: Classifier, X: np.ndarray, y: np.ndarray) -> float:
-    outcomes = nested_cv(X, y, strategy, classifier, settings=SETTINGS, split_seed=SPLIT_SEED,
-                         model_seed=0)  # fmt: skip
-    return float(roc_auc_score(np.concatenate([o.y_test for o in outcomes]),
-                               np.concatenate([o.proba for o in outcomes])))  # fmt: skip
+    outcomes = nested_cv(
+        X, y, strategy, classifier, settings=SETTINGS, split_seed=SPLIT_SEED, model_seed=0
+    )
+    return float(
+        roc_auc_score(
+            np.concatenate([o.y_test for o in outcomes]),
+            np.concatenate([o.proba for o in outcomes]),
+        )
+    )
 
 
 def _learns(strategy: Strategy, classifier: Classifier, X: np.ndarray, y: np.ndarray) -> Check:
@@ -226,5 +240,8 @@ def _permuted(strategy: Strategy, classifier: Classifier, X: np.ndarray, y: np.n
     n0 = len(y_perm) - n1
     se = float(np.sqrt((n0 + n1 + 1) / (12 * n0 * n1)))
     ok = abs(auc - 0.5) <= 4 * se
-    return Check("chance on permuted labels", ok,
-                 f"outer-test ROC-AUC {auc:.3f}, chance 0.5 ± {4 * se:.3f} (4 SE)")  # fmt: skip
+    return Check(
+        "chance on permuted labels",
+        ok,
+        f"outer-test ROC-AUC {auc:.3f}, chance 0.5 ± {4 * se:.3f} (4 SE)",
+    )

@@ -72,25 +72,38 @@ class ProtocolConfig(BaseModel):
         json_schema_extra={"rescorable": True, "flag": "--objective"},
     )
     beta: float = Field(
-        1.0, gt=0, le=100, description="F-beta's beta (objective fbeta)",
+        1.0,
+        gt=0,
+        le=100,
+        description="F-beta's beta (objective fbeta)",
         json_schema_extra=_RESCORABLE,
-    )  # fmt: skip
+    )
     fp_cost: float = Field(
-        1.0, ge=0, description="cost of a false positive (objective cost)",
+        1.0,
+        ge=0,
+        description="cost of a false positive (objective cost)",
         json_schema_extra=_RESCORABLE,
-    )  # fmt: skip
+    )
     fn_cost: float = Field(
-        10.0, ge=0, description="cost of a false negative (objective cost)",
+        10.0,
+        ge=0,
+        description="cost of a false negative (objective cost)",
         json_schema_extra=_RESCORABLE,
-    )  # fmt: skip
+    )
     capacity: float = Field(
-        0.05, gt=0, le=1, description="share of rows that may be flagged (objective capacity)",
+        0.05,
+        gt=0,
+        le=1,
+        description="share of rows that may be flagged (objective capacity)",
         json_schema_extra=_RESCORABLE,
-    )  # fmt: skip
+    )
     min_precision: float = Field(
-        0.5, gt=0, le=1, description="precision to keep (objective min_precision)",
+        0.5,
+        gt=0,
+        le=1,
+        description="precision to keep (objective min_precision)",
         json_schema_extra=_RESCORABLE,
-    )  # fmt: skip
+    )
     calibration: Literal["sigmoid", "isotonic"] = Field(
         "sigmoid", description="the `+calibrated` map", json_schema_extra=_RESCORABLE
     )
@@ -331,9 +344,11 @@ def format_validation_error(exc: ValidationError) -> str:
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             key = loc.split(".")[-1]
-            fields = ProtocolConfig.model_fields if loc.startswith("protocol.") else (
-                SweepConfig.model_fields
-            )  # fmt: skip
+            fields = (
+                ProtocolConfig.model_fields
+                if loc.startswith("protocol.")
+                else (SweepConfig.model_fields)
+            )
             close = difflib.get_close_matches(key, list(fields), n=2)
             hint = f" (did you mean {' or '.join(close)}?)" if close else ""
             msg = f"unknown key {key!r}{hint}; known: {', '.join(fields)}"

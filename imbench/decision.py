@@ -29,8 +29,15 @@ import pandas as pd
 from imbench.results import SweepFolder
 
 THRESHOLDS = np.round(np.arange(0.02, 0.81, 0.02), 2)
-COLUMNS = ["classifier", "imbalance_ratio", "strategy", "threshold", "net_benefit",
-           "treat_all", "n_datasets"]  # fmt: skip
+COLUMNS = [
+    "classifier",
+    "imbalance_ratio",
+    "strategy",
+    "threshold",
+    "net_benefit",
+    "treat_all",
+    "n_datasets",
+]
 
 
 def net_benefit(y: np.ndarray, proba: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
@@ -83,10 +90,16 @@ def decision_curves(
         nb, ta = np.mean(curves, axis=0), np.mean(alls, axis=0)
         for t, b, a in zip(thresholds, nb, ta, strict=True):
             rows.append(
-                {"classifier": cell.classifier, "imbalance_ratio": cell.imbalance_ratio,
-                 "strategy": spec.name, "dataset": cell.dataset, "threshold": float(t),
-                 "net_benefit": float(b), "treat_all": float(a)}
-            )  # fmt: skip
+                {
+                    "classifier": cell.classifier,
+                    "imbalance_ratio": cell.imbalance_ratio,
+                    "strategy": spec.name,
+                    "dataset": cell.dataset,
+                    "threshold": float(t),
+                    "net_benefit": float(b),
+                    "treat_all": float(a),
+                }
+            )
     if not rows:
         return pd.DataFrame(columns=COLUMNS)
     per_dataset = (
@@ -97,6 +110,9 @@ def decision_curves(
     )  # over seeds
     curves = per_dataset.groupby(
         ["classifier", "imbalance_ratio", "strategy", "threshold"], as_index=False
-    ).agg(net_benefit=("net_benefit", "mean"), treat_all=("treat_all", "mean"),
-          n_datasets=("dataset", "nunique"))  # fmt: skip
+    ).agg(
+        net_benefit=("net_benefit", "mean"),
+        treat_all=("treat_all", "mean"),
+        n_datasets=("dataset", "nunique"),
+    )
     return curves[COLUMNS]

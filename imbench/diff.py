@@ -32,10 +32,22 @@ NOISE_SE = 2.0  # a cell's change beyond this many standard errors is not fold n
 TINY = 1e-9  # changes below this are float noise, never "beyond fold noise"
 
 STRATEGY_COLUMNS = [
-    "classifier", "imbalance_ratio", "strategy", "n_datasets", "mean_a", "mean_b",
-    "change", "wins", "ties", "losses", "p_value", "p_holm", "rank_a", "rank_b",
+    "classifier",
+    "imbalance_ratio",
+    "strategy",
+    "n_datasets",
+    "mean_a",
+    "mean_b",
+    "change",
+    "wins",
+    "ties",
+    "losses",
+    "p_value",
+    "p_holm",
+    "rank_a",
+    "rank_b",
     "rank_change",
-]  # fmt: skip
+]
 CELL_COLUMNS = [*KEY, "mean_a", "mean_b", "change", "noise", "paired_folds"]
 
 
@@ -58,9 +70,12 @@ class SweepDiff:
     def no_difference(self) -> bool:
         real = self.strategies["p_holm"] < 0.05 if not self.strategies.empty else []
         return (
-            not len(self.cells) and not any(real) and self.only_a.empty
-            and self.only_b.empty and not self.changed_data
-        )  # fmt: skip
+            not len(self.cells)
+            and not any(real)
+            and self.only_a.empty
+            and self.only_b.empty
+            and not self.changed_data
+        )
 
     def verdict(self) -> str:
         if self.bit_identical and not self.setup:
@@ -105,13 +120,20 @@ class SweepDiff:
             ]
 
         return {
-            "a": self.a, "b": self.b, "metric": self.metric, "verdict": self.verdict(),
-            "bit_identical": self.bit_identical, "no_difference": self.no_difference,
-            "n_shared_cells": self.n_shared_cells, "changed_data": self.changed_data,
+            "a": self.a,
+            "b": self.b,
+            "metric": self.metric,
+            "verdict": self.verdict(),
+            "bit_identical": self.bit_identical,
+            "no_difference": self.no_difference,
+            "n_shared_cells": self.n_shared_cells,
+            "changed_data": self.changed_data,
             "setup": [{"what": w, "a": x, "b": y} for w, x, y in self.setup],
-            "strategies": records(self.strategies), "cells": records(self.cells),
-            "only_a": records(self.only_a), "only_b": records(self.only_b),
-        }  # fmt: skip
+            "strategies": records(self.strategies),
+            "cells": records(self.cells),
+            "only_a": records(self.only_a),
+            "only_b": records(self.only_b),
+        }
 
 
 def _flat(prefix: str, value: Any) -> dict[str, str]:
@@ -183,11 +205,13 @@ def _cell_noise(fa: pd.DataFrame, fb: pd.DataFrame, metric: str) -> pd.DataFrame
         rows.append(
             {
                 **dict(zip(KEY, key, strict=True)),
-                "mean_a": float(sa.mean()), "mean_b": float(sb.mean()),
-                "change": float(sb.mean() - sa.mean()), "noise": noise,
+                "mean_a": float(sa.mean()),
+                "mean_b": float(sb.mean()),
+                "change": float(sb.mean() - sa.mean()),
+                "noise": noise,
                 "paired_folds": same_folds,
             }
-        )  # fmt: skip
+        )
     return pd.DataFrame(rows, columns=CELL_COLUMNS)
 
 
@@ -213,15 +237,21 @@ def _strategy_changes(fa: pd.DataFrame, fb: pd.DataFrame, metric: str) -> pd.Dat
             test = paired(both["b"], both["a"], sign=sign)  # > 0: b is better
             block.append(
                 {
-                    "classifier": clf, "imbalance_ratio": ir, "strategy": s,
-                    "n_datasets": test["n_datasets"], "mean_a": test["mean_other"],
-                    "mean_b": test["mean"], "change": test["difference"],
-                    "wins": test["wins"], "ties": test["ties"], "losses": test["losses"],
+                    "classifier": clf,
+                    "imbalance_ratio": ir,
+                    "strategy": s,
+                    "n_datasets": test["n_datasets"],
+                    "mean_a": test["mean_other"],
+                    "mean_b": test["mean"],
+                    "change": test["difference"],
+                    "wins": test["wins"],
+                    "ties": test["ties"],
+                    "losses": test["losses"],
                     "p_value": test["p_value"],
                     "rank_a": float(ranks_a.get(s, math.nan)),
                     "rank_b": float(ranks_b.get(s, math.nan)),
                 }
-            )  # fmt: skip
+            )
         adjusted = holm([r["p_value"] for r in block])
         for r, q in zip(block, adjusted, strict=True):
             r["p_holm"] = float(q)
@@ -286,13 +316,19 @@ def diff_sweeps(
     if changed:
         notes.append(f"left out of every comparison, their data changed: {', '.join(changed)}")
     return SweepDiff(
-        a=a.name, b=b.name, metric=metric,
+        a=a.name,
+        b=b.name,
+        metric=metric,
         strategies=_strategy_changes(fa, fb, metric),
         cells=beyond.sort_values("change", key=abs, ascending=False).reset_index(drop=True),
-        only_a=only_a, only_b=only_b, changed_data=changed,
-        setup=setup_differences(a, b), n_shared_cells=len(shared),
-        bit_identical=bit_identical, notes=notes,
-    )  # fmt: skip
+        only_a=only_a,
+        only_b=only_b,
+        changed_data=changed,
+        setup=setup_differences(a, b),
+        n_shared_cells=len(shared),
+        bit_identical=bit_identical,
+        notes=notes,
+    )
 
 
 def _bit_identical(fa: pd.DataFrame, fb: pd.DataFrame) -> bool:

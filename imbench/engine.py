@@ -44,9 +44,13 @@ def ratio_seed_for(unit: Unit) -> int:
 def model_seed_for(unit: Unit) -> int:
     """Samplers' and models' randomness: one per unit of shared fits."""
     return derive_seed(
-        "model", unit.dataset_key, unit.imbalance_ratio, unit.base_strategy, unit.classifier,
+        "model",
+        unit.dataset_key,
+        unit.imbalance_ratio,
+        unit.base_strategy,
+        unit.classifier,
         unit.seed,
-    )  # fmt: skip
+    )
 
 
 class CellTimeout(Exception):
@@ -125,9 +129,14 @@ def _evaluate_unit(
         return [_no_result(c, "failed", summary, started) for c in unit.cells]
     seconds = time.perf_counter() - started
     results = score_unit(
-        unit, outcomes, settings, seconds=seconds, n_rows=len(variant.y),
-        n_minority=variant.n_minority, actual_ir=variant.imbalance_ratio,
-    )  # fmt: skip
+        unit,
+        outcomes,
+        settings,
+        seconds=seconds,
+        n_rows=len(variant.y),
+        n_minority=variant.n_minority,
+        actual_ir=variant.imbalance_ratio,
+    )
     results[0].predictions = predictions_of(unit, outcomes)
     return results
 
@@ -213,7 +222,7 @@ def predictions_of(unit: Unit, outcomes: list[FoldOutcome]) -> dict[str, Any]:
         "row": np.concatenate([np.asarray(r, dtype=np.int32) for _, _, r, _, _ in parts]),
         "y": np.concatenate([np.asarray(y, dtype=np.int8) for _, _, _, y, _ in parts]),
         "score": np.concatenate([np.asarray(s, dtype=np.float64) for *_, s in parts]),
-    }  # fmt: skip
+    }
 
 
 def _no_result(cell: Cell, status: Status, reason: str, started: float) -> CellResult:

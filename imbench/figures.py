@@ -87,9 +87,14 @@ def ratio_curves(folds: pd.DataFrame, metric: str) -> list[Figure]:
             ax.plot(range(len(order)), table[strategy], label=strategy, **style(i))
             if np.isfinite(table[strategy].iloc[-1]):  # direct label at the line's end
                 ax.annotate(
-                    strategy, (last, table[strategy].iloc[-1]), xytext=(6, 0),
-                    textcoords="offset points", fontsize=6, va="center", color=style(i)["color"],
-                )  # fmt: skip
+                    strategy,
+                    (last, table[strategy].iloc[-1]),
+                    xytext=(6, 0),
+                    textcoords="offset points",
+                    fontsize=6,
+                    va="center",
+                    color=style(i)["color"],
+                )
         ax.set_xticks(range(len(order)), order)
         ax.set_xlim(-0.2, last + 0.8)
         ax.set_xlabel("imbalance ratio (majority:minority; native = as shipped)")
@@ -118,8 +123,9 @@ def heatmap(folds: pd.DataFrame, metric: str, baseline: str = "none") -> list[Fi
         if baseline in table.index:
             values = sign * (table - table.loc[baseline])
             lim = float(np.nanmax(np.abs(values.to_numpy(dtype=float)))) or 1.0
-            im = ax.imshow(values.to_numpy(dtype=float), aspect="auto", cmap="RdBu_r",
-                           vmin=-lim, vmax=lim)  # fmt: skip
+            im = ax.imshow(
+                values.to_numpy(dtype=float), aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim
+            )
             label = f"{metric} gain over {baseline} (> 0: better)"
             what = f"how much each strategy gains over {baseline}"
         else:
@@ -197,8 +203,13 @@ def decision_curves(curves: pd.DataFrame) -> list[Figure]:
             ax.plot(g["threshold"], g["net_benefit"], label=strategy, **style(i))
             top = max(top, float(g["net_benefit"].max()))
         everyone = group.drop_duplicates("threshold")
-        ax.plot(everyone["threshold"], everyone["treat_all"], color="grey", linestyle="--",
-                label="treat all")  # fmt: skip
+        ax.plot(
+            everyone["threshold"],
+            everyone["treat_all"],
+            color="grey",
+            linestyle="--",
+            label="treat all",
+        )
         ax.axhline(0.0, color="black", linewidth=0.8, label="treat none")
         ax.set_ylim(-0.05 * max(top, 0.01), top * 1.1 + 1e-3)
         ax.set_xlabel("threshold probability pt (a false alarm costs pt/(1-pt) of a caught row)")

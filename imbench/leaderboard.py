@@ -103,9 +103,17 @@ def board_view(
         keep.update({f"{c}_mean": c for c in columns})
         table = board[["classifier", "imbalance_ratio", "strategy", *keep]].rename(columns=keep)
         table = table[
-            ["classifier", "imbalance_ratio", "strategy", "rank", metric, f"{metric}_sd",
-             *columns[1:], "n_datasets"]
-        ]  # fmt: skip
+            [
+                "classifier",
+                "imbalance_ratio",
+                "strategy",
+                "rank",
+                metric,
+                f"{metric}_sd",
+                *columns[1:],
+                "n_datasets",
+            ]
+        ]
         order = ["classifier", "_r", "rank"]
     table = table.assign(_r=table["imbalance_ratio"].map(ratio_key)).sort_values(order)
     return table.drop(columns="_r").reset_index(drop=True)

@@ -258,8 +258,10 @@ def build_strategy(name: str, table: StrategyTable) -> Strategy:
 
 def _tuned_builtin(base: Strategy, table: StrategyTable, where: str, spec: str) -> Strategy:
     if table.on_categorical:
-        raise ConfigError(f"{where}.on_categorical: {base.name!r} already says how it handles "
-                          "categorical features")  # fmt: skip
+        raise ConfigError(
+            f"{where}.on_categorical: {base.name!r} already says how it handles "
+            "categorical features"
+        )
     if base.make_sampler is not None:
         target, prefix = base.make_sampler(0), SAMPLER
     elif base.wrap is not None:
@@ -276,9 +278,10 @@ def _tuned_builtin(base: Strategy, table: StrategyTable, where: str, spec: str) 
     bare = tuple({k.removeprefix(prefix): v for k, v in p.items()} for p in joint)
     _check_values(target, list(bare), f"{where}.grid")
     need = table.min_minority or (
-        max(base.min_minority_train, _neighbours_needed(target, bare)) if prefix == SAMPLER
+        max(base.min_minority_train, _neighbours_needed(target, bare))
+        if prefix == SAMPLER
         else base.min_minority_train
-    )  # fmt: skip
+    )
     tuned = ", ".join(f"{k} in {v}" for k, v in table.grid.items())
     return replace(
         base,
@@ -331,8 +334,12 @@ def build_classifier(name: str, table: ClassifierTable) -> Classifier:
         points = tuple({**table.params, **p} for p in (grid_points(table.grid) or base.grid))
         _check_values(est, list(points), f"{where}.grid")
         tuned = ", ".join(f"{k} in {v}" for k, v in table.grid.items())
-        return replace(base, grid=points, spec=stable_hash([base.spec, spec]),
-                       description=f"{base.description}; {tuned or table.params}")  # fmt: skip
+        return replace(
+            base,
+            grid=points,
+            spec=stable_hash([base.spec, spec]),
+            description=f"{base.description}; {tuned or table.params}",
+        )
     if not table.estimator:
         raise ConfigError(
             f"{where}: give estimator = 'package.module.Estimator' (a new classifier needs "
@@ -349,8 +356,9 @@ def build_classifier(name: str, table: ClassifierTable) -> Classifier:
             f"{where}.estimator: {table.estimator} has neither predict_proba nor "
             "decision_function: it cannot score rows (is it a classifier?)"
         )
-    scores = table.scores or ("predict_proba" if hasattr(est, "predict_proba") else
-                              "decision_function")  # fmt: skip
+    scores = table.scores or (
+        "predict_proba" if hasattr(est, "predict_proba") else "decision_function"
+    )
     if not hasattr(est, scores):
         raise ConfigError(
             f"{where}.estimator: {table.estimator} has no {scores}; it cannot score rows "
@@ -405,8 +413,11 @@ def describe_registries() -> dict[str, list[tuple[str, str]]]:
     from imbench.objectives import OBJECTIVES
 
     clfs = [(c.name, c.description) for c in CLASSIFIERS.values()]
-    clfs += [(name, f"not installed: {hint}") for name, hint in OPTIONAL_CLASSIFIERS.items()
-             if name not in CLASSIFIERS]  # fmt: skip
+    clfs += [
+        (name, f"not installed: {hint}")
+        for name, hint in OPTIONAL_CLASSIFIERS.items()
+        if name not in CLASSIFIERS
+    ]
     return {
         "strategies (add +threshold and/or +calibrated to any)": [
             (s.name, s.description) for s in STRATEGIES.values()

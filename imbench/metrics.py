@@ -56,8 +56,9 @@ def label_scores(y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
     (``tests/test_metrics.py``); computed directly they cost ~1/50 of the time, and a
     sweep and ``rescore`` score every fold of every cell with them.
     """
-    counts = np.bincount(2 * np.asarray(y, dtype=np.int64) + np.asarray(pred, dtype=np.int64),
-                         minlength=4)  # fmt: skip
+    counts = np.bincount(
+        2 * np.asarray(y, dtype=np.int64) + np.asarray(pred, dtype=np.int64), minlength=4
+    )
     tn, fp, fn, tp = (int(c) for c in counts[:4])
     tpr = tp / (tp + fn) if tp + fn else 0.0
     tnr = tn / (tn + fp) if tn + fp else 0.0

@@ -36,8 +36,13 @@ class Unit:
     @property
     def key(self) -> tuple[str, str, str, str, int]:
         """The ``unit_key`` of its cells (and the unit columns of predictions.parquet)."""
-        return (self.dataset_key, self.imbalance_ratio, self.base_strategy, self.classifier,
-                self.seed)  # fmt: skip
+        return (
+            self.dataset_key,
+            self.imbalance_ratio,
+            self.base_strategy,
+            self.classifier,
+            self.seed,
+        )
 
 
 def unit_key(cell: Cell) -> tuple[str, str, str, str, int]:
@@ -140,8 +145,9 @@ def fit_budget(cfg: SweepConfig) -> FitBudget:
             grids[(base, name)] = len(joint_grid(strategy, clf))
             fits += per_data * fits_per_unit(strategy, clf, s)
     cells = per_data * len(cfg.strategies) * len(cfg.classifiers)
-    return FitBudget(cells, per_data * len(grids), fits, s.outer_folds * s.outer_repeats,
-                     s.inner_folds, grids)  # fmt: skip
+    return FitBudget(
+        cells, per_data * len(grids), fits, s.outer_folds * s.outer_repeats, s.inner_folds, grids
+    )
 
 
 def group_units(cells: list[Cell]) -> list[Unit]:

@@ -93,9 +93,13 @@ class ProtocolSettings:
         """The ``+threshold`` objective with its parameters."""
         p = self.protocol
         return ThresholdObjective(
-            kind=p.threshold_objective, beta=p.beta, fp_cost=p.fp_cost, fn_cost=p.fn_cost,
-            capacity=p.capacity, min_precision=p.min_precision,
-        )  # fmt: skip
+            kind=p.threshold_objective,
+            beta=p.beta,
+            fp_cost=p.fp_cost,
+            fn_cost=p.fn_cost,
+            capacity=p.capacity,
+            min_precision=p.min_precision,
+        )
 
 
 @dataclass

@@ -50,8 +50,11 @@ def is_committed(sweep_dir: Path) -> bool:
     try:
         done = subprocess.run(
             ["git", "ls-files", "--error-unmatch", CELLS],
-            cwd=sweep_dir, capture_output=True, timeout=10, check=False,
-        )  # fmt: skip
+            cwd=sweep_dir,
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return False
     return done.returncode == 0
@@ -188,8 +191,16 @@ def _stats_section(stats: pd.DataFrame) -> str:
 
 
 def _calibration_table(board: pd.DataFrame) -> str:
-    cols = ["classifier", "imbalance_ratio", "strategy", "brier_mean", "log_loss_mean", "ece_mean",
-            "cal_slope_mean", "cal_intercept_mean"]  # fmt: skip
+    cols = [
+        "classifier",
+        "imbalance_ratio",
+        "strategy",
+        "brier_mean",
+        "log_loss_mean",
+        "ece_mean",
+        "cal_slope_mean",
+        "cal_intercept_mean",
+    ]
     table = board[cols].sort_values(["classifier", "imbalance_ratio", "ece_mean"])
     return _table(table.rename(columns=lambda c: c.removesuffix("_mean")))
 
@@ -221,12 +232,13 @@ def write_report(
     for name, figs in (
         ("Critical-difference diagrams", cds),
         ("Metric against imbalance ratio", figures.ratio_curves(folds, metric)),
-        (f"Strategy x dataset: gain over {baseline or 'none'}",
-         figures.heatmap(folds, metric, baseline or "none")),
+        (
+            f"Strategy x dataset: gain over {baseline or 'none'}",
+            figures.heatmap(folds, metric, baseline or "none"),
+        ),
         ("Reliability (calibration)", figures.reliability(folds)),
-        ("Decision curves (from the stored predictions)",
-         figures.decision_curves(curves)),
-    ):  # fmt: skip
+        ("Decision curves (from the stored predictions)", figures.decision_curves(curves)),
+    ):
         sections.append((name, figs))
         made.extend(figs)
     paths = list(analysis.figures)

@@ -98,10 +98,12 @@ def _check_subset(cfg: SweepConfig, src: SweepConfig, name: str) -> None:
 
     ran_bases = {base(s) for s in src.strategies}
     checks: dict[str, tuple[list[Any], list[Any]]] = {
-        "datasets": (cfg.datasets, src.datasets), "ratios": (cfg.ratios, src.ratios),
-        "classifiers": (cfg.classifiers, src.classifiers), "seeds": (cfg.seeds, src.seeds),
+        "datasets": (cfg.datasets, src.datasets),
+        "ratios": (cfg.ratios, src.ratios),
+        "classifiers": (cfg.classifiers, src.classifiers),
+        "seeds": (cfg.seeds, src.seeds),
         "strategies": ([s for s in cfg.strategies if base(s) not in ran_bases], []),
-    }  # fmt: skip
+    }
     for what, (asked, ran) in checks.items():
         extra = [str(a) for a in asked if a not in ran]
         if extra:
@@ -152,8 +154,9 @@ def rescore(
     was = source.read_config().get("protocol", {}).get("calibration", "sigmoid")
     same_calibration = protocol.get("calibration", was) == was
     known = _known_proba_scores(src_cells, src_folds, fits, same_calibration)
-    by_key = src_cells.set_index(["dataset_key", "imbalance_ratio", "strategy", "classifier",
-                                  "seed"])  # fmt: skip
+    by_key = src_cells.set_index(
+        ["dataset_key", "imbalance_ratio", "strategy", "classifier", "seed"]
+    )
     settings = ProtocolSettings.of(cfg)
     results: list[CellResult] = []
     for unit in units:
@@ -161,9 +164,16 @@ def rescore(
         if fit is not None:
             unit_started = time.perf_counter()
             scored = score_unit(
-                unit, fit.outcomes, settings, seconds=0.0, n_fits=0, n_rows=fit.n_rows,
-                n_minority=fit.n_minority, actual_ir=fit.actual_ir, known=known.get(unit.key),
-            )  # fmt: skip
+                unit,
+                fit.outcomes,
+                settings,
+                seconds=0.0,
+                n_fits=0,
+                n_rows=fit.n_rows,
+                n_minority=fit.n_minority,
+                actual_ir=fit.actual_ir,
+                known=known.get(unit.key),
+            )
             spent = time.perf_counter() - unit_started
             for r in scored:
                 r.seconds = spent / len(scored)
@@ -183,8 +193,12 @@ def rescore(
             _write_subset_predictions(source, target, keys)
         target.write_json(CONFIG, cfg.model_dump(mode="json"))
         prov = provenance(cfg.config_hash())
-        prov["rescored_from"] = {"sweep": source.name, "path": str(source.path.resolve()),
-                                 "protocol": protocol, "subset": subset or {}}  # fmt: skip
+        prov["rescored_from"] = {
+            "sweep": source.name,
+            "path": str(source.path.resolve()),
+            "protocol": protocol,
+            "subset": subset or {},
+        }
         target.write_json(PROVENANCE, prov)
     return Rescored(cfg, target.folder, cells, folds, time.perf_counter() - started)
 

@@ -49,8 +49,16 @@ STATS_COLUMNS = [
 ]
 # Nemenyi's q_alpha at alpha = 0.05 (Demsar 2006, Table 5), by number of strategies.
 _Q05 = {
-    2: 1.960, 3: 2.343, 4: 2.569, 5: 2.728, 6: 2.850, 7: 2.949, 8: 3.031, 9: 3.102, 10: 3.164,
-}  # fmt: skip
+    2: 1.960,
+    3: 2.343,
+    4: 2.569,
+    5: 2.728,
+    6: 2.850,
+    7: 2.949,
+    8: 3.031,
+    9: 3.102,
+    10: 3.164,
+}
 
 
 def holm(p_values: Any) -> np.ndarray:
@@ -280,10 +288,15 @@ def paired(a: pd.Series, b: pd.Series, *, sign: float = 1.0) -> dict[str, Any]:
         warnings.simplefilter("ignore", RuntimeWarning)
         p = float(ss.wilcoxon(nonzero).pvalue) if len(nonzero) else 1.0
     return {
-        "n_datasets": len(a), "mean": float(a.mean()), "mean_other": float(b.mean()),
-        "difference": float(a.mean() - b.mean()), "wins": int(better.sum()),
-        "ties": int(len(a) - len(nonzero)), "losses": int(worse.sum()), "p_value": p,
-    }  # fmt: skip
+        "n_datasets": len(a),
+        "mean": float(a.mean()),
+        "mean_other": float(b.mean()),
+        "difference": float(a.mean() - b.mean()),
+        "wins": int(better.sum()),
+        "ties": int(len(a) - len(nonzero)),
+        "losses": int(worse.sum()),
+        "p_value": p,
+    }
 
 
 def planned(
@@ -317,10 +330,14 @@ def planned(
             both = wide[[a, b]].dropna()
             block.append(
                 {
-                    "metric": metric, "classifier": clf, "imbalance_ratio": ir,
-                    "strategy": a, "other": b, **paired(both[a], both[b], sign=sign),
+                    "metric": metric,
+                    "classifier": clf,
+                    "imbalance_ratio": ir,
+                    "strategy": a,
+                    "other": b,
+                    **paired(both[a], both[b], sign=sign),
                 }
-            )  # fmt: skip
+            )
         if block:
             adjusted = holm([r["p_value"] for r in block])
             for r, q in zip(block, adjusted, strict=True):

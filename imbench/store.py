@@ -57,8 +57,16 @@ def _compact(frame: pd.DataFrame) -> pd.DataFrame:
     """Dictionary-encoded ids, small integer types: predictions are most of a sweep's bytes."""
     for column in UNIT_COLUMNS[:-1]:  # the ids; the last is the seed
         frame[column] = frame[column].astype("category")
-    return frame.astype({"seed": "int32", "fold": "int16", "inner": "bool", "row": "int32",
-                         "y": "int8", "score": "float64"})  # fmt: skip
+    return frame.astype(
+        {
+            "seed": "int32",
+            "fold": "int16",
+            "inner": "bool",
+            "row": "int32",
+            "y": "int8",
+            "score": "float64",
+        }
+    )
 
 
 def _predictions_frame(units: list[dict[str, Any]]) -> pd.DataFrame | None:

@@ -52,8 +52,10 @@ def stored_fits(
     folds = folder.read_folds() if folds is None else folds
     folds = folds.sort_values(["cell_id", "fold"], kind="stable").reset_index(drop=True)
     rows = folds.groupby("cell_id", sort=False).indices
-    cols = {c: folds[c].to_numpy() for c in ("fold", "params", "inner_pr_auc", "fit_seconds",
-                                              "n_train", "n_train_minority")}  # fmt: skip
+    cols = {
+        c: folds[c].to_numpy()
+        for c in ("fold", "params", "inner_pr_auc", "fit_seconds", "n_train", "n_train_minority")
+    }
     fits: dict[tuple[Any, ...], StoredFit] = {}
     for cell in ran.itertuples():
         key = unit_key(cell)
@@ -62,8 +64,9 @@ def stored_fits(
         if key not in units or cell.cell_id not in rows:
             continue
         outcomes = [_outcome(spans, units[key], cols, i) for i in rows[cell.cell_id]]
-        fits[key] = StoredFit(outcomes, int(cell.n_rows), int(cell.n_minority),
-                              float(cell.actual_ir))  # fmt: skip
+        fits[key] = StoredFit(
+            outcomes, int(cell.n_rows), int(cell.n_minority), float(cell.actual_ir)
+        )
     return fits
 
 
@@ -105,10 +108,16 @@ def _prediction_spans(preds: pd.DataFrame) -> tuple[_Spans, dict[tuple[Any, ...]
     edges = np.flatnonzero((np.diff(unit) != 0) | (np.diff(fold) != 0) | (np.diff(inner) != 0))
     starts = np.r_[0, edges + 1]
     ends = np.r_[edges + 1, len(unit)]
-    at = {(int(unit[a]), int(fold[a]), bool(inner[a])): (int(a), int(b))
-          for a, b in zip(starts, ends, strict=True)}  # fmt: skip
-    spans = _Spans(row[order], preds["y"].to_numpy(np.int64)[order],
-                   preds["score"].to_numpy(np.float64)[order], at)  # fmt: skip
+    at = {
+        (int(unit[a]), int(fold[a]), bool(inner[a])): (int(a), int(b))
+        for a, b in zip(starts, ends, strict=True)
+    }
+    spans = _Spans(
+        row[order],
+        preds["y"].to_numpy(np.int64)[order],
+        preds["score"].to_numpy(np.float64)[order],
+        at,
+    )
     return spans, keys
 
 

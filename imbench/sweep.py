@@ -103,8 +103,10 @@ def summarize(cells: pd.DataFrame, leaderboard: pd.DataFrame) -> dict[str, Any]:
 
 
 def tracked_marker(cfg: SweepConfig, ids: list[str]) -> dict[str, Any]:
-    return {"tracking_uri": resolve_tracking_uri(cfg.tracking_uri, Path(cfg.out)),
-            "cells": stable_hash(sorted(ids))}  # fmt: skip
+    return {
+        "tracking_uri": resolve_tracking_uri(cfg.tracking_uri, Path(cfg.out)),
+        "cells": stable_hash(sorted(ids)),
+    }
 
 
 def finished_summary(cfg: SweepConfig) -> dict[str, Any] | None:

@@ -78,16 +78,24 @@ def compare(
         wanted = parse_pairs(pairs)
         folds = read_folds(sweep_dir)
         tables = [
-            planned(folds, metric=m.strip(), pairs=wanted, classifier=classifier,
-                    ratio=_ratio(ratio))
+            planned(
+                folds, metric=m.strip(), pairs=wanted, classifier=classifier, ratio=_ratio(ratio)
+            )
             for m in metric.split(",")
-        ]  # fmt: skip
+        ]
         print_pairs(sweep_dir.name, tables, len(wanted))
         return
     cfg = sweep_config(SweepFolder(sweep_dir), out, tracking_uri)
     into = output_dir(sweep_dir)
-    result = analyse(sweep_dir, into=into, metric=metric, baseline=baseline, rope=rope,
-                     classifier=classifier, ratio=_ratio(ratio))  # fmt: skip
+    result = analyse(
+        sweep_dir,
+        into=into,
+        metric=metric,
+        baseline=baseline,
+        rope=rope,
+        classifier=classifier,
+        ratio=_ratio(ratio),
+    )
     print_stats(result.stats, metric)
     console.print(f"stats: {SweepFolder(into).stats}")
     for path in result.figures:
@@ -171,9 +179,13 @@ def audit(
 
     cfg = build_config(
         default_config_dict(),
-        {"datasets": [dataset], "strategies": [strategy], "classifiers": [classifier],
-         "ratios": [parse_ratio(ratio)]},
-    )  # fmt: skip
+        {
+            "datasets": [dataset],
+            "strategies": [strategy],
+            "classifiers": [classifier],
+            "ratios": [parse_ratio(ratio)],
+        },
+    )
     result = audit_cell(cfg, seed=seed)
     print_audit(result, cfg.strategies[0], cfg.classifiers[0])
     target = audit_table(out, result.slug)
@@ -210,10 +222,16 @@ def advise(
 
     if metric not in ADVISE_METRICS:
         raise ConfigError(f"metric: {metric!r} is not one of {', '.join(ADVISE_METRICS)}")
-    protocol = {"outer_repeats": repeats, "beta": beta, "fp_cost": fp_cost, "fn_cost": fn_cost,
-                "capacity": capacity}  # fmt: skip
-    name, result = advise_data(data, metric=metric, classifier=classifier, protocol=protocol,
-                               seed=seed, alpha=alpha)  # fmt: skip
+    protocol = {
+        "outer_repeats": repeats,
+        "beta": beta,
+        "fp_cost": fp_cost,
+        "fn_cost": fn_cost,
+        "capacity": capacity,
+    }
+    name, result = advise_data(
+        data, metric=metric, classifier=classifier, protocol=protocol, seed=seed, alpha=alpha
+    )
     print_advice(result, name)
     target = advice_summary(out, slug(name, result.metric, classifier))
     target.parent.mkdir(parents=True, exist_ok=True)

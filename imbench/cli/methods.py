@@ -45,8 +45,10 @@ def check(
     _install_config(config)
     with threadpool_limits(limits=1):
         kind, checks = check_entry(name)
-    setup = (f"{N_ROWS} rows ({N_PERMUTED} permuted), {MINORITY:.0%} minority, "
-             f"{SETTINGS.outer_folds} outer x {SETTINGS.inner_folds} inner folds")  # fmt: skip
+    setup = (
+        f"{N_ROWS} rows ({N_PERMUTED} permuted), {MINORITY:.0%} minority, "
+        f"{SETTINGS.outer_folds} outer x {SETTINGS.inner_folds} inner folds"
+    )
     print_checks(kind, name, checks, setup)
     failed = [c.name for c in checks if c.ok is False]
     if failed:

@@ -26,8 +26,13 @@ def check_format(fmt: str) -> None:
         raise ConfigError(f"--format: {fmt!r} is not one of {', '.join(FORMATS)}")
 
 
-def table(title: str, columns: list[str] | tuple[str, ...], rows: list[list[str]],
-          *, left: tuple[str, ...] = ()) -> Table:  # fmt: skip
+def table(
+    title: str,
+    columns: list[str] | tuple[str, ...],
+    rows: list[list[str]],
+    *,
+    left: tuple[str, ...] = (),
+) -> Table:
     """A rich table, columns right-aligned unless named in ``left``."""
     out = Table(title=title)
     for col in columns:
@@ -115,15 +120,30 @@ def print_reasons(sweep_dir: Path, limit: int = 10) -> None:
 
 
 def print_sweeps(sweeps: list[dict[str, Any]], out: Path) -> None:
-    columns = ("name", "date", "cells", "ok", "skipped", "failed", "best by pr_auc rank", "in",
-               "pr_auc", "N")  # fmt: skip
+    columns = (
+        "name",
+        "date",
+        "cells",
+        "ok",
+        "skipped",
+        "failed",
+        "best by pr_auc rank",
+        "in",
+        "pr_auc",
+        "N",
+    )
     rows = [
-        [row["name"], row["date"], *(str(row[k]) for k in ("cells", "ok", "skipped", "failed")),
-         row["best_strategy"], row["slice"],
-         "" if math.isnan(row["best_pr_auc"]) else f"{row['best_pr_auc']:.3f}",
-         str(row["n_datasets"] or "")]
+        [
+            row["name"],
+            row["date"],
+            *(str(row[k]) for k in ("cells", "ok", "skipped", "failed")),
+            row["best_strategy"],
+            row["slice"],
+            "" if math.isnan(row["best_pr_auc"]) else f"{row['best_pr_auc']:.3f}",
+            str(row["n_datasets"] or ""),
+        ]
         for row in sweeps
-    ]  # fmt: skip
+    ]
     left = ("name", "date", "skipped", "failed", "best by pr_auc rank", "in")
     console.print(table(f"sweeps under {out}", columns, rows, left=left))
     console.print("best: lowest mean rank within one classifier x ratio (`imbench leaderboard`)")

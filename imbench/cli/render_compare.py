@@ -60,13 +60,22 @@ def print_pairs(name: str, tables: list[Any], n_pairs: int) -> None:
             ["metric", "classifier", "imbalance_ratio"], sort=False
         ):
             rows = [
-                [r.strategy, r.other, str(r.n_datasets), f"{r.mean:.4f}", f"{r.mean_other:.4f}",
-                 f"{r.difference:+.4f}", f"{r.wins}/{r.ties}/{r.losses}", f"{r.p_value:.3g}",
-                 f"{r.p_holm:.3g}"]
+                [
+                    r.strategy,
+                    r.other,
+                    str(r.n_datasets),
+                    f"{r.mean:.4f}",
+                    f"{r.mean_other:.4f}",
+                    f"{r.difference:+.4f}",
+                    f"{r.wins}/{r.ties}/{r.losses}",
+                    f"{r.p_value:.3g}",
+                    f"{r.p_holm:.3g}",
+                ]
                 for r in block.itertuples()
-            ]  # fmt: skip
-            console.print(table(f"{m}, classifier={clf}, ratio={ir}", columns, rows,
-                                left=("A", "B")))  # fmt: skip
+            ]
+            console.print(
+                table(f"{m}, classifier={clf}, ratio={ir}", columns, rows, left=("A", "B"))
+            )
 
 
 def print_diff(result: Any, fmt: str) -> None:
@@ -80,8 +89,12 @@ def print_diff(result: Any, fmt: str) -> None:
         sys.stdout.write(result.strategies.to_csv(index=False))
         return
     if fmt == "markdown":
-        parts = [f"# {result.a} -> {result.b} ({result.metric}, changes are B - A)", "",
-                 result.verdict(), ""]  # fmt: skip
+        parts = [
+            f"# {result.a} -> {result.b} ({result.metric}, changes are B - A)",
+            "",
+            result.verdict(),
+            "",
+        ]
         parts += [f"- {note}" for note in result.notes]
         for title, frame in result.tables():
             parts += ["", f"## {title}", "", to_markdown(frame)]
@@ -104,23 +117,50 @@ def print_diff(result: Any, fmt: str) -> None:
         console.print(
             table("setup that differs", ("what", "A", "B"), rows, left=("what", "A", "B"))
         )
-    columns = ("classifier", "ratio", "strategy", "N", "A", "B", "change", "w/t/l", "p (Holm)",
-               "rank A -> B")  # fmt: skip
+    columns = (
+        "classifier",
+        "ratio",
+        "strategy",
+        "N",
+        "A",
+        "B",
+        "change",
+        "w/t/l",
+        "p (Holm)",
+        "rank A -> B",
+    )
     rows = [
-        [r.classifier, str(r.imbalance_ratio), r.strategy, str(r.n_datasets), f"{r.mean_a:.3f}",
-         f"{r.mean_b:.3f}", f"{r.change:+.4f}", f"{r.wins}/{r.ties}/{r.losses}",
-         f"{r.p_holm:.3f}", f"{r.rank_a:.2f} -> {r.rank_b:.2f}"]
+        [
+            r.classifier,
+            str(r.imbalance_ratio),
+            r.strategy,
+            str(r.n_datasets),
+            f"{r.mean_a:.3f}",
+            f"{r.mean_b:.3f}",
+            f"{r.change:+.4f}",
+            f"{r.wins}/{r.ties}/{r.losses}",
+            f"{r.p_holm:.3f}",
+            f"{r.rank_a:.2f} -> {r.rank_b:.2f}",
+        ]
         for r in result.strategies.itertuples()
-    ]  # fmt: skip
+    ]
     title = f"strategies: {result.metric} A -> B over shared datasets"
     console.print(table(title, columns, rows, left=("strategy",)))
     if not result.cells.empty:
         moved = ("dataset", "ratio", "strategy", "classifier", "A", "B", "change", "SE")
         rows = [
-            [escape(r.dataset), str(r.imbalance_ratio), r.strategy, r.classifier,
-             f"{r.mean_a:.3f}", f"{r.mean_b:.3f}", f"{r.change:+.4f}", f"{r.noise:.4f}"]
+            [
+                escape(r.dataset),
+                str(r.imbalance_ratio),
+                r.strategy,
+                r.classifier,
+                f"{r.mean_a:.3f}",
+                f"{r.mean_b:.3f}",
+                f"{r.change:+.4f}",
+                f"{r.noise:.4f}",
+            ]
             for r in result.cells.head(20).itertuples()
-        ]  # fmt: skip
+        ]
         title = f"{len(result.cells)} cells moved beyond fold noise (2 SE)"
         console.print(table(title, moved, rows, left=moved))
         if len(result.cells) > 20:
@@ -145,11 +185,18 @@ def print_advice(result: Any, name: str) -> None:
         f"(chance {d.prevalence:.3f})"
     )
     console.print(f"rule: {result.rule}")
-    console.print(table(f"playbook path on {result.metric}", STEP_COLUMNS, step_rows(result),
-                        left=tuple(STEP_COLUMNS)))  # fmt: skip
+    console.print(
+        table(
+            f"playbook path on {result.metric}",
+            STEP_COLUMNS,
+            step_rows(result),
+            left=tuple(STEP_COLUMNS),
+        )
+    )
     title = f"every candidate: {result.metric} over all outer folds, Brier, ECE"
-    console.print(table(title, CANDIDATE_COLUMNS, candidate_rows(result),
-                        left=tuple(CANDIDATE_COLUMNS)))  # fmt: skip
+    console.print(
+        table(title, CANDIDATE_COLUMNS, candidate_rows(result), left=tuple(CANDIDATE_COLUMNS))
+    )
     q25, q50, q75 = result.threshold
     usable = "usable as probabilities" if result.calibrated_enough else "not calibrated"
     console.print(

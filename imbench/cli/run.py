@@ -72,13 +72,22 @@ def run(
     from imbench.flows.launch import launch
 
     overrides = {
-        "datasets": split_datasets(dataset), "strategies": split_list(strategy),
-        "classifiers": split_list(classifier), "ratios": _ratios(ratio), "seeds": _seeds(seed),
-        "out": out, "name": name, "workers": workers, "tracking_uri": tracking_uri,
+        "datasets": split_datasets(dataset),
+        "strategies": split_list(strategy),
+        "classifiers": split_list(classifier),
+        "ratios": _ratios(ratio),
+        "seeds": _seeds(seed),
+        "out": out,
+        "name": name,
+        "workers": workers,
+        "tracking_uri": tracking_uri,
         "dask_address": dask_address,
-    }  # fmt: skip
-    plan = None if quiet else (lambda line: err.print(f"plan: {line}", highlight=False,
-                                                       soft_wrap=True))  # fmt: skip
+    }
+    plan = (
+        None
+        if quiet
+        else (lambda line: err.print(f"plan: {line}", highlight=False, soft_wrap=True))
+    )
     outcome = launch(load_config_dict(config), overrides, show_progress=not quiet, on_plan=plan)
     cfg, summary = outcome.cfg, outcome.summary
     resume = f"run the same command again to resume (sweep {cfg.name!r} under {cfg.out})"
@@ -115,8 +124,14 @@ def _with_protocol_options(fn: Any) -> Any:
         info = ProtocolConfig.model_fields[field]
         kind = float if info.annotation is float else str
         option = typer.Option(protocol_flag(field), help=info.description)
-        extra.append(inspect.Parameter(field, inspect.Parameter.KEYWORD_ONLY, default=None,
-                                       annotation=Annotated[kind | None, option]))  # fmt: skip
+        extra.append(
+            inspect.Parameter(
+                field,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=None,
+                annotation=Annotated[kind | None, option],
+            )
+        )
     params = [p for p in signature.parameters.values() if p.name != "protocol"]
 
     def wrapper(**kwargs: Any) -> Any:
@@ -153,9 +168,11 @@ def rescore(
     from imbench.rescore import rescore as rescore_sweep
 
     asked_for: dict[str, list[Any] | None] = {
-        "datasets": split_datasets(dataset), "strategies": split_list(strategy),
-        "classifiers": split_list(classifier), "ratios": _ratios(ratio),
-    }  # fmt: skip
+        "datasets": split_datasets(dataset),
+        "strategies": split_list(strategy),
+        "classifiers": split_list(classifier),
+        "ratios": _ratios(ratio),
+    }
     subset = {k: v for k, v in asked_for.items() if v}
     if not protocol and not subset:
         raise ConfigError(
@@ -174,10 +191,15 @@ def rescore(
     )
     console.print(f"results: {done.folder.path}")
     cfg = done.cfg.model_copy(update={"tracking_uri": tracking_uri or done.cfg.tracking_uri})
-    summary = {"cells": len(done.cells), "ok": int(counts.get("ok", 0)), "n_fits": 0,
-               "seconds": done.seconds}  # fmt: skip
-    artifacts = [p for p in (done.folder.leaderboard, done.folder.cells, done.folder.stats)
-                 if p.exists()]  # fmt: skip
+    summary = {
+        "cells": len(done.cells),
+        "ok": int(counts.get("ok", 0)),
+        "n_fits": 0,
+        "seconds": done.seconds,
+    }
+    artifacts = [
+        p for p in (done.folder.leaderboard, done.folder.cells, done.folder.stats) if p.exists()
+    ]
     tracker = log_parent_run(cfg, summary, artifacts, {"imbench.rescored_from": source.name})
     if tracker.behind:
         err.print(f"[yellow]not logged to MLflow at {tracker.uri}: {escape(tracker.error)}[/]")
@@ -189,8 +211,9 @@ def rescore(
 
 
 @app.command()
-def sync(sweep: SweepArg = None, out: OutOpt = Path("results"),
-         tracking_uri: TrackingOpt = None) -> None:  # fmt: skip
+def sync(
+    sweep: SweepArg = None, out: OutOpt = Path("results"), tracking_uri: TrackingOpt = None
+) -> None:
     """Back-fill MLflow from a sweep's Parquet results (after a tracking outage)."""
     from imbench.flows.tracking import sync_tracking
     from imbench.history import find_sweep, sweep_config
@@ -243,7 +266,18 @@ def ui(
         fail(f"no MLflow store at {uri}; run `imbench run` first")
     artifacts = mlartifacts(out).resolve().as_uri()
     console.print(f"MLflow UI on http://127.0.0.1:{port} for {uri} (Ctrl-C to stop)")
-    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
-           "--default-artifact-root", artifacts, "--host", "127.0.0.1",
-           "--port", str(port)]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        uri,
+        "--default-artifact-root",
+        artifacts,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     os.execv(sys.executable, cmd)
