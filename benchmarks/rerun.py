@@ -5,7 +5,7 @@ python benchmarks/rerun.py
 
 from __future__ import annotations
 
-from _common import config, sweep
+from _common import config, sweep, table, write_page
 
 
 def main() -> None:
@@ -16,13 +16,60 @@ def main() -> None:
     )
     first = sweep(cfg)
     second = sweep(cfg)
+    rows = []
     for label, s in (("first run", first), ("rerun", second)):
         work = s["wall_seconds"] - s["startup_seconds"]
+        rows.append(
+            (
+                label,
+                s["computed"],
+                s["reused"],
+                f"{s['wall_seconds']:.1f}",
+                f"{s['startup_seconds']:.1f}",
+                f"{work:.1f}",
+            )
+        )
         print(
             f"{label:<9}: {s['computed']:>3} cells computed, {s['reused']:>3} reused, "
             f"wall {s['wall_seconds']:.1f} s = start-up {s['startup_seconds']:.1f} s "
             f"+ {work:.1f} s of work"
         )
+    grid = (
+        f"{len(cfg.datasets)} datasets ({', '.join(cfg.datasets)}) x ratios "
+        f"{', '.join(str(r) for r in cfg.ratios)} x {len(cfg.strategies)} strategies "
+        f"({', '.join(cfg.strategies)}) x {', '.join(cfg.classifiers)}, "
+        f"{cfg.workers or 'default'} workers"
+    )
+    body = [
+        f"One sweep of {grid}, run twice into the same fresh results folder by "
+        "`run_sweep` (imbench's real path: the local Prefect server, the process pool, "
+        "Parquet, MLflow) called in this Python process, so interpreter start and imports "
+        "are not counted, and the second call finds them done.",
+        "",
+        "## The sweep, then the same sweep again",
+        "",
+        "Seconds of wall time, N = 1 of each; start-up runs from the call until the cells "
+        "are handed out (with nothing to compute, until planning ends).",
+        "",
+        *table(
+            ["run", "cells computed", "cells reused", "wall (s)", "start-up (s)", "work (s)"],
+            rows,
+        ),
+    ]
+    write_page(
+        "rerun",
+        "Rerun",
+        body,
+        argv=[],
+        how_to_read=(
+            "A rerun of a finished sweep should compute 0 cells and reuse all of them, and "
+            "its wall time should be mostly start-up (starting and stopping the local "
+            "Prefect server): the work column is what reading the finished results back "
+            "costs. The first row is the price of the sweep itself, for scale. A whole "
+            "`imbench run` process adds interpreter start and imports on top: see "
+            "[fixed costs](fixed_costs.md) for the rerun as a whole process."
+        ),
+    )
 
 
 if __name__ == "__main__":
