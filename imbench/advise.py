@@ -150,13 +150,17 @@ class _Scorer:
 
 
 def diagnose(
-    X: np.ndarray, y: np.ndarray, categorical: tuple[int, ...], s: ProtocolSettings, seed: int
+    X: np.ndarray,
+    y: np.ndarray,
+    categorical: tuple[int, ...],
+    settings: ProtocolSettings,
+    seed: int,
 ) -> Diagnosis:
     n_min = int(y.sum())
     ir = (len(y) - n_min) / n_min
     features = Features(X.shape[1], categorical, bool(np.isnan(X).any()))
     try:
-        check_feasible(y, STRATEGIES["smote"], s, seed, features)
+        check_feasible(y, STRATEGIES["smote"], settings, seed, features)
         smote_ok, smote_note = True, "every inner training fold has >= 6 minority rows"
     except CannotRun as exc:
         smote_ok, smote_note = False, str(exc)
@@ -310,9 +314,12 @@ class _FoldTable:
     """Per candidate and outer fold: the user's metric, Brier and ECE (variants share fits)."""
 
     def __init__(
-        self, score: _Scorer, s: ProtocolSettings, outcomes: Callable[[str], list[FoldOutcome]]
+        self,
+        score: _Scorer,
+        settings: ProtocolSettings,
+        outcomes: Callable[[str], list[FoldOutcome]],
     ) -> None:
-        self.score, self.s, self.outcomes = score, s, outcomes
+        self.score, self.settings, self.outcomes = score, settings, outcomes
         self.names: list[str] = []
         self.metric: dict[str, np.ndarray] = {}
         self.brier: dict[str, np.ndarray] = {}
@@ -328,7 +335,7 @@ class _FoldTable:
             return
         m, b, e = [], [], []
         for o in folds:
-            proba, threshold = o.variant(spec, self.s)
+            proba, threshold = o.variant(spec, self.settings)
             m.append(self.score(o.y_test, proba, threshold))
             b.append(ranking_scores(o.y_test, proba)["brier"])
             e.append(expected_calibration_error(o.y_test, proba))
@@ -441,15 +448,24 @@ def _interval(values: np.ndarray, test_share: float, metric: str) -> tuple[float
 
 
 def _cross_validated_selection(
-    path: _Path, table: _FoldTable, s: ProtocolSettings, chosen: str, test_share: float, metric: str
+    path: _Path,
+    table: _FoldTable,
+    settings: ProtocolSettings,
+    chosen: str,
+    test_share: float,
+    metric: str,
 ) -> Estimate:
     """Score, on each outer fold, what the path chooses from the other folds of its repeat."""
     n = len(table.metric["none"])
     held_out, agree = [], 0
     for f in range(n):
-        repeat = f // s.outer_folds
+        repeat = f // settings.outer_folds
         others = np.array(
-            [g for g in range(repeat * s.outer_folds, (repeat + 1) * s.outer_folds) if g != f]
+            [
+                g
+                for g in range(repeat * settings.outer_folds, (repeat + 1) * settings.outer_folds)
+                if g != f
+            ]
         )
         _, pick, _ = path.run(others)
         held_out.append(table.metric[pick][f])

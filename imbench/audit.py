@@ -41,13 +41,16 @@ def _mean(rows: list[dict[str, float]]) -> dict[str, float]:
 
 
 def _scored(
-    outcomes: list[FoldOutcome], spec: StrategySpec, s: ProtocolSettings, on_test: bool = False
+    outcomes: list[FoldOutcome],
+    spec: StrategySpec,
+    settings: ProtocolSettings,
+    on_test: bool = False,
 ) -> dict[str, float]:
     rows = []
     for o in outcomes:
-        proba, threshold = o.variant(spec, s)
+        proba, threshold = o.variant(spec, settings)
         if on_test:  # the mistake: the test fold chooses its own threshold
-            threshold = s.objective.choose(o.y_test, proba)
+            threshold = settings.objective.choose(o.y_test, proba)
         elif not spec.tune_threshold:
             threshold = DEFAULT_THRESHOLD
         rows.append(_fold_scores(o.y_test, proba, threshold))

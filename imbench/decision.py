@@ -83,10 +83,10 @@ def decision_curves(
             continue
         done.add((key, spec.name))
         curves, alls = [], []
-        for o in fits[key].outcomes:  # one unit's outcomes serve all its strategies' curves
-            proba, _ = o.variant(spec, settings)
-            curves.append(net_benefit(o.y_test, proba, thresholds))
-            alls.append(treat_all(o.y_test, thresholds))
+        for outcome in fits[key].outcomes:  # one unit's outcomes serve all its strategies
+            proba, _ = outcome.variant(spec, settings)
+            curves.append(net_benefit(outcome.y_test, proba, thresholds))
+            alls.append(treat_all(outcome.y_test, thresholds))
         nb, ta = np.mean(curves, axis=0), np.mean(alls, axis=0)
         for t, b, a in zip(thresholds, nb, ta, strict=True):
             rows.append(

@@ -126,7 +126,7 @@ class FoldOutcome:
             self._maps[method] = fit_calibrator(self.y_train, self.oof, method)
         return self._maps[method]
 
-    def variant(self, spec: StrategySpec, s: ProtocolSettings) -> tuple[np.ndarray, float]:
+    def variant(self, spec: StrategySpec, settings: ProtocolSettings) -> tuple[np.ndarray, float]:
         """Outer-test probabilities and threshold of one modifier combination.
 
         Both the calibration map and the threshold come from the inner
@@ -134,32 +134,34 @@ class FoldOutcome:
         """
         proba, inner = self.proba, self.oof
         if spec.calibrated:
-            calibrate = self.calibration(s.calibration)
+            calibrate = self.calibration(settings.calibration)
             proba, inner = calibrate(proba), calibrate(inner)
-        threshold = s.objective.choose(self.y_train, inner) if spec.tune_threshold else None
+        threshold = settings.objective.choose(self.y_train, inner) if spec.tune_threshold else None
         return proba, DEFAULT_THRESHOLD if threshold is None else threshold
 
 
 def outer_splits(
-    y: np.ndarray, s: ProtocolSettings, seed: int
+    y: np.ndarray, settings: ProtocolSettings, seed: int
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     cv = RepeatedStratifiedKFold(
-        n_splits=s.outer_folds, n_repeats=s.outer_repeats, random_state=seed
+        n_splits=settings.outer_folds, n_repeats=settings.outer_repeats, random_state=seed
     )
     return list(cv.split(np.zeros(len(y)), y))
 
 
 def inner_splits(
-    y_train: np.ndarray, s: ProtocolSettings, seed: int, fold: int
+    y_train: np.ndarray, settings: ProtocolSettings, seed: int, fold: int
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    cv = StratifiedKFold(n_splits=s.inner_folds, shuffle=True, random_state=derive_seed(seed, fold))
+    cv = StratifiedKFold(
+        n_splits=settings.inner_folds, shuffle=True, random_state=derive_seed(seed, fold)
+    )
     return list(cv.split(np.zeros(len(y_train)), y_train))
 
 
 def check_feasible(
     y: np.ndarray,
     strategy: Strategy,
-    s: ProtocolSettings,
+    settings: ProtocolSettings,
     split_seed: int,
     features: Features | None = None,
 ) -> None:
@@ -169,13 +171,15 @@ def check_feasible(
     if reason:
         raise CannotRun(reason)
     n_min = int(y.sum())
-    if n_min < s.outer_folds:
-        raise CannotRun(f"{n_min} minority rows < {s.outer_folds} outer folds")
+    if n_min < settings.outer_folds:
+        raise CannotRun(f"{n_min} minority rows < {settings.outer_folds} outer folds")
     smallest = None
-    for fold, (train, _) in enumerate(outer_splits(y, s, split_seed)):
-        if int(y[train].sum()) < s.inner_folds:
-            raise CannotRun(f"outer fold {fold} has < {s.inner_folds} minority rows for inner CV")
-        for itrain, _ in inner_splits(y[train], s, split_seed, fold):
+    for fold, (train, _) in enumerate(outer_splits(y, settings, split_seed)):
+        if int(y[train].sum()) < settings.inner_folds:
+            raise CannotRun(
+                f"outer fold {fold} has < {settings.inner_folds} minority rows for inner CV"
+            )
+        for itrain, _ in inner_splits(y[train], settings, split_seed, fold):
             count = int(y[train][itrain].sum())
             smallest = count if smallest is None else min(smallest, count)
     if smallest is not None and smallest < strategy.min_minority_train:
@@ -192,10 +196,10 @@ def joint_grid(strategy: Strategy, classifier: Classifier) -> list[dict[str, Any
     return [{**c, **s} for c in (classifier.grid or ({},)) for s in (strategy.grid or ({},))]
 
 
-def fits_per_unit(strategy: Strategy, classifier: Classifier, s: ProtocolSettings) -> int:
+def fits_per_unit(strategy: Strategy, classifier: Classifier, settings: ProtocolSettings) -> int:
     """outer folds x (inner folds x grid + 1): what one unit of shared fits costs."""
-    outer = s.outer_folds * s.outer_repeats
-    return outer * (s.inner_folds * len(joint_grid(strategy, classifier)) + 1)
+    outer = settings.outer_folds * settings.outer_repeats
+    return outer * (settings.inner_folds * len(joint_grid(strategy, classifier)) + 1)
 
 
 def _proba(model: Any, X: np.ndarray) -> np.ndarray:

@@ -373,58 +373,58 @@ def import_samplers() -> None:
 _NEED_K = K_NEIGHBORS + 1
 
 
-def _ros(s: int) -> Any:
+def _ros(seed: int) -> Any:
     from imblearn.over_sampling import RandomOverSampler
 
-    return RandomOverSampler(random_state=s)
+    return RandomOverSampler(random_state=seed)
 
 
-def _smote(s: int) -> Any:
+def _smote(seed: int) -> Any:
     from imblearn.over_sampling import SMOTE
 
-    return SMOTE(k_neighbors=K_NEIGHBORS, random_state=s)
+    return SMOTE(k_neighbors=K_NEIGHBORS, random_state=seed)
 
 
-def _borderline_smote(s: int) -> Any:
+def _borderline_smote(seed: int) -> Any:
     from imblearn.over_sampling import BorderlineSMOTE
 
-    return BorderlineSMOTE(k_neighbors=K_NEIGHBORS, random_state=s)
+    return BorderlineSMOTE(k_neighbors=K_NEIGHBORS, random_state=seed)
 
 
-def _adasyn(s: int) -> Any:
+def _adasyn(seed: int) -> Any:
     from imblearn.over_sampling import ADASYN
 
-    return ADASYN(n_neighbors=K_NEIGHBORS, random_state=s)
+    return ADASYN(n_neighbors=K_NEIGHBORS, random_state=seed)
 
 
-def _rus(s: int) -> Any:
+def _rus(seed: int) -> Any:
     from imblearn.under_sampling import RandomUnderSampler
 
-    return RandomUnderSampler(random_state=s)
+    return RandomUnderSampler(random_state=seed)
 
 
-def _tomek(s: int) -> Any:
+def _tomek(seed: int) -> Any:
     from imblearn.under_sampling import TomekLinks
 
     return TomekLinks()
 
 
-def _smoteenn(s: int) -> Any:
+def _smoteenn(seed: int) -> Any:
     from imblearn.combine import SMOTEENN
 
-    return SMOTEENN(smote=_smote(s), random_state=s)
+    return SMOTEENN(smote=_smote(seed), random_state=seed)
 
 
-def _smotetomek(s: int) -> Any:
+def _smotetomek(seed: int) -> Any:
     from imblearn.combine import SMOTETomek
 
-    return SMOTETomek(smote=_smote(s), random_state=s)
+    return SMOTETomek(smote=_smote(seed), random_state=seed)
 
 
-def _easy_ensemble(clf: Any, s: int) -> Any:
+def _easy_ensemble(clf: Any, seed: int) -> Any:
     from imblearn.ensemble import EasyEnsembleClassifier
 
-    return EasyEnsembleClassifier(n_estimators=10, estimator=clf, random_state=s)
+    return EasyEnsembleClassifier(n_estimators=10, estimator=clf, random_state=seed)
 
 
 for _s in (

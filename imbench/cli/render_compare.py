@@ -177,12 +177,12 @@ def print_advice(result: Any, name: str) -> None:
         step_rows,
     )
 
-    d = result.diagnosis
+    diag = result.diagnosis
     console.print(
-        f"[bold]{name}[/]: {d.rows} rows, {d.minority} minority ({d.prevalence:.2%}, "
-        f"IR {d.imbalance_ratio:.1f}); SMOTE {'feasible' if d.smote_ok else 'NOT feasible'}; "
-        f"{d.anomaly_note}; baseline ROC-AUC {d.roc_auc:.3f} vs PR-AUC {d.pr_auc:.3f} "
-        f"(chance {d.prevalence:.3f})"
+        f"[bold]{name}[/]: {diag.rows} rows, {diag.minority} minority ({diag.prevalence:.2%}, "
+        f"IR {diag.imbalance_ratio:.1f}); SMOTE {'feasible' if diag.smote_ok else 'NOT feasible'}; "
+        f"{diag.anomaly_note}; baseline ROC-AUC {diag.roc_auc:.3f} vs PR-AUC {diag.pr_auc:.3f} "
+        f"(chance {diag.prevalence:.3f})"
     )
     console.print(f"rule: {result.rule}")
     console.print(
