@@ -223,7 +223,7 @@ def runs_in_process(units: list[Unit], sizes: dict[str, float] | None) -> bool:
 
     One unit's folds run one after another, so a pool would add no parallelism,
     only its start-up: each worker imports scikit-learn, imblearn and Prefect
-    (~3.5 s of a 1-cell sweep). A larger unit still gets a worker of its own, so
+    (most of a 1-cell sweep's start-up). A larger unit still gets a worker of its own, so
     that a fit the kernel kills for memory is recorded failed, not the sweep.
     """
     return len(units) == 1 and unit_cost(units[0], sizes) <= IN_PROCESS_MAX_COST
