@@ -152,23 +152,63 @@ def test_planned_pair_with_an_unknown_strategy_names_it():
         planned(_folds({"none": 0.0, "a": 0.1}), metric="f1", pairs=[("smote", "none")])
 
 
-def test_fold_interval_uses_the_corrected_variance():
+def _one_cell(metric, values):
     import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "classifier": "lr",
+            "imbalance_ratio": "native",
+            "dataset": "d",
+            "strategy": "none",
+            metric: values,
+            "n_test": 20,
+            "n_train": 80,
+        }
+    )
+
+
+def test_fold_interval_uses_the_corrected_variance():
     from scipy import stats as ss
 
     from imbench.intervals import fold_interval
 
-    values = [0.5, 0.6, 0.7, 0.4, 0.8]
-    folds = pd.DataFrame(
-        {"classifier": "lr", "imbalance_ratio": "native", "dataset": "d", "strategy": "none",
-         "pr_auc": values, "n_test": 20, "n_train": 80}
-    )  # fmt: skip
-    (row,) = fold_interval(folds, "pr_auc").to_dict("records")
+    values = [0.5, 0.6, 0.7, 0.4, 0.8]  # an unbounded metric: the plain corrected interval
+    (row,) = fold_interval(_one_cell("cal_slope", values), "cal_slope").to_dict("records")
     se = (np.var(values, ddof=1) * (1 / 5 + 20 / 80)) ** 0.5
     half = ss.t.ppf(0.975, df=4) * se
-    assert row["pr_auc_lo"] == pytest.approx(0.6 - half)
-    assert row["pr_auc_hi"] == pytest.approx(0.6 + half)
+    assert row["cal_slope_lo"] == pytest.approx(0.6 - half)
+    assert row["cal_slope_hi"] == pytest.approx(0.6 + half)
     assert half > ss.t.ppf(0.975, df=4) * np.std(values, ddof=1) / 5**0.5  # wider than naive
+
+
+@pytest.mark.parametrize(
+    ("metric", "values", "low", "high"),
+    [
+        ("f1", [0.0, 0.0, 0.4, 1.0, 0.9], 0.0, 1.0),
+        ("pr_auc", [0.01, 0.0, 0.05, 0.0, 0.02], 0, 1),
+        ("mcc", [-0.9, 0.95, 0.9, -0.8, 0.99], -1.0, 1.0),
+        ("expected_cost", [0.0, 0.01, 0.5, 0.02, 0.0], 0.0, float("inf")),
+    ],
+)
+def test_fold_intervals_stay_inside_the_metric_range(metric, values, low, high):
+    from scipy import stats as ss
+
+    from imbench.intervals import fold_interval
+
+    (row,) = fold_interval(_one_cell(metric, values), metric).to_dict("records")
+    mean = float(np.mean(values))
+    half = ss.t.ppf(0.975, df=4) * (np.var(values, ddof=1) * (1 / 5 + 20 / 80)) ** 0.5
+    assert mean - half < low or mean + half > high  # the plain interval leaves the range
+    assert low <= row[f"{metric}_lo"] <= mean <= row[f"{metric}_hi"] <= high
+
+
+def test_bounded_intervals_match_the_plain_one_away_from_the_edges():
+    from imbench.intervals import bounded_interval
+
+    lo, hi = bounded_interval("roc_auc", 0.5, 0.01)
+    assert lo == pytest.approx(0.49, abs=2e-5) and hi == pytest.approx(0.51, abs=2e-5)
+    assert bounded_interval("f1", 0.3, 0.0) == (0.3, 0.3)
 
 
 @pytest.mark.parametrize("seed", range(5))
