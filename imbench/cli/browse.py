@@ -14,6 +14,7 @@ from imbench.cli.render import (
     print_datasets,
     print_reasons,
     print_sweeps,
+    print_verdict,
 )
 from imbench.config import parse_ratio
 from imbench.errors import ConfigError
@@ -24,7 +25,10 @@ from imbench.results import SweepFolder
 def leaderboard(
     sweep: SweepArg = None,
     out: OutOpt = Path("results"),
-    metric: Annotated[str, typer.Option("--metric")] = "pr_auc",
+    metric: Annotated[
+        str | None,
+        typer.Option("--metric", help="rank by (default: pr_auc, or the sweep's objective's)"),
+    ] = None,
     classifier: Annotated[str | None, typer.Option("--classifier", "-c")] = None,
     ratio: Annotated[str | None, typer.Option("--ratio", "-r")] = None,
     per_dataset: Annotated[
@@ -32,20 +36,32 @@ def leaderboard(
     ] = False,
     fmt: Annotated[str, typer.Option("--format", help="table | csv | markdown | json")] = "table",
 ) -> None:
-    """Show the strategy leaderboard of a sweep (the latest by default)."""
+    """Show a sweep's verdict and strategy leaderboard (the latest sweep by default)."""
     from imbench.history import find_sweep
     from imbench.plan import ratio_label
+    from imbench.verdict import rank_metric, sweep_findings
 
     sweep_dir = find_sweep(sweep, out)
-    if not SweepFolder(sweep_dir).folds.exists():
+    folder = SweepFolder(sweep_dir)
+    if not folder.folds.exists():
         raise ConfigError(f"no results for sweep {sweep_dir.name!r} under {out}")
+    label = ratio_label(parse_ratio(ratio)) if ratio else None
+    folds = folder.read_folds()
+    if fmt == "table":
+        found = sweep_findings(folder, folds=folds)
+        wanted = [
+            f for f in found if classifier in (None, f.classifier) and label in (None, f.ratio)
+        ]
+        console.print(f"sweep {sweep_dir.name} ({sweep_dir})", highlight=False)
+        print_verdict(wanted)
     print_board(
         sweep_dir,
-        metric=metric,
+        metric=metric or rank_metric(folder),
         classifier=classifier,
-        ratio=ratio_label(parse_ratio(ratio)) if ratio else None,
+        ratio=label,
         per_dataset=per_dataset,
         fmt=fmt,
+        folds=folds,
     )
 
 

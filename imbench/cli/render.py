@@ -63,12 +63,13 @@ def print_board(
     ratio: str | None = None,
     per_dataset: bool = False,
     fmt: str = "table",
+    folds: Any = None,
 ) -> None:
     """The leaderboard of a sweep, one table per classifier x ratio."""
     from imbench.leaderboard import board_view, cell_text
 
     check_format(fmt)
-    folds = SweepFolder(sweep_dir).read_folds()
+    folds = SweepFolder(sweep_dir).read_folds() if folds is None else folds
     if folds.empty:
         raise ConfigError(
             f"sweep {sweep_dir.name!r} has no scored cells; `imbench cells {sweep_dir.name}` "
@@ -177,3 +178,33 @@ def print_registry(sections: dict[str, list[tuple[str, str]]]) -> None:
         for name, text in rows:
             out.add_row(name, text)
         console.print(out)
+
+
+def print_verdict(found: list[Any], *, limit: int = 3) -> None:
+    """The answer first: per block, who beats the baseline on each question."""
+    from imbench.verdict import blocks
+
+    if not found:
+        console.print("verdict: no block holds the baseline strategy, nothing to compare")
+        return
+    alpha = found[0].alpha
+    console.print(
+        f"[bold]verdict[/] vs {found[0].baseline} (a strategy wins or loses only with a "
+        f"Holm-corrected p < {alpha} over its block's strategies):",
+        highlight=False,
+    )
+    for (clf, ratio), group in blocks(found).items():
+        where = "native imbalance" if ratio == "native" else f"ratio {ratio}"
+        console.print(f"  [bold]{clf}, {where}[/]: {group[0].evidence()}", highlight=False)
+        for finding in group:
+            console.print(f"    {escape(finding.sentence(limit=limit))}", highlight=False)
+
+
+def print_answer(sweep_dir: Path, *, top: int = 15) -> None:
+    """A finished sweep's verdict, then its leaderboard ranked by its own metric."""
+    from imbench.verdict import rank_metric, sweep_findings
+
+    folder = SweepFolder(sweep_dir)
+    folds = folder.read_folds()
+    print_verdict(sweep_findings(folder, folds=folds))
+    print_board(sweep_dir, metric=rank_metric(folder), top=top, folds=folds)

@@ -12,7 +12,7 @@ import typer
 from rich.markup import escape
 
 from imbench.cli.app import ListOpt, OutOpt, SweepArg, TrackingOpt, app, console, err, fail
-from imbench.cli.render import print_board, print_reasons
+from imbench.cli.render import print_answer, print_reasons
 from imbench.config import (
     ProtocolConfig,
     SweepConfig,
@@ -112,7 +112,7 @@ def run(
         )
     print_reasons(Path(summary["results"]))
     if summary["ok"]:
-        print_board(Path(summary["results"]), metric="pr_auc", top=15)
+        print_answer(Path(summary["results"]))
 
 
 def _with_protocol_options(fn: Any) -> Any:
@@ -207,7 +207,7 @@ def rescore(
         console.print(f"tracking: {tracker.uri}")
     print_reasons(done.folder.path)
     if not done.folds.empty:
-        print_board(done.folder.path, metric="pr_auc", top=15)
+        print_answer(done.folder.path)
 
 
 @app.command()
