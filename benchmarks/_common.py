@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import shlex
 import subprocess
 import sys
@@ -74,15 +75,23 @@ def measured_process(cmd: list[str], env: dict[str, str]) -> tuple[float, float]
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
-    """A Markdown table: the first column left-aligned, the others (figures) right-aligned."""
+    """A Markdown table of ``rows`` (values already formatted as the script prints them):
+    columns of figures right-aligned, the others left-aligned."""
 
     def cell(value: object) -> str:
         return str(value).replace("|", "\\|").replace("\n", " ")
 
-    align = [":---", *("---:" for _ in headers[1:])]
+    def figures(column: int) -> bool:
+        values = [cell(row[column]) for row in rows if cell(row[column])]
+        return bool(values) and all(FIGURE.fullmatch(v) for v in values)
+
+    align = ["---:" if figures(i) else ":---" for i in range(len(headers))]
     lines = ["| " + " | ".join(cell(h) for h in headers) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return lines
+
+
+FIGURE = re.compile(r"[+-]?[\d.,]+(e[+-]?\d+)?\s*(%|x|s|MB|MiB|KiB)?( \([^)]*\))?")
 
 
 def write_page(

@@ -5,6 +5,8 @@ python benchmarks/rerun.py
 
 from __future__ import annotations
 
+import os
+
 from _common import config, sweep, table, write_page
 
 
@@ -34,11 +36,12 @@ def main() -> None:
             f"wall {s['wall_seconds']:.1f} s = start-up {s['startup_seconds']:.1f} s "
             f"+ {work:.1f} s of work"
         )
+    ratios = ", ".join(f"{r:g}" if isinstance(r, float) else str(r) for r in cfg.ratios)
+    workers = cfg.workers or f"{os.cpu_count()} (one a core)"
     grid = (
-        f"{len(cfg.datasets)} datasets ({', '.join(cfg.datasets)}) x ratios "
-        f"{', '.join(str(r) for r in cfg.ratios)} x {len(cfg.strategies)} strategies "
-        f"({', '.join(cfg.strategies)}) x {', '.join(cfg.classifiers)}, "
-        f"{cfg.workers or 'default'} workers"
+        f"{len(cfg.datasets)} datasets ({', '.join(cfg.datasets)}) x ratios {ratios} x "
+        f"{len(cfg.strategies)} strategies ({', '.join(cfg.strategies)}) x "
+        f"{', '.join(cfg.classifiers)}, {workers} workers"
     )
     body = [
         f"One sweep of {grid}, run twice into the same fresh results folder by "
@@ -49,7 +52,10 @@ def main() -> None:
         "## The sweep, then the same sweep again",
         "",
         "Seconds of wall time, N = 1 of each; start-up runs from the call until the cells "
-        "are handed out (with nothing to compute, until planning ends).",
+        "are handed out (the server's start, the MLflow store, the plan, reading which "
+        "cells are finished); work is the rest: the cells, then the end phase "
+        "(consolidating the results, the leaderboard, the statistics, MLflow's record). "
+        "Stopping the server comes after the wall time.",
         "",
         *table(
             ["run", "cells computed", "cells reused", "wall (s)", "start-up (s)", "work (s)"],
@@ -63,9 +69,9 @@ def main() -> None:
         argv=[],
         how_to_read=(
             "A rerun of a finished sweep should compute 0 cells and reuse all of them, and "
-            "its wall time should be mostly start-up (starting and stopping the local "
-            "Prefect server): the work column is what reading the finished results back "
-            "costs. The first row is the price of the sweep itself, for scale. A whole "
+            "its wall time should be mostly start-up (starting the local Prefect server, "
+            "planning, reading which cells are finished): the work column is then the end phase "
+            "alone. The first row is the price of the sweep itself, for scale. A whole "
             "`imbench run` process adds interpreter start and imports on top: see "
             "[fixed costs](fixed_costs.md) for the rerun as a whole process."
         ),

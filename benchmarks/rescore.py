@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from _common import timed_process
+from _common import table, timed_process, write_page
 
 DATASETS = "ecoli1,pima,yeast1,glass0,vehicle1,wisconsin"
 STRATEGIES = ["none", "threshold", "balanced+threshold", "smote+threshold",
@@ -94,6 +94,60 @@ def main() -> None:
         f"max |rescored - full run| over {', '.join(metrics)}: {worst:.2e}"
     )
     print(f"predictions.parquet: {size / 1024:.0f} KiB (folds.parquet {folds_size / 1024:.0f} KiB)")
+    body = [
+        f"A grid of {len(datasets)} KEEL sets ({', '.join(datasets)}) x ratios native, 10 x "
+        f"{len(STRATEGIES)} strategies ({', '.join(STRATEGIES)}) x lr = {cells} cells, 2 "
+        "workers. Whole processes, start to exit (interpreter, imports, the local Prefect "
+        "server, the pool, MLflow), one PREFECT_HOME warmed by a 1-cell run first, "
+        "OMP_NUM_THREADS=1.",
+        "",
+        "## A new question: rescore, or run again",
+        "",
+        "Seconds of wall time of one process each (N = 1); fits summed over the sweep's cells.",
+        "",
+        *table(
+            ["command", "wall (s)", "fits"],
+            [
+                ("`imbench run` (F1 thresholds)", f"{t_run:.1f}", fits["f1"]),
+                ("`imbench rescore` (cost 25:1)", f"{t_rescore:.1f}", fits["cost-rescored"]),
+                ("`imbench run` again with cost 25:1", f"{t_full:.1f}", fits["cost-full"]),
+            ],
+        ),
+        "",
+        f"Rescore / full run: {t_rescore / t_full:.2f} of the wall time.",
+        "",
+        "## Rescored against the full run",
+        "",
+        *table(
+            ["folds compared", "strategies", "metrics", "max abs(rescored - full run)"],
+            [(len(both), both["strategy"].nunique(), ", ".join(metrics), f"{worst:.2e}")],
+        ),
+        "",
+        "## What rescoring reads",
+        "",
+        *table(
+            ["file (the F1 sweep's)", "size (KiB)"],
+            [
+                ("predictions.parquet", f"{size / 1024:.0f}"),
+                ("folds.parquet", f"{folds_size / 1024:.0f}"),
+            ],
+        ),
+    ]
+    write_page(
+        "rescore",
+        "Rescore vs rerun",
+        body,
+        argv=["--datasets", args.datasets],
+        how_to_read=(
+            "`imbench rescore` answers a new threshold question (here: a missed minority "
+            "row costs 25, a false alarm 1) from the stored out-of-fold predictions, so it "
+            "should fit nothing and take a fraction of the full run, and its answer should "
+            "equal the full run's on every fold of every cell (a largest difference of 0, "
+            "or at floating-point rounding level). The first row is the F1 sweep it "
+            "rescored, for scale. predictions.parquet is what storing the predictions costs "
+            "on disk. One process each: compare the wall times within this page only."
+        ),
+    )
 
 
 if __name__ == "__main__":
