@@ -29,6 +29,7 @@ from typing import Any
 from prefect.futures import PrefectFuture
 from prefect.task_runners import ProcessPoolTaskRunner
 
+from imbench.compat import pool_processes
 from imbench.plan import Unit
 from imbench.results import CellResult
 from imbench.tasks.evaluate import worker_init
@@ -39,8 +40,7 @@ AsCompleted = Callable[[list[PrefectFuture[Any]]], Iterator[PrefectFuture[Any]]]
 
 def worker_processes(runner: Any) -> dict[int, Any]:
     """The pool's worker processes (pid -> Process), if the runner has a local pool."""
-    executor = getattr(runner, "_executor", None)
-    return dict(getattr(executor, "_processes", None) or {})
+    return pool_processes(runner)
 
 
 class ProcessWatch:

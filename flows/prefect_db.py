@@ -30,9 +30,7 @@ started importing.
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
@@ -42,62 +40,18 @@ from contextlib import closing
 from pathlib import Path
 
 from imbench import shipped
+from imbench.compat import prefect_head_revision, prefect_knows
 
 HERE = Path(__file__).parent
 SWITCH = "IMBENCH_PREFECT_DB_TEMPLATE"
 # settings that move the server's database away from $PREFECT_HOME/prefect.db
 _DB_SETTINGS = ("PREFECT_API_DATABASE_", "PREFECT_SERVER_DATABASE_")
 _SETTINGS_FILES = ("prefect.toml", ".env", "pyproject.toml")
-_REVISION = re.compile(r"^revision\s*=\s*['\"](\w+)['\"]", re.MULTILINE)
-_DOWN_REVISION = re.compile(r"^down_revision\s*=\s*(.+)$", re.MULTILINE)
 
 
 def template() -> tuple[Path, str] | None:
     """The shipped database and its Alembic revision."""
     return shipped.find(HERE, "prefect")
-
-
-def migrations_dir() -> Path | None:
-    """Prefect's SQLite migration scripts, found without importing Prefect."""
-    spec = importlib.util.find_spec("prefect")
-    if spec is None or spec.origin is None:
-        return None
-    return Path(spec.origin).parent / "server" / "database" / "_migrations" / "versions" / "sqlite"
-
-
-def _declared(script: Path) -> tuple[str | None, list[str]]:
-    """The revision a migration script declares, and the ones it follows (one, or
-    several where branches merge)."""
-    text = script.read_text(errors="replace")
-    revision = _REVISION.search(text)
-    down = _DOWN_REVISION.search(text)
-    follows = re.findall(r"['\"](\w+)['\"]", down.group(1)) if down else []
-    return (revision.group(1) if revision else None), follows
-
-
-def prefect_knows(revision: str) -> bool:
-    """Whether the installed Prefect has the migration script of ``revision``."""
-    versions = migrations_dir()
-    if versions is None:
-        return False
-    return any(_declared(p)[0] == revision for p in versions.glob(f"*{revision}*.py"))
-
-
-def head_revision() -> str | None:
-    """The installed Prefect's latest SQLite schema revision, read from its migration
-    scripts without importing Prefect (~7 ms); None unless there is exactly one."""
-    versions = migrations_dir()
-    if versions is None or not versions.is_dir():
-        return None
-    revisions: set[str] = set()
-    replaced: set[str] = set()
-    for script in versions.glob("*.py"):
-        revision, follows = _declared(script)
-        if revision:
-            revisions.add(revision)
-        replaced.update(follows)
-    heads = revisions - replaced
-    return heads.pop() if len(heads) == 1 else None
 
 
 def is_current(home: Path) -> bool:
@@ -111,7 +65,7 @@ def is_current(home: Path) -> bool:
             rows = con.execute("SELECT version_num FROM alembic_version").fetchall()
     except sqlite3.Error:
         return False
-    return len(rows) == 1 and rows[0][0] == head_revision()
+    return len(rows) == 1 and rows[0][0] == prefect_head_revision()
 
 
 def default_database(home: Path) -> Path | None:

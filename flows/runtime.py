@@ -23,6 +23,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from imbench.compat import EPHEMERAL_SERVER_ENV, server_command
 from imbench.errors import ImbenchError
 from imbench.flows.prefect_db import is_current
 from imbench.flows.prefect_db import seed as seed_database
@@ -85,21 +86,7 @@ class PrefectApi:
         self.url = f"http://127.0.0.1:{port}/api"
         with self.log_path.open("ab") as log:
             self._proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "--factory",
-                    "prefect.server.api.server:create_app",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(port),
-                    "--log-level",
-                    "error",
-                    "--lifespan",
-                    "on",
-                ],  # fmt: skip
+                server_command(port),
                 env=server_env(home),
                 stdout=log,
                 stderr=log,
@@ -222,8 +209,7 @@ def server_env(home: Path) -> dict[str, str]:
         # their blocks before it looked at the setting above: ~0.4 s of
         # the server's start, which the first API call waited for
         "PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",
-        "PREFECT__SERVER_EPHEMERAL": "1",
-        "PREFECT__SERVER_FINAL": "1",
+        **EPHEMERAL_SERVER_ENV,
     }
     if is_current(home):
         # its database is at the installed Prefect's latest revision already (a warm

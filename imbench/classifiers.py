@@ -20,7 +20,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from imbench.errors import ConfigError
 from imbench.packages import origin, stamped
@@ -112,6 +112,22 @@ OPTIONAL_CLASSIFIERS = {
 }
 
 
+def _sample_weight(sample_weight: Any, n: int) -> np.ndarray:
+    """``sample_weight`` as n float weights: a scalar for every row, or one per row."""
+    if np.isscalar(sample_weight):
+        return np.full(n, sample_weight, dtype=np.float64)
+    weights = check_array(
+        sample_weight, ensure_2d=False, dtype=[np.float64, np.float32], input_name="sample_weight"
+    )
+    if weights.ndim != 1 or weights.shape[0] != n:
+        raise ValueError(
+            f"sample_weight.shape == {weights.shape}, expected ({n},): one weight per row"
+        )
+    if not np.any(weights):
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return weights
+
+
 def get_classifier(name: str) -> Classifier:
     try:
         return CLASSIFIERS[name.strip()]
@@ -163,7 +179,7 @@ class AnomalyScorer(ClassifierMixin, BaseEstimator):
         normal = y == self.classes_[0]
         weights = None
         if sample_weight is not None:
-            weights = _check_sample_weight(sample_weight, X)
+            weights = _sample_weight(sample_weight, len(X))
             if len(np.unique(y[weights > 0])) < 2:
                 raise ValueError("AnomalyScorer: only 1 class has a positive sample weight")
             weights = weights[normal]

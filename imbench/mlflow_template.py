@@ -31,6 +31,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 
+from imbench.compat import mlflow_head_revision
 from imbench.config import sqlite_file
 from imbench.shipped import find as find_shipped
 from imbench.shipped import replace as replace_shipped
@@ -64,9 +65,7 @@ def _unpack_shipped(db: Path) -> bool:
     if found is None:
         return False
     try:
-        from mlflow.store.db.utils import _get_latest_schema_revision
-
-        if found[1] != _get_latest_schema_revision():
+        if found[1] != mlflow_head_revision():
             return False
         with gzip.open(found[0]) as src, db.open("wb") as dst:
             shutil.copyfileobj(src, dst)

@@ -27,9 +27,10 @@ def exit_process(code: int) -> NoReturn:
     exit hooks and atexit handlers run, logs and streams flushed -- but without the
     interpreter's teardown of its thousands of modules, which the user would wait for
     after every sweep (benchmarks/fixed_costs.py counts it)."""
-    import atexit
     import logging
     import threading
+
+    from imbench.compat import run_exit_hooks
 
     # Nothing is left to save by now. A hook that never returns must not hold the
     # process: a pool worker SIGKILLed while writing to a multiprocessing queue leaves
@@ -38,7 +39,8 @@ def exit_process(code: int) -> NoReturn:
     watchdog = threading.Timer(EXIT_GRACE_S, flush_and_exit, args=(code,))
     watchdog.daemon = True
     watchdog.start()
-    threading._shutdown()  # type: ignore[attr-defined]
-    atexit._run_exitfuncs()
+    if not run_exit_hooks():
+        logging.shutdown()
+        sys.exit(code)
     logging.shutdown()
     flush_and_exit(code)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from imbench import compat
 from imbench.config import sqlite_file
 from imbench.flows import prefect_db
 from imbench.mlflow_template import seed_store, template_path
@@ -223,7 +224,7 @@ def bare_prefect_env(monkeypatch, tmp_path):
 
 def test_a_seeded_prefect_home_has_the_schema_prefects_migrations_make(tmp_path, bare_prefect_env):
     shipped = prefect_db.template()
-    assert shipped is not None and prefect_db.prefect_knows(shipped[1])
+    assert shipped is not None and compat.prefect_knows(shipped[1])
     seeded = tmp_path / "seeded"
     assert prefect_db.seed(seeded)
     assert _revision(seeded / "prefect.db") == shipped[1]
@@ -235,7 +236,7 @@ def test_a_seeded_prefect_home_has_the_schema_prefects_migrations_make(tmp_path,
     assert not list(seeded.glob(".*.tmp"))
     # the latest revision, as read from Prefect's scripts, is the one its migrations
     # reach: so a server on either database may skip its migrate-on-start
-    assert prefect_db.head_revision() == _revision(own)
+    assert compat.prefect_head_revision() == _revision(own)
     assert prefect_db.is_current(seeded) and prefect_db.is_current(tmp_path / "own")
 
 
@@ -259,7 +260,9 @@ def test_only_a_database_at_prefects_latest_revision_skips_the_migrations(
     assert not prefect_db.is_current(home)
     assert "PREFECT_SERVER_DATABASE_MIGRATE_ON_START" not in server_env(home)
     with closing(sqlite3.connect(db)) as conn:
-        conn.execute("UPDATE alembic_version SET version_num = ?", (prefect_db.head_revision(),))
+        conn.execute(
+            "UPDATE alembic_version SET version_num = ?", (compat.prefect_head_revision(),)
+        )
         conn.commit()
     assert prefect_db.is_current(home)
     assert server_env(home)["PREFECT_SERVER_DATABASE_MIGRATE_ON_START"] == "false"

@@ -1,0 +1,178 @@
+"""Every use of an upstream internal, in one place.
+
+imbench relies on a few things Prefect, MLflow and CPython do not publish as API.
+Each is here, named for what imbench needs, with the public fallback it takes
+when upstream moves, so that a dependency's release breaks one module loudly
+(``tests/test_compat.py`` checks each against the installed versions, and
+``test_no_internal_outside_compat`` keeps them from spreading) instead of five
+modules silently.
+
+* **Prefect's temporary server.** ``prefect server start`` is Prefect's public way
+  to run a server, but its command line imports Prefect's whole CLI before the
+  server starts (``benchmarks/server_start.py`` measures both). imbench starts the
+  server as Prefect's own ``SubprocessASGIServer`` does for a flow run without an
+  API: uvicorn on ``prefect.server.api.server:create_app`` with Prefect's two
+  ephemeral-server variables. ``server_command`` and ``EPHEMERAL_SERVER_ENV`` are
+  that recipe; the test reads it back out of the installed Prefect's source.
+* **Prefect's schema revision**, read from its SQLite migration scripts without
+  importing Prefect (``migrations_dir``, ``prefect_head_revision``,
+  ``prefect_knows``): used to decide whether a shipped or warm database is
+  current. Unknown (None / False) when the folder is not where it was: then
+  Prefect migrates the database itself, as without imbench.
+* **MLflow's schema revision** (``mlflow_head_revision``): whether the shipped
+  empty store is current. None when MLflow moves it: MLflow then makes the store.
+* **The process pool's workers** (``pool_processes``): Prefect's
+  ``ProcessPoolTaskRunner`` keeps its ``concurrent.futures`` executor private, and
+  the executor its processes. A runner that has started but shows no executor
+  warns once: killing workers on Ctrl-C and naming a worker's death then degrade
+  to waiting for the pool.
+* **CPython's exit hooks** (``run_exit_hooks``): ``threading._shutdown`` and
+  ``atexit._run_exitfuncs``, the first half of a normal exit, so the process can
+  skip the interpreter's teardown; without them the process exits normally.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import re
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "EPHEMERAL_SERVER_ENV",
+    "SERVER_APP",
+    "migrations_dir",
+    "mlflow_head_revision",
+    "pool_processes",
+    "prefect_head_revision",
+    "prefect_knows",
+    "run_exit_hooks",
+    "server_command",
+]
+
+log = logging.getLogger(__name__)
+
+# --- Prefect's temporary server -------------------------------------------------
+
+SERVER_APP = "prefect.server.api.server:create_app"
+# what Prefect's SubprocessASGIServer sets: create_app(ephemeral=True, final=True)
+EPHEMERAL_SERVER_ENV = {"PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+
+
+def server_command(port: int) -> list[str]:
+    """The command that serves Prefect's API on 127.0.0.1:``port``, as Prefect's
+    ``SubprocessASGIServer`` starts it (with ``EPHEMERAL_SERVER_ENV``)."""
+    return [
+        sys.executable, "-m", "uvicorn", "--factory", SERVER_APP,
+        "--host", "127.0.0.1", "--port", str(port),
+        "--log-level", "error", "--lifespan", "on",
+    ]  # fmt: skip
+
+
+# --- Prefect's schema revision ----------------------------------------------------
+
+_REVISION = re.compile(r"^revision\s*=\s*['\"](\w+)['\"]", re.MULTILINE)
+_DOWN_REVISION = re.compile(r"^down_revision\s*=\s*(.+)$", re.MULTILINE)
+
+
+def migrations_dir() -> Path | None:
+    """Prefect's SQLite migration scripts, found without importing Prefect; None
+    when the installed Prefect keeps them elsewhere."""
+    spec = importlib.util.find_spec("prefect")
+    if spec is None or spec.origin is None:
+        return None
+    found = Path(spec.origin).parent / "server" / "database" / "_migrations" / "versions" / "sqlite"
+    return found if found.is_dir() else None
+
+
+def _declared(script: Path) -> tuple[str | None, list[str]]:
+    """The revision a migration script declares, and the ones it follows (one, or
+    several where branches merge)."""
+    text = script.read_text(errors="replace")
+    revision = _REVISION.search(text)
+    down = _DOWN_REVISION.search(text)
+    follows = re.findall(r"['\"](\w+)['\"]", down.group(1)) if down else []
+    return (revision.group(1) if revision else None), follows
+
+
+def prefect_knows(revision: str) -> bool:
+    """Whether the installed Prefect has the migration script of ``revision``."""
+    versions = migrations_dir()
+    if versions is None:
+        return False
+    return any(_declared(p)[0] == revision for p in versions.glob(f"*{revision}*.py"))
+
+
+def prefect_head_revision() -> str | None:
+    """The installed Prefect's latest SQLite schema revision; None unless its
+    scripts name exactly one."""
+    versions = migrations_dir()
+    if versions is None:
+        return None
+    revisions: set[str] = set()
+    replaced: set[str] = set()
+    for script in versions.glob("*.py"):
+        revision, follows = _declared(script)
+        if revision:
+            revisions.add(revision)
+        replaced.update(follows)
+    heads = revisions - replaced
+    return heads.pop() if len(heads) == 1 else None
+
+
+# --- MLflow's schema revision ------------------------------------------------------
+
+
+def mlflow_head_revision() -> str | None:
+    """The schema revision MLflow checks a tracking store against when it opens it;
+    None when the installed MLflow no longer says it where it did."""
+    try:
+        from mlflow.store.db.utils import _get_latest_schema_revision
+    except ImportError:
+        log.warning("this MLflow moved its schema revision: the store is made by MLflow")
+        return None
+    return str(_get_latest_schema_revision())
+
+
+# --- the process pool's workers -----------------------------------------------------
+
+_warned_pool = False
+
+
+def pool_processes(runner: Any) -> dict[int, Any]:
+    """The worker processes (pid -> ``multiprocessing.Process``) of a started
+    Prefect ``ProcessPoolTaskRunner``; empty before it starts."""
+    global _warned_pool
+    executor = getattr(runner, "_executor", None)
+    processes = getattr(executor, "_processes", None) if executor is not None else None
+    if processes is None and getattr(runner, "_started", False) and not _warned_pool:
+        _warned_pool = True
+        warnings.warn(
+            "this Prefect's process pool does not show its workers: an interrupted sweep "
+            "waits for running cells, and a dead worker is reported without its cause",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return dict(processes or {})
+
+
+# --- CPython's exit hooks ------------------------------------------------------------
+
+
+def run_exit_hooks() -> bool:
+    """Join non-daemon threads and run the ``atexit`` handlers, as the first half of
+    a normal interpreter exit does. False (nothing run) where this Python does not
+    have them: the caller then exits normally."""
+    import atexit
+    import threading
+
+    shutdown = getattr(threading, "_shutdown", None)
+    run_exitfuncs = getattr(atexit, "_run_exitfuncs", None)
+    if shutdown is None or run_exitfuncs is None:
+        return False
+    shutdown()
+    run_exitfuncs()
+    return True

@@ -1,0 +1,117 @@
+"""imbench.compat against the installed Prefect, MLflow and CPython: each internal it
+relies on is still there and still means what it did, so an upstream release that
+moves one fails here, by name, instead of degrading a sweep silently."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from imbench import compat
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_server_recipe_is_the_one_prefects_own_temporary_server_uses():
+    from prefect.server.api.server import SubprocessASGIServer
+
+    source = inspect.getsource(SubprocessASGIServer._run_uvicorn_command)
+    assert f'"{compat.SERVER_APP.split(":")[0]}:create_app"' in source.replace("'", '"')
+    for name, value in compat.EPHEMERAL_SERVER_ENV.items():
+        assert f'"{name}": "{value}"' in source, f"Prefect no longer sets {name}"
+    for flag in ("--factory", "--lifespan"):
+        assert flag in source and flag in compat.server_command(1)
+
+
+def test_create_app_still_reads_the_ephemeral_variables():
+    from prefect.server.api import server
+
+    source = inspect.getsource(server.create_app)
+    for name in compat.EPHEMERAL_SERVER_ENV:
+        assert name in source
+
+
+def test_prefect_head_revision_agrees_with_alembic():
+    from alembic.script import ScriptDirectory
+
+    folder = compat.migrations_dir()
+    assert folder is not None, "Prefect's SQLite migrations moved"
+    script = ScriptDirectory(str(folder.parents[1]), version_locations=[str(folder)])
+    assert [compat.prefect_head_revision()] == script.get_heads()
+    assert compat.prefect_knows(script.get_heads()[0])
+    assert not compat.prefect_knows("000000000000")
+
+
+def test_mlflow_head_revision_is_what_a_new_store_is_at(tmp_path):
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    db = tmp_path / "mlflow.db"
+    store = SqlAlchemyStore(f"sqlite:///{db}", (tmp_path / "artifacts").as_uri())
+    store.engine.dispose()
+    with closing(sqlite3.connect(db)) as conn:
+        (revision,) = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    assert compat.mlflow_head_revision() == revision
+
+
+def test_pool_processes_sees_a_started_pools_workers():
+    from prefect import task
+    from prefect.task_runners import ProcessPoolTaskRunner
+
+    @task
+    def pid() -> int:
+        import os
+
+        return os.getpid()
+
+    with ProcessPoolTaskRunner(max_workers=1) as runner:
+        assert compat.pool_processes(runner) == {}
+        worker = runner.submit(pid, {}).result()
+        seen = compat.pool_processes(runner)
+    assert list(seen) == [worker]
+    assert hasattr(seen[worker], "exitcode")
+
+
+def test_exit_hooks_run_atexit_handlers_and_join_threads():
+    code = (
+        "import atexit, threading, time, os\n"
+        "from imbench.compat import run_exit_hooks\n"
+        "done = []\n"
+        "t = threading.Thread(target=lambda: (time.sleep(0.2), done.append(1)))\n"
+        "t.start()\n"
+        "atexit.register(lambda: print('hook', done))\n"
+        "assert run_exit_hooks()\n"
+        "os._exit(3)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 3, out.stderr
+    assert out.stdout.strip() == "hook [1]"
+
+
+# private names of the upstream packages, as imbench would spell them
+_INTERNAL = re.compile(
+    r"from (prefect|mlflow|sklearn|imblearn|uvicorn)[\w.]* import .*\b_[a-z]\w*"
+    r"|from (prefect|mlflow|sklearn|imblearn)[\w.]*\._\w+"
+    r"|\b(threading|atexit)\._\w+"
+    r"|_executor\b|\b_processes\b|PREFECT__\w+|_migrations\b"
+    r"|sys\._getframe"
+)
+
+
+@pytest.mark.parametrize("folder", ["imbench", "flows", "tasks"])
+def test_no_internal_outside_compat(folder):
+    found = []
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        if path.name == "compat.py":
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if _INTERNAL.search(code):
+                found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
+    assert found == [], "upstream internals belong in imbench/compat.py:\n" + "\n".join(found)
