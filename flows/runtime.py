@@ -22,6 +22,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from imbench.compat import EPHEMERAL_SERVER_ENV, server_command
 from imbench.errors import ImbenchError
@@ -47,7 +48,40 @@ def apply_defaults() -> None:
 
 
 def prefect_home() -> Path:
-    return Path(os.environ.get("PREFECT_HOME", Path.home() / ".prefect")).expanduser()
+    """The PREFECT_HOME Prefect itself will use, read without importing Prefect, from
+    its sources in Prefect's order: the environment, then in the working directory
+    ``.env``, ``prefect.toml`` (``home``) and ``pyproject.toml`` (``[tool.prefect]``),
+    then the active profile, then ``~/.prefect``."""
+    found = os.environ.get("PREFECT_HOME") or _home_in_files()
+    return Path(found or Path.home() / ".prefect").expanduser()
+
+
+def _home_in_files() -> str | None:
+    import tomllib
+
+    def toml(path: Path) -> dict[str, Any]:
+        try:
+            return tomllib.loads(path.read_text(errors="replace"))
+        except (OSError, tomllib.TOMLDecodeError):
+            return {}
+
+    dotenv = Path(".env")
+    if dotenv.is_file():
+        for line in dotenv.read_text(errors="replace").splitlines():
+            key, _, value = line.removeprefix("export ").partition("=")
+            if key.strip() == "PREFECT_HOME" and value.strip():
+                return value.strip().strip("'\"")
+    home = toml(Path("prefect.toml")).get("home")
+    if home:
+        return str(home)
+    home = toml(Path("pyproject.toml")).get("tool", {}).get("prefect", {}).get("home")
+    if home:
+        return str(home)
+    profiles_path = os.environ.get("PREFECT_PROFILES_PATH")
+    profiles = toml(Path(profiles_path or Path.home() / ".prefect" / "profiles.toml").expanduser())
+    active = os.environ.get("PREFECT_PROFILE") or profiles.get("active")
+    home = profiles.get("profiles", {}).get(active, {}).get("PREFECT_HOME") if active else None
+    return str(home) if home else None
 
 
 def _free_port() -> int:
@@ -200,6 +234,8 @@ def server_env(home: Path) -> dict[str, str]:
     """The environment of imbench's own temporary server for PREFECT_HOME ``home``."""
     env = {
         **os.environ,
+        # the home imbench seeded, whichever of Prefect's sources named it
+        "PREFECT_HOME": str(home),
         "PREFECT_UI_ENABLED": "0",
         # imbench uses no blocks; registering Prefect's ~50 block types
         # took ~2 s of a fresh PREFECT_HOME's first start

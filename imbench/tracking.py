@@ -34,15 +34,28 @@ EXPERIMENT = "imbench"
 _PARAM_COLUMNS = ("dataset", "imbalance_ratio", "strategy", "classifier", "seed", "fingerprint")
 
 
+# the SQLite files of imbench's stores: the only databases _fast_sqlite tunes
+_STORES: set[str] = set()
+
+
 def _fast_sqlite(dbapi_connection: Any, _record: Any) -> None:
     """WAL journal: commits append instead of rewriting and syncing the database file
-    (MLflow commits several times per run); one writer, so no reader is starved."""
-    if not isinstance(dbapi_connection, sqlite3.Connection):
+    (MLflow commits several times per run); one writer, so no reader is starved.
+
+    SQLAlchemy's connect event can only be listened to on the Engine class (MLflow
+    makes its engine inside its store), so every SQLite connection in the process
+    passes here: only one to an imbench store is changed, never another database of
+    the user's process."""
+    if not _STORES or not isinstance(dbapi_connection, sqlite3.Connection):
         return
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+    try:
+        files = {str(row[2]) for row in cursor.execute("PRAGMA database_list") if row[1] == "main"}
+        if files & _STORES:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
 
 
 def _tune_sqlite(uri: str, artifact_root: Path | None = None) -> None:
@@ -52,6 +65,9 @@ def _tune_sqlite(uri: str, artifact_root: Path | None = None) -> None:
         from sqlalchemy import event
         from sqlalchemy.engine import Engine
 
+        db = sqlite_file(uri)
+        if db is not None:
+            _STORES.add(str(Path(db).resolve()))
         if not event.contains(Engine, "connect", _fast_sqlite):
             event.listen(Engine, "connect", _fast_sqlite)
         if artifact_root is not None:

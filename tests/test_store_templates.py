@@ -341,3 +341,20 @@ def test_imbench_starts_its_server_on_the_copy(tmp_path, bare_prefect_env, monke
     # the block-registration memo, which imports every Prefect collection to hash its
     # blocks although imbench registers none, did not run (it writes this file)
     assert not (home / "memo_store.toml").exists()
+
+
+def test_wal_is_set_on_imbench_stores_only_not_on_the_users_own_databases(tmp_path):
+    from sqlalchemy import create_engine, text
+
+    store = tmp_path / "mlflow.db"
+    Tracker(f"sqlite:///{store}", artifact_root=tmp_path / "artifacts")
+    mine = create_engine(f"sqlite:///{tmp_path / 'notebook.db'}")
+    with mine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "delete"
+        assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL, untouched
+    mine.dispose()
+    theirs = create_engine(f"sqlite:///{store}")
+    with theirs.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert conn.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+    theirs.dispose()
