@@ -1,8 +1,8 @@
 """A new PREFECT_HOME's database, from a copy that Prefect's own migrations made.
 
 On its first start in a new PREFECT_HOME, Prefect's server migrates a new
-SQLite database through each of its schema revisions (~120): 6-7 s of CPU on a
-2-core machine, paid on every new machine and every fresh PREFECT_HOME, before
+SQLite database through each of its schema revisions, seconds of CPU
+paid on every new machine and every fresh PREFECT_HOME, before
 the first flow can run. imbench ships that empty database as Prefect's
 migrations left it (``prefect-<revision>.db.gz`` beside this module, written by
 ``python -m imbench.flows.prefect_db``) and puts a copy in place before it
@@ -10,7 +10,7 @@ starts its server on a home without one. The server's own migrate-on-start
 then runs only the revisions the installed Prefect has beyond the copy's (none
 when they match). A database already at the installed Prefect's latest revision
 (the copy, or a warm home's) is not handed to migrate-on-start at all: Alembic
-loaded every migration script to find nothing to do, ~0.15 s of each start
+loaded every migration script to find nothing to do, on each start
 (``is_current``; runtime.server_env).
 
 The copy is used only when all of these hold, else Prefect makes the database

@@ -24,7 +24,6 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from imbench.compat import EPHEMERAL_SERVER_ENV, server_command
 from imbench.errors import ImbenchError
 from imbench.flows.prefect_db import is_current
 from imbench.flows.prefect_db import seed as seed_database
@@ -139,7 +138,7 @@ class PrefectApi:
     def _until_ready(self) -> None:
         """Poll the server until a versioned API route answers (not only /health: the
         server finishes starting after /health answers, and the first API call paid
-        for it, ~0.6 s). Runs beside the caller's own start-up work."""
+        for it). Runs beside the caller's own start-up work."""
         proc = self._proc
         while proc is not None and proc.poll() is None and not self._ready.is_set():
             try:
@@ -237,29 +236,41 @@ def server_env(home: Path) -> dict[str, str]:
         # the home imbench seeded, whichever of Prefect's sources named it
         "PREFECT_HOME": str(home),
         "PREFECT_UI_ENABLED": "0",
-        # imbench uses no blocks; registering Prefect's ~50 block types
-        # took ~2 s of a fresh PREFECT_HOME's first start
+        # imbench uses no blocks; registering Prefect's block types is work a
+        # fresh PREFECT_HOME's first start would wait for
         "PREFECT_API_BLOCKS_REGISTER_ON_START": "false",
         # ... and the memo of that registration imported every installed
         # Prefect collection (prefect-dask: dask and distributed) to hash
-        # their blocks before it looked at the setting above: ~0.4 s of
-        # the server's start, which the first API call waited for
+        # their blocks before it looked at the setting above, during the
+        # server's start, which the first API call waited for
         "PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",
-        **EPHEMERAL_SERVER_ENV,
     }
     if is_current(home):
         # its database is at the installed Prefect's latest revision already (a warm
         # home, or the shipped copy): Alembic's migrate-on-start would load every
-        # migration script to find nothing to do, ~0.15 s before the server answers
+        # migration script to find nothing to do before the server answers
         env["PREFECT_SERVER_DATABASE_MIGRATE_ON_START"] = "false"
     if not any(key in os.environ for key in _TRIGGERS):
         # Automations cannot be used on a server that lives for one sweep, on a random
         # port, without a UI; their services' start (reading automations, the first
-        # queries' compilation) was ~0.45 s of the server's ~4 s before it answered.
+        # queries' compilation) delayed the server's first answer.
         # Automations act on imbench's runs on a lasting server (PREFECT_API_URL), or
         # with PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED=true.
         env["PREFECT_SERVER_SERVICES_TRIGGERS_ENABLED"] = "false"
     return env
+
+
+def server_command(port: int) -> list[str]:
+    """Prefect's public server start on 127.0.0.1:``port``, in the foreground (one
+    process, which imbench stops), without the UI or Prefect's background services
+    (scheduler and other loops that would compete with the sweep's workers for the
+    cores; a server that lives for one sweep needs none of them).
+    ``benchmarks/server_start.py`` measured Prefect's own ephemeral-server recipe
+    (uvicorn on ``create_app`` with its private variables) no faster to answer."""
+    return [
+        sys.executable, "-m", "prefect", "server", "start",
+        "--host", "127.0.0.1", "--port", str(port), "--no-ui", "--no-services",
+    ]  # fmt: skip
 
 
 def _die_with_parent() -> None:

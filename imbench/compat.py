@@ -7,13 +7,6 @@ when upstream moves, so that a dependency's release breaks one module loudly
 ``test_no_internal_outside_compat`` keeps them from spreading) instead of five
 modules silently.
 
-* **Prefect's temporary server.** ``prefect server start`` is Prefect's public way
-  to run a server, but its command line imports Prefect's whole CLI before the
-  server starts (``benchmarks/server_start.py`` measures both). imbench starts the
-  server as Prefect's own ``SubprocessASGIServer`` does for a flow run without an
-  API: uvicorn on ``prefect.server.api.server:create_app`` with Prefect's two
-  ephemeral-server variables. ``server_command`` and ``EPHEMERAL_SERVER_ENV`` are
-  that recipe; the test reads it back out of the installed Prefect's source.
 * **Prefect's schema revision**, read from its SQLite migration scripts without
   importing Prefect (``migrations_dir``, ``prefect_head_revision``,
   ``prefect_knows``): used to decide whether a shipped or warm database is
@@ -36,41 +29,20 @@ from __future__ import annotations
 import importlib.util
 import logging
 import re
-import sys
 import warnings
 from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "EPHEMERAL_SERVER_ENV",
-    "SERVER_APP",
     "migrations_dir",
     "mlflow_head_revision",
     "pool_processes",
     "prefect_head_revision",
     "prefect_knows",
     "run_exit_hooks",
-    "server_command",
 ]
 
 log = logging.getLogger(__name__)
-
-# --- Prefect's temporary server -------------------------------------------------
-
-SERVER_APP = "prefect.server.api.server:create_app"
-# what Prefect's SubprocessASGIServer sets: create_app(ephemeral=True, final=True)
-EPHEMERAL_SERVER_ENV = {"PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
-
-
-def server_command(port: int) -> list[str]:
-    """The command that serves Prefect's API on 127.0.0.1:``port``, as Prefect's
-    ``SubprocessASGIServer`` starts it (with ``EPHEMERAL_SERVER_ENV``)."""
-    return [
-        sys.executable, "-m", "uvicorn", "--factory", SERVER_APP,
-        "--host", "127.0.0.1", "--port", str(port),
-        "--log-level", "error", "--lifespan", "on",
-    ]  # fmt: skip
-
 
 # --- Prefect's schema revision ----------------------------------------------------
 

@@ -15,6 +15,7 @@ differ only by their modifiers share them.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -206,6 +207,30 @@ def _proba(model: Any, X: np.ndarray) -> np.ndarray:
     return model.predict_proba(X)[:, 1]
 
 
+def select(
+    X: np.ndarray,
+    y: np.ndarray,
+    grid: list[dict[str, Any]],
+    make: Callable[[dict[str, Any]], Any],
+    inner: list[tuple[np.ndarray, np.ndarray]],
+) -> tuple[float, int, np.ndarray]:
+    """The inner loop: the grid point with the best mean inner PR-AUC, that score, and
+    its out-of-fold scores (what a threshold and a calibration map are chosen on)."""
+    best: tuple[float, int, np.ndarray] | None = None
+    for gi, params in enumerate(grid):
+        oof = np.empty(len(y))
+        fold_scores = []
+        for itrain, itest in inner:
+            model = make(params).fit(X[itrain], y[itrain])
+            oof[itest] = _proba(model, X[itest])
+            fold_scores.append(average_precision(y[itest], oof[itest]))
+        score = float(np.mean(fold_scores))
+        if best is None or score > best[0]:
+            best = (score, gi, oof)
+    assert best is not None
+    return best
+
+
 def nested_cv(
     X: np.ndarray,
     y: np.ndarray,
@@ -236,8 +261,8 @@ def nested_cv(
         )
 
     # Finite data stays finite through the built-in steps (scaling, resampling), so
-    # scikit-learn's finiteness scan of each step's input (~6% of a small sweep's
-    # fits) is skipped; data with missing values, and a declared or plugin
+    # scikit-learn's finiteness scan of each step's input (a visible share of a
+    # small sweep's fits) is skipped; data with missing values, and a declared or plugin
     # strategy (whose sampler might make non-finite rows), keep the checks.
     finite = not strategy.spec and bool(np.isfinite(X).all())
     with config_context(assume_finite=finite):
@@ -246,19 +271,7 @@ def nested_cv(
             started = time.perf_counter()
             X_tr, y_tr = X[train], y[train]
             inner = inner_splits(y_tr, settings, split_seed, fold)
-            best: tuple[float, int, np.ndarray] | None = None
-            for gi, params in enumerate(grid):
-                oof = np.empty(len(y_tr))
-                fold_scores = []
-                for itrain, itest in inner:
-                    model = make(params).fit(X_tr[itrain], y_tr[itrain])
-                    oof[itest] = _proba(model, X_tr[itest])
-                    fold_scores.append(average_precision(y_tr[itest], oof[itest]))
-                score = float(np.mean(fold_scores))
-                if best is None or score > best[0]:
-                    best = (score, gi, oof)
-            assert best is not None
-            inner_score, best_index, best_oof = best
+            inner_score, best_index, best_oof = select(X_tr, y_tr, grid, make, inner)
             final = make(grid[best_index]).fit(X_tr, y_tr)
             proba = _proba(final, X[test])
             outcomes.append(

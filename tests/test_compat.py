@@ -4,7 +4,6 @@ moves one fails here, by name, instead of degrading a sweep silently."""
 
 from __future__ import annotations
 
-import inspect
 import re
 import sqlite3
 import subprocess
@@ -17,25 +16,6 @@ import pytest
 from imbench import compat
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def test_the_server_recipe_is_the_one_prefects_own_temporary_server_uses():
-    from prefect.server.api.server import SubprocessASGIServer
-
-    source = inspect.getsource(SubprocessASGIServer._run_uvicorn_command)
-    assert f'"{compat.SERVER_APP.split(":")[0]}:create_app"' in source.replace("'", '"')
-    for name, value in compat.EPHEMERAL_SERVER_ENV.items():
-        assert f'"{name}": "{value}"' in source, f"Prefect no longer sets {name}"
-    for flag in ("--factory", "--lifespan"):
-        assert flag in source and flag in compat.server_command(1)
-
-
-def test_create_app_still_reads_the_ephemeral_variables():
-    from prefect.server.api import server
-
-    source = inspect.getsource(server.create_app)
-    for name in compat.EPHEMERAL_SERVER_ENV:
-        assert name in source
 
 
 def test_prefect_head_revision_agrees_with_alembic():
