@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -321,3 +322,16 @@ def with_ratio(ds: Dataset, ratio: str | float, *, seed: int, min_minority: int)
     )
     X, y = ds.X[keep], ds.y[keep]
     return Dataset(ds.name, ds.key, X, y, fingerprint(X, y, ds.categorical), ds.categorical)
+
+
+def feature_frame(spec: str, ds: Dataset) -> Any:
+    """The dataset's features as a table a user would hand a model: a file's own
+    columns (the target left out, text as text), else columns ``x0, x1, ...``."""
+    import pandas as pd
+
+    match = _FILE_SPEC.match(spec.strip())
+    if match:
+        path = Path(match["path"]).expanduser()
+        frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+        return frame.drop(columns=[match["label"] or "target"])
+    return pd.DataFrame(ds.X, columns=[f"x{i}" for i in range(ds.X.shape[1])])

@@ -142,3 +142,20 @@ def test_the_docs_build_strict(tmp_path):
     fetched = re.compile(r"<(?:link|script|img)\b[^>]*(?:href|src)=\"(?:https?:)?//", re.I)
     online = [p.name for p in site.rglob("*.html") if fetched.search(p.read_text())]
     assert online == [], f"pages that fetch from the network: {online}"
+
+
+@pytest.mark.slow
+def test_the_reference_findings_page_is_what_imbench_findings_writes(tmp_path):
+    committed = (ROOT / "docs" / "reference-findings.md").read_text().splitlines()
+    done = subprocess.run(
+        [sys.executable, "-m", "imbench.cli", "findings", "reference", "--out", "results",
+         "-o", str(tmp_path / "page.md")],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    fresh = (tmp_path / "page.md").read_text().splitlines()
+    assert committed[2] == (
+        "Generated from `results/reference` by `imbench findings reference --out results "
+        "-o docs/reference-findings.md`."
+    )
+    assert committed[:2] + committed[3:] == fresh[:2] + fresh[3:]

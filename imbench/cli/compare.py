@@ -85,6 +85,11 @@ def compare(
         ]
         print_pairs(sweep_dir.name, tables, len(wanted))
         return
+    from imbench.cli.render import print_verdict
+    from imbench.verdict import sweep_findings
+
+    console.print(f"sweep: {sweep_dir.name} ({sweep_dir})", highlight=False)
+    print_verdict(sweep_findings(SweepFolder(sweep_dir), baseline=baseline or "none"))
     cfg = sweep_config(SweepFolder(sweep_dir), out, tracking_uri)
     into = output_dir(sweep_dir)
     result = analyse(
@@ -120,6 +125,7 @@ def report(
     from imbench.report import output_dir, write_report
 
     sweep_dir = find_sweep(sweep, out)
+    console.print(f"sweep: {sweep_dir.name} ({sweep_dir})", highlight=False)
     cfg = sweep_config(SweepFolder(sweep_dir), out, tracking_uri)
     other = sweep_ref(against, out).path if against else None
     into = output_dir(sweep_dir)
@@ -129,6 +135,30 @@ def report(
     console.print(f"report: {page} ({len(figures)} figures)")
     tables = [p for p in (SweepFolder(into).decision_curves,) if p.exists()]
     _attach(cfg, summary, [page, *figures, *tables], "report")
+
+
+@app.command()
+def findings(
+    sweep: SweepArg = None,
+    out: OutOpt = Path("results"),
+    baseline: Annotated[str, typer.Option("--baseline")] = "none",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="write the verdict as Markdown here")
+    ] = None,
+) -> None:
+    """The verdict of a sweep alone, per question, classifier and ratio (Markdown with -o)."""
+    from imbench.cli.render import print_verdict
+    from imbench.history import find_sweep
+    from imbench.verdict import findings_page, sweep_findings
+
+    sweep_dir = find_sweep(sweep, out)
+    console.print(f"sweep: {sweep_dir.name} ({sweep_dir})", highlight=False)
+    found = sweep_findings(SweepFolder(sweep_dir), baseline=baseline)
+    if output is None:
+        print_verdict(found, limit=5)
+        return
+    output.write_text(findings_page(found, sweep_dir, output, baseline=baseline))
+    console.print(f"findings: {output}")
 
 
 @app.command()
