@@ -117,15 +117,20 @@ class SafeTracker:
         folds: pd.DataFrame,
         summary: dict[str, Any],
         artifacts: list[Path],
-    ) -> None:
+        on_progress: Any = None,
+    ) -> int:
+        """Log the cells not logged yet and close the sweep's run; how many were logged."""
         if self._tracker is None or cells.empty:
-            return
-        self._call("back-fill", self._tracker.log_cells, cells, folds)
+            return 0
+        written = self._call("back-fill", self._tracker.log_cells, cells, folds, on_progress)
         numeric = {k: v for k, v in summary.items() if isinstance(v, (int, float))}
         self._call("finish", self._tracker.finish, numeric, artifacts)
+        return int(written or 0)
 
 
-def sync_tracking(cfg: SweepConfig, cells: pd.DataFrame, folds: pd.DataFrame) -> SafeTracker:
+def sync_tracking(
+    cfg: SweepConfig, cells: pd.DataFrame, folds: pd.DataFrame, on_progress: Any = None
+) -> tuple[SafeTracker, int]:
     """Back-fill MLflow from a sweep's Parquet results (nothing logged twice).
 
     Once MLflow holds every cell of a whole sweep, the sweep's tracked marker says so,
@@ -139,23 +144,36 @@ def sync_tracking(cfg: SweepConfig, cells: pd.DataFrame, folds: pd.DataFrame) ->
     tracker = SafeTracker.open(cfg)
     tracker.start_sweep(cfg)
     summary = {"cells": len(cells), "ok": int((cells["status"] == "ok").sum())}
-    tracker.finish(cells, folds, summary, [SweepFolder.of(cfg.out, cfg.name).leaderboard])
+    board = [SweepFolder.of(cfg.out, cfg.name).leaderboard]
+    written = tracker.finish(cells, folds, summary, board, on_progress)
     if not tracker.behind:
         ids = plan_sweep(cfg).ids
         if set(cells["cell_id"]) == set(ids):
             SweepStore(cfg.out, cfg.name).write_json(TRACKED, tracked_marker(cfg, ids))
-    return tracker
+    return tracker, written
+
+
+# a derived sweep logs its cell runs at once up to this many; beyond, `imbench sync`
+CHILD_RUNS_AT_ONCE = 500
 
 
 def log_parent_run(
-    cfg: SweepConfig, summary: dict[str, Any], artifacts: list[Path], tags: dict[str, str]
+    cfg: SweepConfig,
+    summary: dict[str, Any],
+    artifacts: list[Path],
+    tags: dict[str, str],
+    cells: pd.DataFrame | None = None,
+    folds: pd.DataFrame | None = None,
 ) -> SafeTracker:
-    """Only the sweep's parent run (params, summary, artifacts, ``tags``), no run per cell:
-    for a derived sweep (``imbench rescore``) whose cells are its source's re-scored;
-    ``imbench sync`` adds the cell runs if wanted."""
+    """A derived sweep's runs (``imbench rescore``, whose cells are its source's
+    re-scored): the parent run (params, summary, artifacts, ``tags``) and, up to
+    ``CHILD_RUNS_AT_ONCE`` cells, a child run per cell; ``imbench sync`` adds the
+    cell runs of a larger one."""
     tracker = SafeTracker.open(cfg)
     tracker.start_sweep(cfg, tags)
     if tracker._tracker is not None:
+        if cells is not None and folds is not None and len(cells) <= CHILD_RUNS_AT_ONCE:
+            tracker._call("logging", tracker._tracker.log_cells, cells, folds)
         numeric = {k: v for k, v in summary.items() if isinstance(v, (int, float))}
         tracker._call("finish", tracker._tracker.finish, numeric, artifacts)
     return tracker

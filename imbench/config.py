@@ -32,7 +32,7 @@ from pydantic import (
 from pydantic.json_schema import JsonDict
 
 from imbench.declared import Methods
-from imbench.errors import ConfigError
+from imbench.errors import ConfigError, plain_message
 from imbench.hashing import stable_hash
 from imbench.names import canonical_strategy
 from imbench.results import mlflow_db
@@ -341,7 +341,7 @@ def format_validation_error(exc: ValidationError) -> str:
     lines = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "config"
-        msg = err["msg"].removeprefix("Value error, ")
+        msg = plain_message(err)
         if err["type"] == "extra_forbidden":
             key = loc.split(".")[-1]
             fields = (

@@ -110,7 +110,11 @@ def _load_file(path: Path, label: str) -> Loaded:
     if frame.empty:
         raise CannotRun(f"{path.name}: no data rows")
     if label not in frame.columns:
-        raise CannotRun(f"{path.name}: no target column {label!r} (columns: {list(frame.columns)})")
+        shown = list(frame.columns)[:12]
+        more = f" and {len(frame.columns) - 12} more" if len(frame.columns) > 12 else ""
+        guess = _likely_target(frame)
+        hint = f"; name it as {path.name}:{guess}" if guess else f"; name it as {path.name}:COLUMN"
+        raise CannotRun(f"{path.name}: no target column {label!r} (columns: {shown}{more}){hint}")
     y_raw = frame.pop(label)
     if y_raw.isna().any():
         raise CannotRun(f"{path.name}: target column {label!r} has missing values")
@@ -128,6 +132,17 @@ def _load_file(path: Path, label: str) -> Loaded:
         categorical.append(i)
     X = np.column_stack(columns) if columns else np.empty((len(frame), 0))
     return X, _binarize(y_raw.to_numpy(), path.name), tuple(categorical)
+
+
+_TARGET_NAMES = ("label", "class", "target", "y", "outcome", "churn", "fraud", "default")
+
+
+def _likely_target(frame: Any) -> str | None:
+    """The column most likely to be the target: a two-valued one, a usual target name
+    first, else the last two-valued column (files put the label last)."""
+    two = [c for c in frame.columns if frame[c].dropna().nunique() == 2]
+    named = [c for c in two if str(c).strip().lower() in _TARGET_NAMES]
+    return str((named or two[-1:] or [None])[0]) if (named or two) else None
 
 
 def _binarize(y_raw: np.ndarray, name: str) -> np.ndarray:

@@ -36,7 +36,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from imbench.errors import ConfigError
+from imbench.errors import ConfigError, plain_message
 from imbench.hashing import stable_hash
 from imbench.packages import package_version
 
@@ -145,7 +145,7 @@ def _table_error(where: str, exc: ValidationError, model: type[_Table]) -> str:
     lines = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
+        msg = plain_message(err)
         if err["type"] == "extra_forbidden":
             close = difflib.get_close_matches(loc, list(model.model_fields), n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""

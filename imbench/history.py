@@ -73,14 +73,17 @@ def reason_counts(sweep_dir: Path) -> pd.DataFrame:
 
 
 def latest_sweep(out: Path) -> Path:
-    """The folder of the sweep whose leaderboard was written last under ``out``."""
+    """The sweep the user ran last under ``out``: the finished one whose leaderboard was
+    written last among those ``imbench run`` made, not a rescore of one (a derived
+    sweep is the latest only when there is no other)."""
     from imbench.errors import ConfigError
     from imbench.results import LEADERBOARD
 
     boards = sorted(Path(out).glob(f"*/{LEADERBOARD}"), key=lambda p: p.stat().st_mtime)
     if not boards:
         raise ConfigError(f"no finished sweep under {out}; run `imbench run` first")
-    return boards[-1].parent
+    ran = [b for b in boards if "rescored_from" not in SweepFolder(b.parent).read_provenance()]
+    return (ran or boards)[-1].parent
 
 
 def find_sweep(sweep: str | None, out: Path) -> Path:

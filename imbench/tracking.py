@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,7 @@ class Tracker:
         else:
             self.experiment_id = exp.experiment_id
         self.parent_id: str | None = None
+        self.sweep: str | None = None
         self.logged: set[str] = set()
 
     def _search(self, query: str) -> list[Any]:
@@ -108,6 +110,7 @@ class Tracker:
 
     def start_sweep(self, name: str, params: dict[str, Any], tags: dict[str, str]) -> str:
         """Reuse the sweep's parent run if it exists, else create it."""
+        self.sweep = name
         existing = self._search(
             f"tags.`imbench.sweep` = '{name}' and tags.`imbench.role` = 'sweep'"
         )
@@ -133,8 +136,14 @@ class Tracker:
                 self.logged.add(run.data.tags.get("imbench.cell_id"))
         return self.parent_id
 
-    def log_cells(self, cells: pd.DataFrame, folds: pd.DataFrame) -> int:
-        """Log finished cells not yet logged; return how many were logged."""
+    def log_cells(
+        self,
+        cells: pd.DataFrame,
+        folds: pd.DataFrame,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> int:
+        """Log finished cells not yet logged; return how many were logged.
+        ``on_progress(done, total)`` is called every 50 cells and at the end."""
         assert self.parent_id is not None, "start_sweep first"
         todo = cells[cells["status"].isin(("ok", "skipped")) & ~cells["cell_id"].isin(self.logged)]
         if todo.empty:
@@ -142,10 +151,12 @@ class Tracker:
         # row positions per cell, sliced one cell at a time: a frame per cell for a
         # whole sweep's folds took ~90 MB at 10 000 cells, even with nothing to log
         rows = folds.groupby("cell_id").indices if not folds.empty else {}
-        for row in todo.to_dict("records"):
+        for done, row in enumerate(todo.to_dict("records"), 1):
             at = rows.get(row["cell_id"])
             self._log_cell(row, folds.iloc[at] if at is not None else None)
             self.logged.add(row["cell_id"])
+            if on_progress is not None and (done % 50 == 0 or done == len(todo)):
+                on_progress(done, len(todo))
         return len(todo)
 
     def _log_cell(self, row: dict[str, Any], folds: pd.DataFrame | None) -> None:
@@ -160,6 +171,9 @@ class Tracker:
             tags={
                 "mlflow.parentRunId": self.parent_id,
                 "imbench.cell_id": row["cell_id"],
+                # every run of a sweep, parent and cells, carries its name: the UI's
+                # filter tags.`imbench.sweep` = 'NAME' shows one sweep
+                "imbench.sweep": self.sweep or "",
                 "imbench.status": row["status"],
                 "imbench.reason": str(row.get("reason", ""))[:5000],
                 "imbench.role": "cell",
@@ -176,6 +190,8 @@ class Tracker:
             # cost of a cell in MLflow's SQL store
         metrics.append(Metric("cell_seconds", float(row.get("seconds", 0.0)), now, 0))
         params = [Param(k, str(row[k])) for k in _PARAM_COLUMNS]
+        if folds is not None and not folds.empty:
+            params += _choices(folds)
         self.client.log_batch(run.info.run_id, metrics=metrics, params=params)
         self.client.log_inputs(run.info.run_id, datasets=[_dataset_input(row)])
         self.client.set_terminated(
@@ -251,6 +267,23 @@ def log_standalone_run(
         client.log_artifact(run.info.run_id, str(path))
     client.set_terminated(run.info.run_id, "FINISHED")
     return run.info.run_id
+
+
+def _choices(folds: pd.DataFrame) -> list[Param]:
+    """What the inner folds chose for the cell's outer folds: the hyper-parameters
+    (each distinct choice with how many outer folds made it) and the thresholds."""
+    out = []
+    if "params" in folds:
+        counts = folds["params"].astype(str).value_counts()
+        out.append(Param("chosen_params", "; ".join(f"{k} x{v}" for k, v in counts.items())[:6000]))
+    if "threshold" in folds and folds["threshold"].notna().any():
+        values = ", ".join(f"{t:.4g}" for t in folds["threshold"].dropna())
+        out.append(Param("thresholds", values[:6000]))
+    if "calibration" in folds:
+        kinds = sorted({str(c) for c in folds["calibration"] if str(c)})
+        if kinds:
+            out.append(Param("calibration", ", ".join(kinds)))
+    return out
 
 
 def _dataset_input(row: dict[str, Any]) -> DatasetInput:

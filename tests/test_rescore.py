@@ -112,13 +112,24 @@ def test_the_rescored_sweep_has_an_mlflow_parent_run_naming_its_source(source):
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     client = MlflowClient(tracking_uri=default_tracking_uri(source.parent))
+    experiment = client.get_experiment_by_name("imbench").experiment_id
     (run,) = client.search_runs(
-        [client.get_experiment_by_name("imbench").experiment_id],
-        "tags.`imbench.sweep` = 'iso'",
+        [experiment], "tags.`imbench.sweep` = 'iso' and tags.`imbench.role` = 'sweep'"
     )
     assert run.data.tags["imbench.rescored_from"] == "src"
     assert run.data.metrics["n_fits"] == 0
     assert {a.path for a in client.list_artifacts(run.info.run_id)} >= {"leaderboard.parquet"}
+    # its cells are child runs, filterable by the sweep's tag, with the inner choices
+    cells = client.search_runs(
+        [experiment], "tags.`imbench.sweep` = 'iso' and tags.`imbench.role` = 'cell'"
+    )
+    rescored = SweepFolder(source.parent / "iso").read_cells()
+    assert len(cells) == len(rescored)
+    assert {c.data.tags["mlflow.parentRunId"] for c in cells} == {run.info.run_id}
+    ok = [c for c in cells if c.data.tags["imbench.status"] == "ok"]
+    assert ok and all("chosen_params" in c.data.params for c in ok)
+    tuned = [c for c in ok if "threshold" in c.data.params["strategy"]]
+    assert tuned and all(len(c.data.params["thresholds"].split(", ")) >= 2 for c in tuned)
 
 
 def test_a_subset_with_a_new_modifier_equals_a_full_run_of_that_subset(source):

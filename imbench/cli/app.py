@@ -35,10 +35,10 @@ ConfigArg = Annotated[
 LOG_DIR_ENV = "IMBENCH_LOG_DIR"
 
 
-def fail(message: str) -> NoReturn:
-    """One red line on stderr, exit code 2."""
+def fail(message: str, code: int = 2) -> NoReturn:
+    """One red line on stderr; exit code 2 (bad input) unless told."""
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
+    raise typer.Exit(code)
 
 
 def warn(message: str) -> None:

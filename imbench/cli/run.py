@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,6 +26,21 @@ from imbench.config import (
 )
 from imbench.errors import ConfigError
 from imbench.results import SweepFolder
+
+
+def ad_hoc_name(overrides: dict[str, Any]) -> str:
+    """A sweep name of its own for a run from flags: what it runs, readable, and a
+    digest of the whole grid, so the same command resumes its sweep and another
+    grid does not overwrite it."""
+    from imbench.hashing import stable_hash
+    from imbench.results import slug
+
+    grid = {k: overrides[k] for k in ("datasets", "strategies", "classifiers", "ratios", "seeds")}
+    datasets = [Path(str(d).split(":")[0]).stem or str(d) for d in grid["datasets"] or []]
+    head = datasets[0] if len(datasets) == 1 else (f"{len(datasets)}sets" if datasets else "")
+    parts = [head, *(grid["classifiers"] or [])[:2]]
+    text = slug(*(p for p in parts if p), stable_hash(repr(grid), n=6))
+    return re.sub(r"[^A-Za-z0-9_.-]+", "", text).lstrip("._-") or "adhoc"
 
 
 def _config_keys() -> str:
@@ -83,6 +99,21 @@ def run(
         "tracking_uri": tracking_uri,
         "dask_address": dask_address,
     }
+    ad_hoc = config is None and any(
+        overrides[k] is not None
+        for k in ("datasets", "strategies", "classifiers", "ratios", "seeds")
+    )
+    notes = []
+    if config is None and overrides["datasets"] and overrides["ratios"] is None:
+        # one's own data at the default target ratios would mostly be skipped (a set
+        # already past IR 10 cannot be subsampled to it): its native imbalance only
+        overrides["ratios"] = ["native"]
+        notes.append("ratios: native only (add target ratios with -r native,10,50)")
+    if ad_hoc and name is None:
+        overrides["name"] = ad_hoc_name(overrides)
+        notes.append(f"sweep name: {overrides['name']} (from its grid; --name to choose one)")
+    for note in notes:
+        err.print(note, highlight=False, soft_wrap=True)
     plan = (
         None
         if quiet
@@ -113,6 +144,12 @@ def run(
     print_reasons(Path(summary["results"]))
     if summary["ok"]:
         print_answer(Path(summary["results"]))
+    elif summary["skipped"] or summary["failed"]:
+        fail(
+            f"no cell of sweep {cfg.name!r} ran: {summary['skipped']} skipped, "
+            f"{summary['failed']} failed (reasons above)",
+            code=1,
+        )
 
 
 def _with_protocol_options(fn: Any) -> Any:
@@ -163,7 +200,7 @@ def rescore(
     score its stored test predictions, and write the result as sweep NAME. -d/-s/-c/-r
     keep a subset of its grid (compare and report then run on it); -s may name any
     modifier of a strategy it ran (smote+calibrated from smote+threshold's fits)."""
-    from imbench.flows.tracking import log_parent_run
+    from imbench.flows.tracking import CHILD_RUNS_AT_ONCE, log_parent_run
     from imbench.history import sweep_ref
     from imbench.rescore import rescore as rescore_sweep
 
@@ -200,11 +237,18 @@ def rescore(
     artifacts = [
         p for p in (done.folder.leaderboard, done.folder.cells, done.folder.stats) if p.exists()
     ]
-    tracker = log_parent_run(cfg, summary, artifacts, {"imbench.rescored_from": source.name})
+    tracker = log_parent_run(
+        cfg, summary, artifacts, {"imbench.rescored_from": source.name}, done.cells, done.folds
+    )
     if tracker.behind:
         err.print(f"[yellow]not logged to MLflow at {tracker.uri}: {escape(tracker.error)}[/]")
+    elif len(done.cells) > CHILD_RUNS_AT_ONCE:
+        console.print(
+            f"tracking: {tracker.uri} (the sweep's run; `imbench sync {name}` adds its "
+            f"{len(done.cells)} cell runs)"
+        )
     else:
-        console.print(f"tracking: {tracker.uri}")
+        console.print(f"tracking: {tracker.uri} (the sweep's run and {len(done.cells)} cell runs)")
     print_reasons(done.folder.path)
     if not done.folds.empty:
         print_answer(done.folder.path)
@@ -221,10 +265,20 @@ def sync(
     sweep_dir = find_sweep(sweep, out)
     folder = SweepFolder(sweep_dir)
     cells, folds = folder.read_cells(), folder.read_folds()
-    tracker = sync_tracking(sweep_config(folder, out, tracking_uri), cells, folds)
+    console.print(f"sweep: {sweep_dir.name} ({sweep_dir})", highlight=False)
+
+    def progress(done: int, total: int) -> None:
+        err.print(f"sync {sweep_dir.name}: {done}/{total} cell runs written", highlight=False)
+
+    tracker, written = sync_tracking(
+        sweep_config(folder, out, tracking_uri), cells, folds, on_progress=progress
+    )
     if tracker.behind:
         fail(f"MLflow at {tracker.uri} is still unreachable: {tracker.error}")
-    console.print(f"{sweep_dir.name}: MLflow at {tracker.uri} holds all {len(cells)} cells")
+    wrote = f"wrote {written} cell runs" if written else "nothing to write"
+    console.print(
+        f"{sweep_dir.name}: {wrote}; MLflow at {tracker.uri} holds all {len(cells)} cells"
+    )
 
 
 @app.command()
