@@ -134,7 +134,7 @@ def main() -> None:
         "Wall seconds from spawning the server process to the first answer of "
         f"`/api/admin/version`, N = {args.repeats} per row (median, min, max). Prefect's own "
         "migrate-on-start runs in every row; imbench's shipped database copy "
-        "(`imbench.flows.prefect_db`) is not used here, so the two launchers differ only in "
+        "(`imbench.flows.prefect_db`) is not used here, so the launchers differ only in "
         "how the server process starts.",
         "",
         *table(["launcher", "home", "median (s)", "min (s)", "max (s)", "vs public"], rows),
