@@ -146,8 +146,12 @@ def _table(frame: pd.DataFrame) -> str:
 
 
 def _board_sections(board: pd.DataFrame, metric: str) -> str:
+    from imbench.leaderboard import ratio_key
+
     parts = []
-    for (clf, ir), group in board.groupby(["classifier", "imbalance_ratio"], sort=True):
+    groups = board.groupby(["classifier", "imbalance_ratio"], sort=False)
+    # native imbalance first, then the target ratios in increasing order
+    for (clf, ir), group in sorted(groups, key=lambda g: (ratio_key(str(g[0][1])), str(g[0][0]))):
         cols = ["strategy", "mean_rank", *(f"{c}_mean" for c in BOARD_COLUMNS), "n_datasets"]
         table = group[cols].rename(columns=lambda c: c.removesuffix("_mean"))
         parts.append(
@@ -251,6 +255,7 @@ def write_report(
     direction = "lower is better" if metric in LOWER_IS_BETTER else "higher is better"
     body = [
         f"<h1>imbench report: {html.escape(sweep_dir.name)}</h1>",
+        _verdict_section(folder, folds, baseline or "none"),
         f"<p>Ranked by <b>{html.escape(metric)}</b> ({direction}); fold scores are averaged per "
         "dataset before ranking and testing, so N is the number of datasets.</p>",
         "<details><summary>configuration</summary><pre>"
@@ -281,6 +286,31 @@ def write_report(
     target = into / REPORT
     atomic_write_bytes(target, page.encode())
     return target, paths, analysis.summary
+
+
+def _verdict_section(folder: SweepFolder, folds: pd.DataFrame, baseline: str) -> str:
+    """The answer first: per classifier and ratio (native first), who beats the
+    baseline on each question, with interval, p and N (``imbench.verdict``)."""
+    from imbench.verdict import blocks, sweep_findings
+
+    found = sweep_findings(folder, baseline=baseline, folds=folds)
+    if not found:
+        return f"<h2>Verdict</h2><p>No block holds {html.escape(baseline)}: nothing to compare.</p>"
+    parts = [
+        "<h2>Verdict</h2>",
+        f"<p>Each strategy against <code>{html.escape(baseline)}</code>. A strategy beats (or "
+        f"loses to) it only with a Holm-corrected p below {found[0].alpha} over its block's "
+        "strategies; intervals are 95 % intervals of the mean difference. Everything below "
+        "this section is the evidence.</p>",
+    ]
+    for (clf, ratio), group in blocks(found).items():
+        where = "native imbalance" if ratio == "native" else f"ratio {ratio}"
+        items = "".join(f"<li>{html.escape(f.sentence(limit=5))}</li>" for f in group)
+        parts.append(
+            f"<h3>{html.escape(clf)}, {html.escape(where)}</h3>"
+            f"<p>{html.escape(group[0].evidence())}</p><ul>{items}</ul>"
+        )
+    return "".join(parts)
 
 
 def _diff_section(sweep_dir: Path, other: Path, metric: str) -> str:

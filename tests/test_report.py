@@ -244,3 +244,15 @@ def test_results_are_readable_after_their_data_file_moved(tmp_path):
     assert (tmp_path / "out" / "moved" / "stats.parquet").exists()
     result = CliRunner().invoke(app, ["run", "-d", str(data), "--out", str(tmp_path / "x")])
     assert result.exit_code == 2 and "file not found" in result.output
+
+
+def test_report_opens_with_the_verdict_native_first(sweep):
+    _cli("report", "rep", "--out", str(sweep.parent))
+    page = (sweep / "report.html").read_text()
+    verdict, board = page.index("<h2>Verdict</h2>"), page.index("<h2>Leaderboard</h2>")
+    assert verdict < board
+    head = page[verdict:board]
+    assert head.index("lr, native imbalance") < head.index("lr, ratio 10")
+    assert "N = 4 datasets" in head and ("beats none" in head or "no strategy differs" in head)
+    tables = page[board:]
+    assert tables.index("ratio=native") < tables.index("ratio=10")

@@ -128,7 +128,7 @@ def print_sweeps(sweeps: list[dict[str, Any]], out: Path) -> None:
         "ok",
         "skipped",
         "failed",
-        "best by pr_auc rank",
+        "top mean rank (pr_auc)",
         "in",
         "pr_auc",
         "N",
@@ -145,9 +145,12 @@ def print_sweeps(sweeps: list[dict[str, Any]], out: Path) -> None:
         ]
         for row in sweeps
     ]
-    left = ("name", "date", "skipped", "failed", "best by pr_auc rank", "in")
+    left = ("name", "date", "skipped", "failed", "top mean rank (pr_auc)", "in")
     console.print(table(f"sweeps under {out}", columns, rows, left=left))
-    console.print("best: lowest mean rank within one classifier x ratio (`imbench leaderboard`)")
+    console.print(
+        "top mean rank: the lowest PR-AUC mean rank within one classifier x ratio, a ranking "
+        "and not a verdict; `imbench findings NAME` says which differences are detectable"
+    )
 
 
 def print_cells(name: str, cells: Any) -> None:
