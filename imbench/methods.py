@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
 import itertools
 import sys
 from dataclasses import dataclass, replace
@@ -136,6 +137,41 @@ def resolve(path: str, where: str) -> Any:
     return getattr(module, attr)
 
 
+def _checked_class(cls: Any, path: str, where: str, kind: str, scores: str | None = None) -> None:
+    """What ``cls`` is, from its class attributes alone, before any instance exists:
+    a config that names a class imbench then refuses has run none of its code (its
+    module was imported: a config file is code, as a plugin is)."""
+    if not isinstance(cls, type):
+        raise ConfigError(f"{where}: {path} is not a class")
+
+    def has(name: str) -> bool:
+        return callable(getattr(cls, name, None))
+
+    if kind == "sampler" and not has("fit_resample"):
+        raise ConfigError(f"{where}: {path} is not a sampler (it has no fit_resample)")
+    if kind == "ensemble":
+        try:
+            takes = set(inspect.signature(cls).parameters)
+        except (TypeError, ValueError):
+            takes = set()
+        if not has("fit") or "estimator" not in takes:
+            raise ConfigError(
+                f"{where}: {path} is not a classifier-wrapping ensemble "
+                "(it takes no estimator= parameter)"
+            )
+    if kind == "estimator" and not (has("fit") and has("get_params")):
+        raise ConfigError(f"{where}: {path} is not a scikit-learn estimator")
+    if (
+        kind == "estimator"
+        and not scores
+        and not (has("predict_proba") or has("decision_function"))
+    ):
+        raise ConfigError(
+            f"{where}: {path} has neither predict_proba nor decision_function: it cannot "
+            "score rows (is it a classifier?)"
+        )
+
+
 def _instance(cls: Any, params: dict[str, Any], where: str) -> Any:
     if not isinstance(cls, type):
         raise ConfigError(f"{where}: {cls!r} is not a class")
@@ -219,6 +255,7 @@ def build_strategy(name: str, table: StrategyTable) -> Strategy:
         )
     if table.sampler:
         cls = resolve(table.sampler, f"{where}.sampler")
+        _checked_class(cls, table.sampler, f"{where}.sampler", "sampler")
         sampler = _instance(cls, table.params, where)
         if not hasattr(sampler, "fit_resample"):
             raise ConfigError(
@@ -237,6 +274,7 @@ def build_strategy(name: str, table: StrategyTable) -> Strategy:
         )
     assert table.ensemble is not None
     cls = resolve(table.ensemble, f"{where}.ensemble")
+    _checked_class(cls, table.ensemble, f"{where}.ensemble", "ensemble")
     ensemble = _instance(cls, table.params, where)
     if "estimator" not in ensemble.get_params(deep=False) or not hasattr(ensemble, "fit"):
         raise ConfigError(
@@ -346,6 +384,7 @@ def build_classifier(name: str, table: ClassifierTable) -> Classifier:
             "an import path)"
         )
     cls = resolve(table.estimator, f"{where}.estimator")
+    _checked_class(cls, table.estimator, f"{where}.estimator", "estimator", table.scores)
     est = _instance(cls, table.params, where)
     if not (hasattr(est, "fit") and hasattr(est, "get_params")):
         raise ConfigError(f"{where}.estimator: {table.estimator} is not a scikit-learn estimator")

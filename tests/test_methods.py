@@ -434,3 +434,37 @@ def test_a_units_cost_for_batching_grows_with_its_joint_grid(tmp_path):
     plain = unit_cost(Unit("d", "native", "none", "lr", 0, ()), sizes)
     assert unit_cost(Unit("d", "native", "smote", "lr", 0, ()), sizes) == 3 * plain
     assert unit_cost(Unit("d", "native", "svmsmote", "knn", 0, ()), sizes) == 2 * plain
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        'strategy.evil.sampler = "subprocess.Popen"',
+        'strategy.evil.ensemble = "subprocess.Popen"',
+        'classifier.evil.estimator = "subprocess.Popen"',
+    ],
+)
+def test_a_refused_class_never_runs(tmp_path, table):
+    """A config naming a process-starting class is refused from the class alone: no
+    instance is made, so the command it was given never runs."""
+    from typer.testing import CliRunner
+
+    from imbench.cli import app
+
+    flag = tmp_path / "ran"
+    section, key = table.split(" = ")[0].rsplit(".", 1)
+    kind, name = section.split(".")
+    path = tmp_path / "evil.toml"
+    path.write_text(
+        'datasets = ["ecoli1"]\nstrategies = ["none"]\nclassifiers = ["lr"]\n'
+        f'[{kind}.{name}]\n{key} = "subprocess.Popen"\n'
+        f'params = {{ args = ["touch", "{flag}"] }}\n'
+    )
+    result = CliRunner().invoke(app, ["run", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    assert "subprocess.Popen is not" in result.output or "has neither" in result.output
+    import time
+
+    time.sleep(0.3)  # a started process would have touched it by now
+    assert not flag.exists()
+    assert not (tmp_path / "out").exists()
