@@ -33,7 +33,7 @@ from scipy.special import expit
 from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 
-CalibrationMethod = Literal["sigmoid", "isotonic"]
+CalibrationMethod = Literal["sigmoid", "isotonic", "prior"]
 N_BINS = 10
 _EPS = 1e-15  # logit clip: scores closer to 0 or 1 than this tie
 
@@ -77,8 +77,34 @@ def _logit_shift(y: np.ndarray, scores: np.ndarray, why: str) -> CalibrationMap:
     return CalibrationMap("logit_shift", why, 1.0, b)
 
 
-def fit_calibrator(y: np.ndarray, scores: np.ndarray, method: CalibrationMethod) -> CalibrationMap:
-    """A monotone map from scores to probabilities, fitted on (y, scores); see the module doc."""
+def prior_shift(y: np.ndarray, trained_prevalence: float | None) -> CalibrationMap:
+    """The closed-form correction of scores from the minority prevalence the model
+    trained on to the prevalence of the rows ``y`` (Elkan 2001; for the majority
+    undersampled at rate beta, Dal Pozzolo et al. 2015: p = beta p_s / (beta p_s - p_s
+    + 1)): the logit moves by logit(pi) - logit(pi_s). Nothing is fitted. ``None``
+    (a strategy whose training prevalence has no closed form) leaves scores as they
+    are, saying so."""
+    if trained_prevalence is None:
+        return CalibrationMap(
+            "identity", "prior: this strategy's training prevalence is not known in closed form"
+        )
+    pi = float(np.mean(np.asarray(y, dtype=float)))
+    if not 0.0 < pi < 1.0 or not 0.0 < trained_prevalence < 1.0:
+        return CalibrationMap("identity", "prior: a prevalence of 0 or 1: identity map")
+    shift = float(_logit(np.array([pi]))[0] - _logit(np.array([trained_prevalence]))[0])
+    return CalibrationMap("prior", slope=1.0, intercept=shift)
+
+
+def fit_calibrator(
+    y: np.ndarray,
+    scores: np.ndarray,
+    method: CalibrationMethod,
+    trained_prevalence: float | None = None,
+) -> CalibrationMap:
+    """A monotone map from scores to probabilities, fitted on (y, scores); see the module
+    doc. ``prior`` fits nothing: it needs the prevalence the model trained on."""
+    if method == "prior":
+        return prior_shift(y, trained_prevalence)
     y = np.asarray(y, dtype=float)
     scores = np.asarray(scores, dtype=float)
     if np.unique(y).size < 2:

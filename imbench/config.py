@@ -104,8 +104,12 @@ class ProtocolConfig(BaseModel):
         description="precision to keep (objective min_precision)",
         json_schema_extra=_RESCORABLE,
     )
-    calibration: Literal["sigmoid", "isotonic"] = Field(
-        "sigmoid", description="the `+calibrated` map", json_schema_extra=_RESCORABLE
+    calibration: Literal["sigmoid", "isotonic", "prior"] = Field(
+        "sigmoid",
+        description="the `+calibrated` map: Platt (sigmoid) or isotonic, fitted on inner "
+        "folds, or prior, the closed-form correction from the prevalence the model trained "
+        "on to the data's",
+        json_schema_extra=_RESCORABLE,
     )
     min_minority: int = Field(10, ge=2, description="fewest minority rows a cell may have")
     cell_timeout_s: float | None = Field(

@@ -161,7 +161,7 @@ def refit(
     model: Any = pipeline
     calibration = ""
     if spec.calibrated:
-        cmap = chosen.calibration(settings.calibration)
+        cmap = chosen.calibration_of(spec, settings)
         calibration = cmap.fallback or cmap.kind
         model = Calibrated(pipeline, cmap).fit(frame, ds.y)
     threshold = None

@@ -171,7 +171,7 @@ def score_unit(
             proba, threshold = o.variant(spec, settings)
             calibration = ""
             if spec.calibrated:
-                cmap = o.calibration(settings.calibration)
+                cmap = o.calibration_of(spec, settings)
                 calibration = cmap.fallback or cmap.kind
             shared = by_proba.get((spec.calibrated, o.fold))
             if shared is None:

@@ -321,8 +321,11 @@ def _tuned_builtin(base: Strategy, table: StrategyTable, where: str, spec: str) 
         else base.min_minority_train
     )
     tuned = ", ".join(f"{k} in {v}" for k, v in table.grid.items())
+    # a sampling_strategy of one's own moves the prevalence trained on off the closed form
+    moved = any("sampling_strategy" in k for k in keys)
     return replace(
         base,
+        trains_on=None if moved else base.trains_on,
         grid=joint if joint != ({},) else (),
         min_minority_train=need,
         description=f"{base.description}; grid: {tuned or table.params}",

@@ -121,11 +121,19 @@ class FoldOutcome:
     n_fits: int
     _maps: dict[str, CalibrationMap] = field(default_factory=dict, repr=False, compare=False)
 
-    def calibration(self, method: CalibrationMethod) -> CalibrationMap:
-        """The ``+calibrated`` map, fitted on the inner out-of-fold predictions only."""
+    def calibration(
+        self, method: CalibrationMethod, trained_prevalence: float | None = None
+    ) -> CalibrationMap:
+        """The ``+calibrated`` map, fitted on the inner out-of-fold predictions only
+        (``prior``: from the prevalence the model trained on, ``trained_prevalence``)."""
         if method not in self._maps:
-            self._maps[method] = fit_calibrator(self.y_train, self.oof, method)
+            self._maps[method] = fit_calibrator(self.y_train, self.oof, method, trained_prevalence)
         return self._maps[method]
+
+    def calibration_of(self, spec: StrategySpec, settings: ProtocolSettings) -> CalibrationMap:
+        """The ``+calibrated`` map of this unit's strategy under ``settings``."""
+        prevalence = trained_prevalence(spec.base, self.y_train, settings.cost_ratio)
+        return self.calibration(settings.calibration, prevalence)
 
     def variant(self, spec: StrategySpec, settings: ProtocolSettings) -> tuple[np.ndarray, float]:
         """Outer-test probabilities and threshold of one modifier combination.
@@ -135,10 +143,23 @@ class FoldOutcome:
         """
         proba, inner = self.proba, self.oof
         if spec.calibrated:
-            calibrate = self.calibration(settings.calibration)
+            calibrate = self.calibration_of(spec, settings)
             proba, inner = calibrate(proba), calibrate(inner)
         threshold = settings.objective.choose(self.y_train, inner) if spec.tune_threshold else None
         return proba, DEFAULT_THRESHOLD if threshold is None else threshold
+
+
+def trained_prevalence(strategy: Strategy, y_train: np.ndarray, cost_ratio: float) -> float | None:
+    """The minority prevalence a strategy's classifier effectively trains on, from the
+    training rows' own (``Strategy.trains_on``); None where no closed form says."""
+    pi = float(np.mean(y_train))
+    if strategy.trains_on == "data":
+        return pi
+    if strategy.trains_on == "balanced":
+        return 0.5
+    if strategy.trains_on == "cost":
+        return cost_ratio * pi / (cost_ratio * pi + 1.0 - pi)
+    return None
 
 
 def outer_splits(

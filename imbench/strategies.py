@@ -109,6 +109,11 @@ class Strategy:
     adds_minority_only: bool = False
     grid: tuple[dict[str, Any], ...] = ()
     spec: str = ""
+    # the minority prevalence the classifier trains on, for calibration = "prior":
+    # "data" (unchanged), "balanced" (1:1 by resampling or weights), "cost" (weights
+    # {0: 1, 1: cost_ratio}); None where no closed form says (cleaning samplers,
+    # declared and plugin samplers)
+    trains_on: Literal["data", "balanced", "cost"] | None = None
 
 
 @dataclass(frozen=True)
@@ -428,10 +433,26 @@ def _easy_ensemble(clf: Any, seed: int) -> Any:
 
 
 for _s in (
-    Strategy("none", description="no treatment"),
-    Strategy("balanced", weighting="balanced", description="class_weight='balanced'"),
-    Strategy("cost", weighting="cost", description="explicit class weights {0: 1, 1: cost_ratio}"),
-    Strategy("ros", _ros, description="random oversampling", adds_minority_only=True),
+    Strategy("none", description="no treatment", trains_on="data"),
+    Strategy(
+        "balanced",
+        weighting="balanced",
+        description="class_weight='balanced'",
+        trains_on="balanced",
+    ),
+    Strategy(
+        "cost",
+        weighting="cost",
+        description="explicit class weights {0: 1, 1: cost_ratio}",
+        trains_on="cost",
+    ),
+    Strategy(
+        "ros",
+        _ros,
+        description="random oversampling",
+        adds_minority_only=True,
+        trains_on="balanced",
+    ),
     Strategy(
         "smote",
         _smote,
@@ -439,6 +460,7 @@ for _s in (
         on_categorical="smotenc",
         adds_minority_only=True,
         description="SMOTE, k=5 (SMOTENC with categorical features)",
+        trains_on="balanced",
     ),
     Strategy(
         "borderline_smote",
@@ -447,6 +469,7 @@ for _s in (
         on_categorical="unsupported",
         adds_minority_only=True,
         description="Borderline-SMOTE-1, k=5, m=10",
+        trains_on="balanced",
     ),
     Strategy(
         "adasyn",
@@ -456,7 +479,7 @@ for _s in (
         adds_minority_only=True,
         description="ADASYN, k=5",
     ),
-    Strategy("rus", _rus, description="random undersampling"),
+    Strategy("rus", _rus, description="random undersampling", trains_on="balanced"),
     Strategy("tomek", _tomek, on_categorical="unsupported", description="Tomek-link cleaning"),
     Strategy(
         "smoteenn",
@@ -477,6 +500,7 @@ for _s in (
         wrap=_easy_ensemble,
         cost=7.0,
         description="EasyEnsemble: 10 copies of the classifier, each on a balanced undersample",
+        trains_on="balanced",
     ),
 ):
     _add(_s)
