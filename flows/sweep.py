@@ -281,8 +281,18 @@ def sweep_from_parameters(
     one the deployment runs against.
     """
     from imbench.config import load_config_dict, parse_ratio
+    from imbench.guard import ServeRoots, check_parameters
     from imbench.resolve import build_config
 
+    roots = ServeRoots.from_env()
+    if roots is not None:  # served: the parameters come from whoever started the run
+        check_parameters(
+            roots,
+            {"config_path": config_path, "datasets": datasets, "out": out,
+             "tracking_uri": tracking_uri, "strategies": strategies,
+             "classifiers": classifiers},
+        )  # fmt: skip
+        out = out or str(roots.results)
     overrides = {
         "name": name,
         "datasets": datasets,

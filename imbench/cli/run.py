@@ -284,13 +284,36 @@ def sync(
 @app.command()
 def serve(
     name: Annotated[str, typer.Option("--name", help="deployment name")] = "imbench",
+    config_root: Annotated[
+        list[Path] | None,
+        typer.Option("--config-root", help="config files only under (default: .)"),
+    ] = None,
+    data_root: Annotated[
+        list[Path] | None, typer.Option("--data-root", help="data files only under (default: .)")
+    ] = None,
+    results_root: Annotated[
+        Path, typer.Option("--results-root", help="results only under this folder")
+    ] = Path("results"),
+    allow_tracking_uri: Annotated[
+        list[str] | None,
+        typer.Option("--allow-tracking-uri", help="a tracking URI runs may name (repeatable)"),
+    ] = None,
 ) -> None:
     """Serve the sweep as a Prefect deployment (needs PREFECT_API_URL: a Prefect server).
 
     Trigger it from the Prefect UI or with
     `prefect deployment run imbench-sweep-from-parameters/imbench -p datasets='["ecoli1"]'`.
+    A run's parameters are data: paths outside the roots, and tracking URIs not
+    allowed, are refused before any work.
     """
     from imbench.flows.runtime import apply_defaults
+    from imbench.guard import ENV, ServeRoots
+
+    roots = ServeRoots.of(
+        config_root or [Path.cwd()], data_root or [Path.cwd()], results_root,
+        allow_tracking_uri or [],
+    )  # fmt: skip
+    os.environ[ENV] = roots.to_env()
 
     apply_defaults()
     if not os.environ.get("PREFECT_API_URL"):
@@ -298,6 +321,11 @@ def serve(
     from imbench.flows.sweep import sweep_from_parameters
 
     console.print(f"serving deployment imbench-sweep-from-parameters/{name} (Ctrl-C to stop)")
+    console.print(
+        f"config under {', '.join(map(str, roots.config))}; data under "
+        f"{', '.join(map(str, roots.data))}; results under {roots.results}",
+        highlight=False,
+    )
     sweep_from_parameters.serve(name=name, print_starting_message=False)
 
 
