@@ -34,7 +34,7 @@ from pathlib import Path
 
 from imbench.flows.runtime import PrefectApi
 
-from _common import measured_process
+from _common import measured_process, table, write_page
 
 ONE_CELL = ["-d", "ecoli1", "-s", "none", "-c", "lr", "-r", "native", "-q"]
 
@@ -129,6 +129,42 @@ def main() -> None:
     print(f"  a new machine (fresh PREFECT_HOME and cache) adds {new_machine - base:+.2f} s")
     alone = wall("1-cell lr sweep, Prefect server running")
     print(f"  imbench's own server (start and stop) adds {base - alone:+.2f} s to the 1-cell sweep")
+    figures = []
+    for label, pairs in rows.items():
+        walls, cpus = [w for w, _ in pairs], [c for _, c in pairs]
+        figures.append(
+            (label, f"{statistics.median(walls):.2f}", f"{min(walls):.2f}", f"{max(walls):.2f}",
+             f"{statistics.median(cpus):.2f}")
+        )  # fmt: skip
+    write_page(
+        "fixed_costs",
+        "Fixed costs: whole processes",
+        [
+            f"Each row is a whole process, start to exit, as the user waits for it; N = {repeats} "
+            f"per row, {os.cpu_count()} cores. CPU is user + system of the process and all it "
+            "waited for (its Prefect server, the pool workers).",
+            "",
+            *table(["process", "median wall (s)", "min (s)", "max (s)", "median CPU (s)"], figures),
+            "",
+            "## Differences (medians, seconds)",
+            "",
+            *table(
+                ["against the warm 1-cell sweep", "seconds"],
+                [
+                    ("a fresh PREFECT_HOME", f"{fresh_home - base:+.2f}"),
+                    ("Prefect migrating a fresh home itself", f"{own_home - base:+.2f}"),
+                    ("a new machine (fresh PREFECT_HOME and cache)", f"{new_machine - base:+.2f}"),
+                    ("imbench's own server, started and stopped", f"{base - alone:+.2f}"),
+                ],
+            ),
+        ],
+        argv=["--repeats", str(repeats)],
+        how_to_read=(
+            "The bars: a 1-cell sweep in about 6 s and a finished sweep answered in under 3 s, "
+            "whole processes. Compare rows within this page only: the machine's load moves "
+            "every row together."
+        ),
+    )
 
 
 if __name__ == "__main__":
