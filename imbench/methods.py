@@ -261,11 +261,19 @@ def build_strategy(name: str, table: StrategyTable) -> Strategy:
             raise ConfigError(
                 f"{where}.sampler: {table.sampler} is not a sampler (it has no fit_resample)"
             )
-        points = _checked_grid(sampler, table.grid, f"{where}.grid")
+        make: Any = _Seeded(cls, dict(table.params))
+        if not _survives_clone(sampler):
+            seeded = "random_state" in _init_names(cls)
+            make = _AdaptedSeeded(cls, dict(table.params), seeded)
+            sampler = make(0)
+            _check_adapted_keys(cls, list(table.grid), f"{where}.grid")
+            points = grid_points(table.grid)
+        else:
+            points = _checked_grid(sampler, table.grid, f"{where}.grid")
         version = package_version(cls.__module__)
         return Strategy(
             name,
-            make_sampler=_Seeded(cls, dict(table.params)),
+            make_sampler=make,
             grid=grid_points(table.grid, SAMPLER),
             on_categorical=table.on_categorical or "unsupported",
             min_minority_train=table.min_minority or _neighbours_needed(sampler, points),
@@ -331,6 +339,83 @@ def _tuned_builtin(base: Strategy, table: StrategyTable, where: str, spec: str) 
         description=f"{base.description}; grid: {tuned or table.params}",
         spec=stable_hash([base.spec, spec]),
     )
+
+
+class ThirdPartySampler:
+    """A sampler from a library whose ``get_params`` does not survive scikit-learn's
+    ``clone`` (smote-variants' report a ``class_name`` key their constructors do not
+    take), run as it is: imbench keeps the parameters itself, under the library's own
+    names (so grid keys are ``sampler__<its name>``), makes a fresh instance with them
+    and the cell's seed at every ``fit_resample``, and calls the library's
+    ``fit_resample``. Clone-safe: ``get_params`` returns exactly what the constructor
+    takes."""
+
+    def __init__(self, sampler_class: Any = None, **params: Any) -> None:
+        self.sampler_class = sampler_class
+        self.params = params
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {"sampler_class": self.sampler_class, **self.params}
+
+    def set_params(self, **params: Any) -> ThirdPartySampler:
+        for key, value in params.items():
+            if key == "sampler_class":
+                self.sampler_class = value
+            else:
+                self.params[key] = value
+        return self
+
+    def fit_resample(self, X: Any, y: Any) -> Any:
+        return self.sampler_class(**self.params).fit_resample(X, y)
+
+    def __repr__(self) -> str:
+        name = getattr(self.sampler_class, "__name__", self.sampler_class)
+        return f"ThirdPartySampler({name}, {self.params})"
+
+
+def _init_names(cls: Any) -> set[str]:
+    try:
+        return set(inspect.signature(cls).parameters)
+    except (TypeError, ValueError):
+        return set()
+
+
+def _check_adapted_keys(cls: Any, keys: list[str], where: str) -> None:
+    """Grid keys of an adapted sampler: names its constructor takes."""
+    takes = _init_names(cls)
+    if any(p.kind == p.VAR_KEYWORD for p in inspect.signature(cls).parameters.values()):
+        return
+    for key in keys:
+        if key not in takes:
+            close = difflib.get_close_matches(key, sorted(takes), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(
+                f"{where}: {cls.__name__} takes no parameter {key!r}{hint}; "
+                f"it takes {', '.join(sorted(takes - {'self'}))}"
+            )
+
+
+def _survives_clone(est: Any) -> bool:
+    from sklearn.base import clone
+
+    try:
+        clone(est)
+    except Exception:  # noqa: BLE001 - any failure: the library's params do not round-trip
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class _AdaptedSeeded:
+    """``ThirdPartySampler`` around ``cls(**params)``, seeded where it takes one."""
+
+    cls: Any
+    params: dict[str, Any]
+    seeded: bool
+
+    def __call__(self, seed: int) -> Any:
+        extra = {"random_state": seed} if self.seeded else {}
+        return ThirdPartySampler(self.cls, **self.params, **extra)
 
 
 @dataclass(frozen=True)
