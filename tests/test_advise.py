@@ -139,7 +139,10 @@ def test_cli_prints_saves_and_logs_the_advice(tmp_path):
     args = ["advise", DATA, "--metric", "cost", "--fn-cost", "40", "--out", str(out)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert "recommendation: balanced+threshold" in result.output
+    # the verdict first, before the evidence
+    assert result.output.index("verdict: use balanced+threshold") < result.output.index(
+        "playbook path"
+    )
     (md,) = (out / "advice").glob("*.md")
     text = md.read_text()
     assert "Recommendation: **balanced+threshold**" in text and "| threshold |" in text

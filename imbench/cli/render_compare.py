@@ -173,7 +173,6 @@ def print_advice(result: Any, name: str) -> None:
         CANDIDATE_COLUMNS,
         STEP_COLUMNS,
         candidate_rows,
-        estimate_line,
         step_rows,
     )
 
@@ -184,6 +183,7 @@ def print_advice(result: Any, name: str) -> None:
         f"{diag.anomaly_note}; baseline ROC-AUC {diag.roc_auc:.3f} vs PR-AUC {diag.pr_auc:.3f} "
         f"(chance {diag.prevalence:.3f})"
     )
+    _advice_verdict(result)
     console.print(f"rule: {result.rule}")
     console.print(
         table(
@@ -197,10 +197,19 @@ def print_advice(result: Any, name: str) -> None:
     console.print(
         table(title, CANDIDATE_COLUMNS, candidate_rows(result), left=tuple(CANDIDATE_COLUMNS))
     )
+    console.print("the evidence, step by step, is above; the verdict again:")
+    _advice_verdict(result)
+
+
+def _advice_verdict(result: Any) -> None:
+    """The answer of ``advise`` in words: what to use, at which threshold, and the
+    honest estimate of the procedure that chose it."""
+    from imbench.advise import estimate_line
+
     q25, q50, q75 = result.threshold
     usable = "usable as probabilities" if result.calibrated_enough else "not calibrated"
     console.print(
-        f"[bold green]recommendation: {result.recommendation}[/] at threshold {q50:.3f} "
+        f"[bold green]verdict: use {result.recommendation}[/] at threshold {q50:.3f} "
         f"(folds {q25:.3f}-{q75:.3f}); ECE {result.ece:.3f}, Brier {result.brier:.3f}: {usable}"
     )
     console.print(f"for probabilities: {result.probabilities} (the calibration step, on Brier)")
