@@ -73,6 +73,33 @@ def cd_diagram(block: Block) -> Figure | None:
     return title, _png(fig)
 
 
+def _end_labels(ax: Any, x: float, ends: dict[float, list[tuple[str, int]]]) -> None:
+    """Direct labels at the lines' right ends, spread apart so that none overlaps
+    (each joined to its line's end by a thin leader); lines ending on one value
+    share a label."""
+    if not ends:
+        return
+    low, high = ax.get_ylim()
+    gap = (high - low) * 0.04
+    placed: list[float] = []
+    for value in sorted(ends):
+        placed.append(max(value, placed[-1] + gap) if placed else value)
+    # centre the spread labels on the ends they label, inside the axes
+    shift = (np.mean(sorted(ends)) - np.mean(placed)) if len(placed) > 1 else 0.0
+    placed = [min(max(y + shift, low), high) for y in placed]
+    for value, y in zip(sorted(ends), placed, strict=True):
+        names = ends[value]
+        ax.annotate(
+            ", ".join(n for n, _ in names),
+            xy=(x, value),
+            xytext=(x + 0.25, y),
+            fontsize=6,
+            va="center",
+            color=style(names[0][1])["color"],
+            arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "0.6"},
+        )
+
+
 def ratio_curves(folds: pd.DataFrame, metric: str) -> list[Figure]:
     """Mean metric over datasets against the target imbalance ratio, one line per strategy."""
     scores = per_dataset(folds)
@@ -83,18 +110,13 @@ def ratio_curves(folds: pd.DataFrame, metric: str) -> list[Figure]:
         table = table.reindex(order)
         fig, ax = plt.subplots(figsize=(9, 5))
         last = len(order) - 1
+        ends: dict[float, list[tuple[str, int]]] = {}
         for i, strategy in enumerate(table.columns):
             ax.plot(range(len(order)), table[strategy], label=strategy, **style(i))
-            if np.isfinite(table[strategy].iloc[-1]):  # direct label at the line's end
-                ax.annotate(
-                    strategy,
-                    (last, table[strategy].iloc[-1]),
-                    xytext=(6, 0),
-                    textcoords="offset points",
-                    fontsize=6,
-                    va="center",
-                    color=style(i)["color"],
-                )
+            end = table[strategy].iloc[-1]
+            if np.isfinite(end):  # strategies ending on the same value share one label
+                ends.setdefault(round(float(end), 4), []).append((strategy, i))
+        _end_labels(ax, last, ends)
         ax.set_xticks(range(len(order)), order)
         ax.set_xlim(-0.2, last + 0.8)
         ax.set_xlabel("imbalance ratio (majority:minority; native = as shipped)")

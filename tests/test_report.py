@@ -256,3 +256,21 @@ def test_report_opens_with_the_verdict_native_first(sweep):
     assert "N = 4 datasets" in head and ("beats none" in head or "no strategy differs" in head)
     tables = page[board:]
     assert tables.index("ratio=native") < tables.index("ratio=10")
+
+
+def test_end_labels_of_the_ratio_plot_never_overlap_and_ties_share_one():
+    import matplotlib.pyplot as plt
+
+    from imbench.figures import _end_labels
+
+    fig, ax = plt.subplots()
+    ax.set_ylim(0.0, 1.0)
+    ends = {round(0.50 + 0.001 * k, 4): [(f"s{k}", k)] for k in range(13)}
+    ends[0.3] = [("x", 20), ("x+threshold", 21)]
+    _end_labels(ax, 1.0, ends)
+    texts = sorted(ax.texts, key=lambda t: t.get_position()[1])
+    ys = [t.get_position()[1] for t in texts]
+    assert len(texts) == 14  # 13 + one shared by x and x+threshold
+    assert all(b - a >= 0.04 - 1e-9 for a, b in zip(ys, ys[1:], strict=False))
+    assert "x, x+threshold" in [t.get_text() for t in texts]
+    plt.close(fig)
