@@ -46,7 +46,7 @@ def test_served_deployment_runs_a_sweep(tmp_path):
             stdout=(tmp_path / "serve.log").open("wb"),
             stderr=subprocess.STDOUT,
         )
-        out = tmp_path / "res"
+        out = tmp_path / "results" / "res"  # under the default results root (./results)
         params = {
             "datasets": ["ecoli1"],
             "strategies": ["none", "smote+threshold"],
@@ -55,6 +55,15 @@ def test_served_deployment_runs_a_sweep(tmp_path):
             "out": str(out),
             "workers": 2,
         }
+        outside = tmp_path.parent / f"{tmp_path.name}-outside"
+        outside.mkdir()
+        (outside / "data.csv").write_text("a,b,y\n" + "1,2,0\n" * 20 + "2,3,1\n" * 5)
+        refused = {  # a run's parameters are data: each of these fails before any work
+            "out": ({"out": str(outside / "res")}, "outside this deployment's results root"),
+            "data": ({"datasets": [f"{outside / 'data.csv'}:y"]}, "outside this deployment's data roots"),
+            "tracking": ({"tracking_uri": f"sqlite:///{outside / 'x.db'}"}, "not one this deployment allows"),
+            "class": ({"strategies": ["subprocess:Popen"]}, "is not a registry name"),
+        }  # fmt: skip
         with temporary_settings(updates={PREFECT_API_URL: api}):
             deadline = time.time() + 120
             while True:  # the deployment appears once `imbench serve` has registered it
@@ -68,10 +77,20 @@ def test_served_deployment_runs_a_sweep(tmp_path):
                         tmp_path / "serve.log"
                     ).read_text()[-2000:]
                     time.sleep(1)
-        assert flow_run.state.is_completed(), (tmp_path / "serve.log").read_text()[-3000:]
-        cells = pd.read_parquet(out / "served" / "cells.parquet")
-        assert sorted(cells["strategy"]) == ["none", "smote+threshold"]
-        assert (cells["status"] == "ok").all()
+            assert flow_run.state.is_completed(), (tmp_path / "serve.log").read_text()[-3000:]
+            cells = pd.read_parquet(out / "served" / "cells.parquet")
+            assert sorted(cells["strategy"]) == ["none", "smote+threshold"]
+            assert (cells["status"] == "ok").all()
+            for what, (bad, message) in refused.items():
+                run = run_deployment(
+                    "imbench-sweep-from-parameters/imbench",
+                    parameters={**params, "name": f"refused-{what}", **bad},
+                    timeout=200,
+                )
+                assert run.state.is_failed(), what
+                assert message in (run.state.message or ""), (what, run.state.message)
+                assert not (out / f"refused-{what}").exists(), what
+            assert sorted(p.name for p in outside.iterdir()) == ["data.csv"]  # nothing written
     finally:
         if served is not None:
             stop_process(served)
