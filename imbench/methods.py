@@ -13,6 +13,7 @@ import difflib
 import importlib
 import inspect
 import itertools
+import logging
 import sys
 from dataclasses import dataclass, replace
 from importlib import metadata
@@ -262,11 +263,12 @@ def build_strategy(name: str, table: StrategyTable) -> Strategy:
                 f"{where}.sampler: {table.sampler} is not a sampler (it has no fit_resample)"
             )
         make: Any = _Seeded(cls, dict(table.params))
-        if not _survives_clone(sampler):
-            seeded = "random_state" in _init_names(cls)
+        library = sampler  # the library's own instance: its defaults (n_neighbors) count
+        if needs_adapter(cls, sampler):
+            seeded = "random_state" in _library_names(cls, sampler)
             make = _AdaptedSeeded(cls, dict(table.params), seeded)
+            _check_adapted_keys(cls, sampler, list(table.grid), f"{where}.grid")
             sampler = make(0)
-            _check_adapted_keys(cls, list(table.grid), f"{where}.grid")
             points = grid_points(table.grid)
         else:
             points = _checked_grid(sampler, table.grid, f"{where}.grid")
@@ -276,7 +278,7 @@ def build_strategy(name: str, table: StrategyTable) -> Strategy:
             make_sampler=make,
             grid=grid_points(table.grid, SAMPLER),
             on_categorical=table.on_categorical or "unsupported",
-            min_minority_train=table.min_minority or _neighbours_needed(sampler, points),
+            min_minority_train=table.min_minority or _neighbours_needed(library, points),
             description=table.description or f"{table.sampler} ({version})",
             spec=stable_hash([spec, version]),
         )
@@ -366,6 +368,7 @@ class ThirdPartySampler:
         return self
 
     def fit_resample(self, X: Any, y: Any) -> Any:
+        _quiet(self.sampler_class)
         return self.sampler_class(**self.params).fit_resample(X, y)
 
     def __repr__(self) -> str:
@@ -380,10 +383,45 @@ def _init_names(cls: Any) -> set[str]:
         return set()
 
 
-def _check_adapted_keys(cls: Any, keys: list[str], where: str) -> None:
-    """Grid keys of an adapted sampler: names its constructor takes."""
-    takes = _init_names(cls)
-    if any(p.kind == p.VAR_KEYWORD for p in inspect.signature(cls).parameters.values()):
+def _quiet(cls: Any) -> None:
+    """A library that logs every call at INFO (smote-variants does, on its own handler)
+    speaks on the sweep's terminal only from WARNING up."""
+    logger = logging.getLogger(str(getattr(cls, "__module__", "")).split(".")[0])
+    if logger.getEffectiveLevel() < logging.WARNING:
+        logger.setLevel(logging.WARNING)
+
+
+def needs_adapter(cls: Any, sampler: Any) -> bool:
+    """Whether a sampler runs through ``ThirdPartySampler``: a class outside
+    scikit-learn's estimator API (no ``BaseEstimator``: its ``repr`` and ``set_params``
+    follow no contract) or one whose parameters do not survive ``clone``."""
+    from sklearn.base import BaseEstimator
+
+    return not issubclass(cls, BaseEstimator) or not _survives_clone(sampler)
+
+
+def _library_names(cls: Any, sampler: Any) -> set[str]:
+    """The parameter names a library's sampler takes: its constructor's, and where
+    that takes ``**kwargs``, those its ``get_params`` reports (less bookkeeping keys
+    such as smote-variants' ``class_name``)."""
+    takes = _init_names(cls) - {"self"}
+    if _takes_any(cls) and hasattr(sampler, "get_params"):
+        takes |= set(sampler.get_params()) - {"class_name"}
+    return {n for n in takes if n not in ("args", "kwargs", "_kwargs")}
+
+
+def _takes_any(cls: Any) -> bool:
+    try:
+        parameters = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.kind == p.VAR_KEYWORD for p in parameters)
+
+
+def _check_adapted_keys(cls: Any, sampler: Any, keys: list[str], where: str) -> None:
+    """Grid keys of an adapted sampler: names the library's sampler takes."""
+    takes = _library_names(cls, sampler)
+    if _takes_any(cls) and not hasattr(sampler, "get_params"):
         return
     for key in keys:
         if key not in takes:
@@ -391,7 +429,7 @@ def _check_adapted_keys(cls: Any, keys: list[str], where: str) -> None:
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise ConfigError(
                 f"{where}: {cls.__name__} takes no parameter {key!r}{hint}; "
-                f"it takes {', '.join(sorted(takes - {'self'}))}"
+                f"it takes {', '.join(sorted(takes))}"
             )
 
 
