@@ -209,6 +209,25 @@ def _calibration_table(board: pd.DataFrame) -> str:
     return _table(table.rename(columns=lambda c: c.removesuffix("_mean")))
 
 
+def _methods_section(folder: SweepFolder, folds: pd.DataFrame) -> str:
+    """Brier and ECE of every base strategy's scores under each calibration map."""
+    from imbench.recalibration import calibration_methods, wide
+
+    table = wide(calibration_methods(folder, folds))
+    if table.empty:
+        return "<p>No stored predictions: the calibration maps cannot be compared.</p>"
+    return (
+        "<h3>Calibration maps compared</h3><p>Outer-test Brier score and ECE of each base "
+        "strategy's scores as they are (<code>none</code>) and after each map: Platt "
+        "(<code>sigmoid</code>) and <code>isotonic</code> fitted on the inner out-of-fold "
+        "scores only, and <code>prior</code>, the closed-form correction from the "
+        "prevalence the classifier trained on to the training rows' (no fit; the identity "
+        "where that prevalence has no closed form). Means over datasets; "
+        "<code>lowest_brier</code> names the map with the lowest mean Brier, a "
+        "description, not a test.</p>" + _table(table)
+    )
+
+
 def write_report(
     sweep_dir: Path,
     *,
@@ -272,6 +291,7 @@ def write_report(
         "shifts predicted probabilities towards the minority class unless the scores are "
         "calibrated (<code>+calibrated</code>).</p>",
         _calibration_table(board),
+        _methods_section(SweepFolder(sweep_dir), folds),
     ]
     for name, figs in sections:
         body.append(f"<h2>{html.escape(name)}</h2>")

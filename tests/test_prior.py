@@ -62,3 +62,39 @@ def test_prior_runs_in_a_sweep_and_in_rescore(tmp_path):
     first = folds.set_index(["cell_id", "fold"]).sort_index()
     for metric in ("brier", "ece", "pr_auc"):
         assert np.allclose(again.loc[first.index, metric], first[metric])
+
+
+def test_the_report_sets_prior_beside_sigmoid_and_isotonic_and_compare_pairs_takes_it(tmp_path):
+    """The maps-compared table recomputes, from stored predictions, exactly what the
+    sweep's own +calibrated cells scored (prior here) and what a rescore to sigmoid
+    scores; the identity for a strategy that keeps the prevalence. A prior-calibrated
+    strategy is a strategy like any other in planned comparisons."""
+    from imbench.recalibration import calibration_methods, wide
+    from imbench.report import write_report
+    from imbench.stats import per_dataset, planned
+
+    sweep = core_sweep(
+        tiny_config(
+            tmp_path, name="pm", datasets=["ecoli1", "glass1", "pima"],
+            strategies=["none", "rus", "rus+calibrated"],
+            protocol={"calibration": "prior", "outer_folds": 3, "inner_folds": 2},
+        )
+    )  # fmt: skip
+    folder = SweepFolder(sweep)
+    table = calibration_methods(folder).set_index(["strategy", "method"])
+    means = per_dataset(folder.read_folds()).groupby("strategy")["brier"].mean()
+    assert table.loc[("rus", "prior"), "brier"] == pytest.approx(means["rus+calibrated"])
+    assert table.loc[("rus", "none"), "brier"] == pytest.approx(means["rus"])
+    assert table.loc[("none", "prior"), "brier"] == pytest.approx(table.loc[("none", "none"), "brier"])
+    assert table.loc[("rus", "prior"), "n_datasets"] == 3
+    sig = rescore(folder, {"calibration": "sigmoid"}, "pm-sig")
+    sig_means = per_dataset(sig.folds).groupby("strategy")["brier"].mean()
+    assert table.loc[("rus", "sigmoid"), "brier"] == pytest.approx(sig_means["rus+calibrated"])
+    shown = wide(calibration_methods(folder))
+    assert {"brier_prior", "brier_sigmoid", "brier_isotonic", "lowest_brier"} <= set(shown)
+
+    report, _, _ = write_report(sweep)
+    page = report.read_text()
+    assert "Calibration maps compared" in page and "brier_prior" in page
+    pairs = planned(folder.read_folds(), metric="brier", pairs=[("rus+calibrated", "rus")])
+    assert len(pairs) == 1 and int(pairs["n_datasets"].iloc[0]) == 3
