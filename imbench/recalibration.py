@@ -11,12 +11,12 @@ datasets, so N is the number of datasets.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
-from imbench.calibration import expected_calibration_error
+from imbench.calibration import CalibrationMethod, expected_calibration_error
 from imbench.results import SweepFolder
 
 __all__ = ["METHODS", "calibration_methods", "wide"]
@@ -44,7 +44,9 @@ def calibration_methods(folder: SweepFolder, folds: pd.DataFrame | None = None) 
                 None if strategy is None else trained_prevalence(strategy, o.y_train, cost_ratio)
             )
             for method in METHODS:
-                proba = o.proba if method == "none" else o.calibration(method, prevalence)(o.proba)
+                proba = o.proba
+                if method != "none":
+                    proba = o.calibration(cast(CalibrationMethod, method), prevalence)(proba)
                 rows.append(
                     {
                         "classifier": clf,

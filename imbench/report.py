@@ -20,7 +20,7 @@ from imbench.decision import decision_curves
 from imbench.errors import ConfigError
 from imbench.leaderboard import build_leaderboard
 from imbench.metrics import LOWER_IS_BETTER
-from imbench.results import CELLS, REPORT, SweepFolder, slug, views
+from imbench.results import AGAINST, CELLS, REPORT, SweepFolder, slug, views
 from imbench.stats import STATS_COLUMNS, compare
 from imbench.store import atomic_write_bytes, atomic_write_parquet
 
@@ -209,6 +209,20 @@ def _calibration_table(board: pd.DataFrame) -> str:
     return _table(table.rename(columns=lambda c: c.removesuffix("_mean")))
 
 
+def _against_section(sweep_dir: Path) -> str:
+    """What a sweep run with ``--against`` compares with, and on which subset."""
+    path = sweep_dir / AGAINST
+    if not path.exists():
+        return ""
+    a = json.loads(path.read_text())
+    return (
+        f"<p><b>Against {html.escape(Path(a['reference']).name)}</b> ({html.escape(a['subset'])}: "
+        f"{a['n_datasets']} datasets in {a['n_families']} families, seeds {a['seeds']}): "
+        f"{html.escape(', '.join(a['new_strategies']))} ran on the reference's grid and "
+        "outer folds; the reference's cells are its own, reused, not rerun.</p>"
+    )
+
+
 def _methods_section(folder: SweepFolder, folds: pd.DataFrame) -> str:
     """Brier and ECE of every base strategy's scores under each calibration map."""
     from imbench.recalibration import calibration_methods, wide
@@ -275,6 +289,7 @@ def write_report(
     body = [
         f"<h1>imbench report: {html.escape(sweep_dir.name)}</h1>",
         _verdict_section(folder, folds, baseline or "none"),
+        _against_section(sweep_dir),
         f"<p>Ranked by <b>{html.escape(metric)}</b> ({direction}); fold scores are averaged per "
         "dataset before ranking and testing, so N is the number of datasets.</p>",
         "<details><summary>configuration</summary><pre>"

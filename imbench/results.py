@@ -31,6 +31,7 @@ DECISION_CURVES = "decision_curves.parquet"  # written by `imbench report`
 CONFIG = "config.json"
 PROVENANCE = "provenance.json"
 TRACKED = "tracked.json"  # written when MLflow holds every cell of the plan
+AGAINST = "against.json"  # a sweep run against a reference: which one, which subset
 PARTS = "parts"  # committed batches, before consolidation
 FIGURES = "figures"
 LOCK = ".lock"

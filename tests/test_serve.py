@@ -60,8 +60,8 @@ def test_served_deployment_runs_a_sweep(tmp_path):
         (outside / "data.csv").write_text("a,b,y\n" + "1,2,0\n" * 20 + "2,3,1\n" * 5)
         refused = {  # a run's parameters are data: each of these fails before any work
             "out": ({"out": str(outside / "res")}, "outside this deployment's results root"),
-            "data": ({"datasets": [f"{outside / 'data.csv'}:y"]}, "outside this deployment's data roots"),
-            "tracking": ({"tracking_uri": f"sqlite:///{outside / 'x.db'}"}, "not one this deployment allows"),
+            "data": ({"datasets": [f"{outside / 'data.csv'}:y"]}, "outside this deployment's data"),
+            "tracking": ({"tracking_uri": f"sqlite:///{outside}/x.db"}, "not one this deployment"),
             "class": ({"strategies": ["subprocess:Popen"]}, "is not a registry name"),
         }  # fmt: skip
         with temporary_settings(updates={PREFECT_API_URL: api}):

@@ -83,8 +83,17 @@ def run(
         typer.Option("--dask-address", help="existing Dask scheduler tcp://HOST:PORT"),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+    against: Annotated[
+        str | None,
+        typer.Option("--against", help="run your strategies on this finished sweep's grid"),
+    ] = None,
+    lite: Annotated[
+        bool, typer.Option("--lite", help="with --against: one seed, a third of the datasets")
+    ] = False,
 ) -> None:
-    """Run a sweep (the embedded default grid unless CONFIG or flags say otherwise)."""
+    """Run a sweep (the embedded default grid unless CONFIG or flags say otherwise).
+    With --against reference: CONFIG's strategies on the reference's grid, beside its
+    cells (reused, not rerun)."""
     from imbench.flows.launch import launch
 
     overrides = {
@@ -99,6 +108,10 @@ def run(
         "tracking_uri": tracking_uri,
         "dask_address": dask_address,
     }
+    if against is not None or lite:
+        from imbench.cli.against import run_against
+
+        return run_against(config, against, lite, overrides, quiet=quiet, report=_report_run)
     ad_hoc = config is None and any(
         overrides[k] is not None
         for k in ("datasets", "strategies", "classifiers", "ratios", "seeds")
@@ -120,7 +133,10 @@ def run(
         else (lambda line: err.print(f"plan: {line}", highlight=False, soft_wrap=True))
     )
     outcome = launch(load_config_dict(config), overrides, show_progress=not quiet, on_plan=plan)
-    cfg, summary = outcome.cfg, outcome.summary
+    _report_run(outcome.cfg, outcome.summary)
+
+
+def _report_run(cfg: SweepConfig, summary: dict[str, Any]) -> None:
     resume = f"run the same command again to resume (sweep {cfg.name!r} under {cfg.out})"
     if summary.get("error"):
         fail(summary["error"])
