@@ -112,6 +112,13 @@ class ProtocolConfig(BaseModel):
         json_schema_extra=_RESCORABLE,
     )
     min_minority: int = Field(10, ge=2, description="fewest minority rows a cell may have")
+    predictions: Literal["all", "outer", "none"] = Field(
+        "all",
+        description="what predictions.parquet keeps: all (outer-test and inner "
+        "out-of-fold scores, what rescore re-chooses thresholds and maps on), outer (the "
+        "outer-test scores only: decision curves), or none",
+        json_schema_extra=_NO_IDENTITY,
+    )
     cell_timeout_s: float | None = Field(
         None,
         gt=0,

@@ -71,6 +71,7 @@ def decision_curves(
     if not folder.predictions.exists() or not folder.has_results():
         return pd.DataFrame(columns=COLUMNS)
     settings = ProtocolSettings.of(parse_config(folder.read_config()))
+    inner_kept = settings.protocol.predictions == "all"  # else no map can be re-fitted
     cells = folder.read_cells()
     fits = stored_fits(folder, cells, folds)
     rows: list[dict[str, Any]] = []
@@ -79,7 +80,7 @@ def decision_curves(
         # x+threshold has x's probabilities: one curve, named x, whichever cell ran
         spec = replace(parse_strategy(str(cell.strategy), strict=False), tune_threshold=False)
         key = unit_key(cell)
-        if key not in fits or (key, spec.name) in done:
+        if key not in fits or (key, spec.name) in done or (spec.calibrated and not inner_kept):
             continue
         done.add((key, spec.name))
         curves, alls = [], []

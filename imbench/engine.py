@@ -137,7 +137,7 @@ def _evaluate_unit(
         n_minority=variant.n_minority,
         actual_ir=variant.imbalance_ratio,
     )
-    results[0].predictions = predictions_of(unit, outcomes)
+    results[0].predictions = predictions_of(unit, outcomes, settings.protocol.predictions)
     return results
 
 
@@ -205,16 +205,23 @@ def score_unit(
     return results
 
 
-def predictions_of(unit: Unit, outcomes: list[FoldOutcome]) -> dict[str, Any]:
+def predictions_of(
+    unit: Unit, outcomes: list[FoldOutcome], keep: str = "all"
+) -> dict[str, Any] | None:
     """The unit's stored predictions (``results.PREDICTIONS``): per outer fold the test
     rows' scores and the chosen configuration's inner out-of-fold scores, with labels;
-    everything a threshold or calibration map is chosen from, and scored on."""
+    everything a threshold or calibration map is chosen from, and scored on.
+    ``keep`` (``protocol.predictions``): ``outer`` keeps the test rows only, ``none``
+    nothing."""
     import numpy as np
 
+    if keep == "none":
+        return None
     parts = []  # (fold, inner?, rows, labels, scores): the test rows, then the inner ones
     for o in outcomes:
         parts.append((o.fold, False, o.test_index, o.y_test, o.proba))
-        parts.append((o.fold, True, np.arange(len(o.y_train)), o.y_train, o.oof))
+        if keep == "all":
+            parts.append((o.fold, True, np.arange(len(o.y_train)), o.y_train, o.oof))
     return {
         **dict(zip(UNIT_COLUMNS, unit.key, strict=True)),
         "fold": np.concatenate([np.full(len(r), f, dtype=np.int16) for f, _, r, _, _ in parts]),

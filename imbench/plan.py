@@ -110,6 +110,24 @@ class FitBudget:
     outer: int
     inner: int
     grids: dict[tuple[str, str], int]  # (base strategy, classifier) -> joint grid size
+    predictions: str = "all"  # protocol.predictions
+    prediction_rows: int = 0  # rows predictions.parquet will hold, at most
+
+    @property
+    def prediction_bytes(self) -> int:
+        """About what those rows take on disk: ~11 bytes each (dictionary-encoded ids,
+        an int32 row, an int16 fold, the label and a float64 score, compressed)."""
+        return self.prediction_rows * BYTES_PER_PREDICTION
+
+    def describe_predictions(self) -> str:
+        if self.predictions == "none":
+            return 'predictions: none stored (protocol.predictions = "none")'
+        size = self.prediction_bytes / 1e6
+        what = "outer-test and inner scores" if self.predictions == "all" else "outer-test scores"
+        return (
+            f"predictions: {what}, at most {self.prediction_rows:,} rows, about "
+            f'{size:,.0f} MB (protocol.predictions = "{self.predictions}")'
+        )
 
     def describe(self) -> str:
         by_size: dict[int, list[str]] = {}
@@ -122,7 +140,8 @@ class FitBudget:
         return (
             f"{_n(self.cells, 'cell')} in {_n(self.units, 'unit')} of shared fits; at most "
             f"{_n(self.fits, 'fit')} "
-            f"= {self.outer} outer × ({self.inner} inner × grid + 1) per unit; grid sizes {sizes}"
+            f"= {self.outer} outer × ({self.inner} inner × grid + 1) per unit; grid sizes "
+            f"{sizes}; {self.describe_predictions()}"
         )
 
 
@@ -145,9 +164,36 @@ def fit_budget(cfg: SweepConfig) -> FitBudget:
             grids[(base, name)] = len(joint_grid(strategy, clf))
             fits += per_data * fits_per_unit(strategy, clf, s)
     cells = per_data * len(cfg.strategies) * len(cfg.classifiers)
+    units_per_data = len(grids)
     return FitBudget(
-        cells, per_data * len(grids), fits, s.outer_folds * s.outer_repeats, s.inner_folds, grids
-    )
+        cells, per_data * units_per_data, fits, s.outer_folds * s.outer_repeats, s.inner_folds,
+        grids, s.protocol.predictions, _prediction_rows(cfg, units_per_data),
+    )  # fmt: skip
+
+
+BYTES_PER_PREDICTION = 11  # on disk, measured on large sweeps (benchmarks/large.py)
+
+
+def _prediction_rows(cfg: SweepConfig, units_per_data: int) -> int:
+    """Rows of predictions.parquet for the whole grid, at most: per unit and outer
+    repeat, every row once as a test row and, with ``all``, outer_folds - 1 times as
+    an inner row. A target ratio's variant has fewer rows than the data: counted at
+    the data's size. Datasets are loaded (cached); one that does not load counts 0."""
+    from imbench.datasets import load_dataset
+    from imbench.errors import CannotRun
+
+    p = cfg.protocol
+    if p.predictions == "none":
+        return 0
+    per_row = p.outer_repeats * (p.outer_folds if p.predictions == "all" else 1)
+    rows = 0
+    for key in cfg.datasets:
+        try:
+            n = len(load_dataset(key).y)
+        except CannotRun:
+            continue
+        rows += n * per_row * units_per_data * len(cfg.ratios) * len(cfg.seeds)
+    return rows
 
 
 def group_units(cells: list[Cell]) -> list[Unit]:

@@ -35,7 +35,10 @@ def calibration_methods(folder: SweepFolder, folds: pd.DataFrame | None = None) 
 
     if not folder.predictions.exists() or not folder.has_results():
         return pd.DataFrame(columns=COLUMNS)
-    cost_ratio = ProtocolSettings.of(parse_config(folder.read_config())).cost_ratio
+    settings = ProtocolSettings.of(parse_config(folder.read_config()))
+    if settings.protocol.predictions != "all":  # no inner scores: no map can be fitted
+        return pd.DataFrame(columns=COLUMNS)
+    cost_ratio = settings.cost_ratio
     rows: list[dict[str, Any]] = []
     for (dataset, ratio, base, clf, _seed), fit in stored_fits(folder, folds=folds).items():
         strategy = STRATEGIES.get(base)

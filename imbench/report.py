@@ -229,7 +229,11 @@ def _methods_section(folder: SweepFolder, folds: pd.DataFrame) -> str:
 
     table = wide(calibration_methods(folder, folds))
     if table.empty:
-        return "<p>No stored predictions: the calibration maps cannot be compared.</p>"
+        return (
+            "<p>No stored inner predictions (<code>protocol.predictions</code> is not "
+            "<code>all</code>, or the sweep ran before they were stored): the calibration "
+            "maps cannot be compared.</p>"
+        )
     return (
         "<h3>Calibration maps compared</h3><p>Outer-test Brier score and ECE of each base "
         "strategy's scores as they are (<code>none</code>) and after each map: Platt "

@@ -141,6 +141,14 @@ def rescore(
     plan = plan_sweep(cfg)
     _check_same_data(plan.cells, src_cells, source.name)
     ran = src_cells[src_cells["status"] == "ok"]
+    kept = source.read_config().get("protocol", {}).get("predictions", "all")
+    if not ran.empty and kept != "all":
+        raise ConfigError(
+            f"sweep {source.name!r} kept {'no' if kept == 'none' else 'only outer-test'} "
+            f"predictions (protocol.predictions = {kept!r}): rescore re-chooses thresholds "
+            "and calibration maps on the inner out-of-fold scores, which it did not keep; "
+            'run its grid with predictions = "all" under another --name'
+        )
     if not ran.empty and not source.predictions.exists():
         raise ConfigError(
             f"sweep {source.name!r} has no stored predictions (it ran before imbench stored "

@@ -53,27 +53,49 @@ def atomic_write_parquet(frame: pd.DataFrame, path: Path) -> None:
     _atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
 
 
-def _compact(frame: pd.DataFrame) -> pd.DataFrame:
-    """Dictionary-encoded ids, small integer types: predictions are most of a sweep's bytes."""
-    for column in UNIT_COLUMNS[:-1]:  # the ids; the last is the seed
-        frame[column] = frame[column].astype("category")
-    return frame.astype(
-        {
-            "seed": "int32",
-            "fold": "int16",
-            "inner": "bool",
-            "row": "int32",
-            "y": "int8",
-            "score": "float64",
-        }
-    )
+_IDS = UNIT_COLUMNS[:-1]  # a unit's ids (dictionary-encoded); the last column is the seed
 
 
-def _predictions_frame(units: list[dict[str, Any]]) -> pd.DataFrame | None:
-    """One frame of units' predictions (engine.predictions_of: unit ids, then arrays)."""
+def _schema() -> Any:
+    """predictions.parquet's columns: dictionary-encoded ids, small integer types
+    (predictions are most of a sweep's bytes)."""
+    import pyarrow as pa
+
+    ids = [(c, pa.dictionary(pa.int32(), pa.string())) for c in _IDS]
+    numbers = [("seed", pa.int32()), ("fold", pa.int16()), ("inner", pa.bool_()),
+               ("row", pa.int32()), ("y", pa.int8()), ("score", pa.float64())]  # fmt: skip
+    return pa.schema([*ids, *numbers])
+
+
+def predictions_table(units: list[dict[str, Any]]) -> Any:
+    """One Arrow table of units' predictions (engine.predictions_of: a unit's ids as
+    scalars, then its arrays), or None. An id column is one dictionary entry and a
+    zero index per row: a million rows of a unit cost their numbers, not a million
+    copies of its names."""
+    import numpy as np
+    import pyarrow as pa
+
     if not units:
         return None
-    return _compact(pd.concat([pd.DataFrame(u) for u in units], ignore_index=True))
+    schema = _schema()
+    tables = []
+    for unit in units:
+        n = len(unit["score"])
+        zeros = pa.array(np.zeros(n, dtype=np.int32))
+        columns = [pa.DictionaryArray.from_arrays(zeros, pa.array([str(unit[c])])) for c in _IDS]
+        columns += [
+            pa.array(np.broadcast_to(np.int32(unit["seed"]), n)),
+            *(pa.array(np.asarray(unit[c]).astype(schema.field(c).type.to_pandas_dtype()))
+              for c in ("fold", "inner", "row", "y", "score")),
+        ]  # fmt: skip
+        tables.append(pa.Table.from_arrays(columns, schema=schema))
+    return pa.concat_tables(tables)
+
+
+def _write_table(table: Any, path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    _atomic(path, lambda tmp: pq.write_table(table, tmp))
 
 
 class SweepStore:
@@ -127,9 +149,9 @@ class SweepStore:
             return
         self.prepare()
         stem = f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}"
-        preds = _predictions_frame([r.predictions for r in results if r.predictions])
+        preds = predictions_table([r.predictions for r in results if r.predictions])
         if preds is not None:
-            atomic_write_parquet(preds, self.parts / f"{stem}.preds.parquet")
+            _write_table(preds, self.parts / f"{stem}.preds.parquet")
         folds = [row for r in results for row in r.fold_rows()]
         if folds:
             atomic_write_parquet(pd.DataFrame(folds), self.parts / f"{stem}.folds.parquet")
@@ -183,15 +205,47 @@ class SweepStore:
 
     def _consolidate_predictions(self, kept: pd.DataFrame) -> None:
         """predictions.parquet: the stored predictions of the units whose ok cells were
-        kept, one copy per unit (the newest part that wrote them)."""
-        preds = self._read_parts("preds")
-        if preds.empty:
+        kept, one copy per unit (the newest part that wrote them).
+
+        Streamed part by part into one file: memory holds one part (one batch), not
+        the sweep's predictions, which on large data are most of its bytes."""
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        ok_parts = set(kept.loc[kept["status"] == "ok", "_part"])
+        files = [
+            f for f in sorted(self.parts.glob("*.preds.parquet")) if f.name.split(".")[0] in ok_parts
+        ] if self.parts.is_dir() else []  # fmt: skip
+        if not files:
             return
-        parts = set(kept.loc[kept["status"] == "ok", "_part"])
-        preds = preds[preds["_part"].isin(parts)]
-        newest = preds.groupby(list(UNIT_COLUMNS), observed=True)["_part"].transform("max")
-        preds = preds[preds["_part"] == newest].drop(columns="_part")
-        atomic_write_parquet(_compact(preds.reset_index(drop=True)), self.folder.predictions)
+        newest: dict[tuple[Any, ...], str] = {}  # unit -> the newest part holding it
+        for f in files:
+            ids = pq.read_table(f, columns=list(UNIT_COLUMNS)).group_by(list(UNIT_COLUMNS))
+            for key in ids.aggregate([]).to_pylist():
+                newest[tuple(str(key[c]) for c in UNIT_COLUMNS)] = f.name.split(".")[0]
+        schema = _schema()
+
+        def write(tmp: Path) -> None:
+            with pq.ParquetWriter(tmp, schema) as writer:
+                for f in files:
+                    part = f.name.split(".")[0]
+                    table = pq.read_table(f).select(schema.names).cast(schema)
+                    units = table.select(list(UNIT_COLUMNS)).group_by(list(UNIT_COLUMNS))
+                    stale = [
+                        k for k in units.aggregate([]).to_pylist()
+                        if newest[tuple(str(k[c]) for c in UNIT_COLUMNS)] != part
+                    ]  # fmt: skip
+                    for key in stale:  # a unit a newer part wrote again
+                        same = [pc.equal(pc.cast(table[c], "string"), str(key[c])) for c in _IDS]
+                        same.append(pc.equal(table["seed"], int(key["seed"])))
+                        mask = same[0]
+                        for m in same[1:]:
+                            mask = pc.and_(mask, m)
+                        table = table.filter(pc.invert(mask))
+                    writer.write_table(table)
+                    del table
+
+        _atomic(self.folder.predictions, write)
 
     def write_json(self, name: str, payload: dict[str, Any]) -> Path:
         self.dir.mkdir(parents=True, exist_ok=True)

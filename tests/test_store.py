@@ -85,3 +85,32 @@ def test_a_folder_without_parts_resumes_from_its_consolidated_files(tmp_path):
     assert len(folds) == 6  # adopted once: nothing duplicated
     store.prepare()
     assert len(list(store.parts.glob("*.cells.parquet"))) == 2
+
+
+def _unit_preds(dataset: str, value: float, n: int = 4) -> dict:
+    import numpy as np
+
+    return {
+        "dataset_key": dataset, "imbalance_ratio": "native", "base_strategy": "none",
+        "classifier": "lr", "seed": 0, "fold": np.zeros(n, dtype=np.int16),
+        "inner": np.zeros(n, dtype=bool), "row": np.arange(n), "y": np.r_[1, np.zeros(n - 1)],
+        "score": np.full(n, value),
+    }  # fmt: skip
+
+
+def test_predictions_keep_one_copy_per_unit_the_newest_streamed_part_by_part(tmp_path):
+    """Two parts wrote unit "a" (a +threshold cell added later refits it): the newest
+    copy is kept, unit "b" of the older part stays, and the ids read back as names."""
+    store = SweepStore(tmp_path, "s")
+    first, second, third = _ok(1), _ok(2), _ok(3)
+    first.predictions = _unit_preds("a", 0.1)
+    second.predictions = _unit_preds("b", 0.2)
+    store.commit([first, second])
+    third.predictions = _unit_preds("a", 0.9)
+    store.commit([third])
+    store.consolidate(["id1", "id2", "id3"])
+    preds = store.folder.read_predictions()
+    assert len(preds) == 8
+    by_unit = preds.groupby("dataset_key", observed=True)["score"].unique()
+    assert by_unit["a"].tolist() == [0.9] and by_unit["b"].tolist() == [0.2]
+    assert str(preds["dataset_key"].dtype) == "category" and preds["seed"].dtype == "int32"
