@@ -24,15 +24,22 @@ from imbench.flows.tracking import SafeTracker
 from imbench.leaderboard import build_leaderboard
 from imbench.methods import install, provenance_of
 from imbench.metrics import PRIMARY_METRIC
-from imbench.plan import make_batches, runs_in_process
+from imbench.plan import Unit, make_batches, runs_in_process
 from imbench.progress import SweepProgress
 from imbench.protocol import ProtocolSettings
 from imbench.provenance import provenance
 from imbench.report import analyse
-from imbench.results import CONFIG, PROVENANCE, TRACKED
+from imbench.results import CONFIG, PROVENANCE, TRACKED, CellResult
 from imbench.store import SweepStore, WriteFailed
 from imbench.strategies import import_samplers
-from imbench.sweep import fits_in_process, pending_work, plan_sweep, summarize, tracked_marker
+from imbench.sweep import (
+    SweepPlan,
+    fits_in_process,
+    pending_work,
+    plan_sweep,
+    summarize,
+    tracked_marker,
+)
 from imbench.tasks.evaluate import evaluate_batch_task, worker_init
 
 log = logging.getLogger(__name__)
@@ -68,6 +75,27 @@ def _sweep(
     plan = plan_sweep(cfg)
     units, known = pending_work(plan, store.finished_ids())
     store.commit(known)
+    try:
+        if units:  # predictions.parquet is written as batches finish, not at the end
+            store.stream_predictions(plan.ids, [u.key for u in units])
+    except WriteFailed as exc:
+        return {"error": str(exc), "results": str(store.dir)}
+    try:
+        return _run_and_finish(cfg, store, plan, units, known, started, show_progress, tracker)
+    finally:
+        store.abandon_predictions()  # a no-op once the sweep's end has closed it
+
+
+def _run_and_finish(
+    cfg: SweepConfig,
+    store: SweepStore,
+    plan: SweepPlan,
+    units: list[Unit],
+    known: list[CellResult],
+    started: float,
+    show_progress: bool,
+    tracker: SafeTracker,
+) -> dict[str, Any]:
     tracker.log_results(known)
     settings = ProtocolSettings.of(cfg)
     workers = cfg.workers or default_workers()

@@ -95,7 +95,66 @@ def predictions_table(units: list[dict[str, Any]]) -> Any:
 def _write_table(table: Any, path: Path) -> None:
     import pyarrow.parquet as pq
 
-    _atomic(path, lambda tmp: pq.write_table(table, tmp))
+    _atomic(path, lambda tmp: pq.write_table(table, tmp, use_dictionary=list(_IDS)))
+
+
+def _predictions_writer(path: Path) -> Any:
+    """predictions.parquet's writer: the ids dictionary-encoded, numbers plain (a
+    dictionary of scores costs time to build and saves nothing)."""
+    import pyarrow.parquet as pq
+
+    return pq.ParquetWriter(path, _schema(), use_dictionary=list(_IDS))
+
+
+def _part_units(table: Any) -> list[tuple[str, ...]]:
+    units = table.select(list(UNIT_COLUMNS)).group_by(list(UNIT_COLUMNS)).aggregate([])
+    return [tuple(str(row[c]) for c in UNIT_COLUMNS) for row in units.to_pylist()]
+
+
+def _newest_parts(files: list[Path]) -> dict[tuple[str, ...], str]:
+    """Each unit's newest part among ``files`` (oldest first)."""
+    import pyarrow.parquet as pq
+
+    newest: dict[tuple[str, ...], str] = {}
+    for f in files:
+        for unit in _part_units(pq.read_table(f, columns=list(UNIT_COLUMNS))):
+            newest[unit] = f.name.split(".")[0]
+    return newest
+
+
+def _copy_parts(
+    writer: Any,
+    files: list[Path],
+    newest: dict[tuple[str, ...], str],
+    skip: set[tuple[str, ...]] | None = None,
+) -> int:
+    """Append each unit's newest copy from ``files`` to ``writer``, but the units of
+    ``skip``; one part in memory at a time. Returns the rows written."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    schema = _schema()
+    written = 0
+    for f in files:
+        part = f.name.split(".")[0]
+        table = pq.read_table(f).select(schema.names)
+        if table.schema != schema:  # a part written by an earlier release
+            table = table.cast(schema)
+        drop = [u for u in _part_units(table) if newest[u] != part or u in (skip or set())]
+        for unit in drop:
+            same = [
+                pc.equal(pc.cast(table[c], "string"), v)
+                for c, v in zip(_IDS, unit[:-1], strict=True)
+            ]
+            same.append(pc.equal(table["seed"], int(unit[-1])))
+            mask = same[0]
+            for m in same[1:]:
+                mask = pc.and_(mask, m)
+            table = table.filter(pc.invert(mask))
+        writer.write_table(table)
+        written += table.num_rows
+        del table
+    return written
 
 
 class SweepStore:
@@ -105,6 +164,8 @@ class SweepStore:
         self.folder = SweepFolder.of(root, name)
         self.dir = self.folder.path
         self.parts = self.folder.parts
+        self._stream: tuple[Any, Path] | None = None  # (writer, temporary file)
+        self._streamed = 0  # rows the stream holds
 
     def prepare(self) -> None:
         try:
@@ -158,6 +219,8 @@ class SweepStore:
         atomic_write_parquet(
             pd.DataFrame([r.cell_row() for r in results]), self.parts / f"{stem}.cells.parquet"
         )
+        if preds is not None:  # committed: the streamed predictions file takes it too
+            self._stream_table(preds)
 
     def _read_parts(self, kind: str) -> pd.DataFrame:
         files = sorted(self.parts.glob(f"*.{kind}.parquet")) if self.parts.is_dir() else []
@@ -205,47 +268,90 @@ class SweepStore:
 
     def _consolidate_predictions(self, kept: pd.DataFrame) -> None:
         """predictions.parquet: the stored predictions of the units whose ok cells were
-        kept, one copy per unit (the newest part that wrote them).
-
-        Streamed part by part into one file: memory holds one part (one batch), not
-        the sweep's predictions, which on large data are most of its bytes."""
-        import pyarrow.compute as pc
-        import pyarrow.parquet as pq
-
-        ok_parts = set(kept.loc[kept["status"] == "ok", "_part"])
-        files = [
-            f for f in sorted(self.parts.glob("*.preds.parquet")) if f.name.split(".")[0] in ok_parts
-        ] if self.parts.is_dir() else []  # fmt: skip
+        kept, one copy per unit (the newest part that wrote them). A sweep that
+        streamed them (``stream_predictions``) closes its file; otherwise they are
+        copied from the parts, one part (one batch) in memory at a time."""
+        if self._stream is not None:
+            self._finish_stream()
+            return
+        files = self._part_files(kept)
         if not files:
             return
-        newest: dict[tuple[Any, ...], str] = {}  # unit -> the newest part holding it
-        for f in files:
-            ids = pq.read_table(f, columns=list(UNIT_COLUMNS)).group_by(list(UNIT_COLUMNS))
-            for key in ids.aggregate([]).to_pylist():
-                newest[tuple(str(key[c]) for c in UNIT_COLUMNS)] = f.name.split(".")[0]
-        schema = _schema()
+        newest = _newest_parts(files)
 
         def write(tmp: Path) -> None:
-            with pq.ParquetWriter(tmp, schema) as writer:
-                for f in files:
-                    part = f.name.split(".")[0]
-                    table = pq.read_table(f).select(schema.names).cast(schema)
-                    units = table.select(list(UNIT_COLUMNS)).group_by(list(UNIT_COLUMNS))
-                    stale = [
-                        k for k in units.aggregate([]).to_pylist()
-                        if newest[tuple(str(k[c]) for c in UNIT_COLUMNS)] != part
-                    ]  # fmt: skip
-                    for key in stale:  # a unit a newer part wrote again
-                        same = [pc.equal(pc.cast(table[c], "string"), str(key[c])) for c in _IDS]
-                        same.append(pc.equal(table["seed"], int(key["seed"])))
-                        mask = same[0]
-                        for m in same[1:]:
-                            mask = pc.and_(mask, m)
-                        table = table.filter(pc.invert(mask))
-                    writer.write_table(table)
-                    del table
+            with _predictions_writer(tmp) as writer:
+                _copy_parts(writer, files, newest)
 
         _atomic(self.folder.predictions, write)
+
+    def stream_predictions(
+        self, plan_ids: Iterable[str], pending: Iterable[tuple[Any, ...]]
+    ) -> None:
+        """Write predictions.parquet while the sweep runs: the kept units of earlier
+        parts that this run does not recompute (``pending``: unit keys) now, each
+        committed batch's as it is committed, so the end of the sweep only closes the
+        file (``consolidate``). Memory holds one part at a time. ``abandon_predictions``
+        drops the file of a sweep that did not finish."""
+        self.prepare()
+        tmp = self.folder.predictions.with_name(f".{self.folder.predictions.name}.tmp")
+        tmp.unlink(missing_ok=True)  # a sweep that died left it: the parts hold it all
+        cells = self.latest_cells()
+        skip = {tuple(str(v) for v in key) for key in pending}
+        try:
+            writer = _predictions_writer(tmp)
+            self._stream = (writer, tmp)
+            if not cells.empty:
+                kept = cells[cells["cell_id"].isin(set(plan_ids))]
+                files = self._part_files(kept)
+                self._streamed += _copy_parts(writer, files, _newest_parts(files), skip)
+        except OSError as exc:
+            self.abandon_predictions()
+            raise WriteFailed(f"cannot write {tmp}: {exc.strerror or exc}") from None
+
+    def _stream_table(self, table: Any) -> None:
+        if self._stream is None:
+            return
+        try:
+            self._stream[0].write_table(table)
+            self._streamed += table.num_rows
+        except OSError as exc:
+            self.abandon_predictions()
+            raise WriteFailed(f"cannot write predictions: {exc.strerror or exc}") from None
+
+    def _finish_stream(self) -> None:
+        assert self._stream is not None
+        writer, tmp = self._stream
+        self._stream = None
+        try:
+            writer.close()
+            if self._streamed:
+                os.replace(tmp, self.folder.predictions)
+            else:
+                tmp.unlink(missing_ok=True)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise WriteFailed(f"cannot write predictions: {exc.strerror or exc}") from None
+
+    def abandon_predictions(self) -> None:
+        """Drop a streamed predictions file that will not be finished (interrupted,
+        failed): the committed parts hold everything, and a rerun writes it again."""
+        if self._stream is not None:
+            writer, tmp = self._stream
+            self._stream = None
+            try:
+                writer.close()
+            except Exception:  # noqa: BLE001 - it is being thrown away
+                pass
+            tmp.unlink(missing_ok=True)
+
+    def _part_files(self, kept: pd.DataFrame) -> list[Path]:
+        """The predictions parts that hold the ok cells of ``kept``, oldest first."""
+        if kept.empty or "_part" not in kept:
+            return []
+        ok_parts = set(kept.loc[kept["status"] == "ok", "_part"])
+        found = sorted(self.parts.glob("*.preds.parquet")) if self.parts.is_dir() else []
+        return [f for f in found if f.name.split(".")[0] in ok_parts]
 
     def write_json(self, name: str, payload: dict[str, Any]) -> Path:
         self.dir.mkdir(parents=True, exist_ok=True)

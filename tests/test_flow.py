@@ -187,3 +187,29 @@ def test_one_small_unit_runs_in_the_flow_process_and_more_run_on_the_pool(
     assert runs_in_process([unit], {"d": IN_PROCESS_MAX_COST})
     assert not runs_in_process([unit], {"d": IN_PROCESS_MAX_COST * 1.01})
     assert not runs_in_process([unit, unit], {"d": 1.0})
+
+
+def test_predictions_stream_to_disk_and_a_grown_sweep_keeps_one_copy_per_unit(harness, tmp_path):
+    """The flow writes predictions.parquet as batches finish. A sweep grown by a cell
+    whose unit it had finished (smote+threshold beside smote) refits that unit: its new
+    copy replaces the old one, the other units' are kept, and the file is the one a
+    fresh sweep of the grown grid writes."""
+    grown = ["none", "smote", "smote+threshold"]
+    flow = sweep_flow.with_options(task_runner=ProcessPoolTaskRunner(max_workers=2))
+
+    def run(out, strategies):
+        raw = tiny_config(out, datasets=["ecoli1", "synthetic:n=300,minority=0.15,seed=1"],
+                          strategies=strategies)  # fmt: skip
+        flow(build_config(raw).model_dump(mode="json"))
+        preds = pd.read_parquet(out / "t" / "predictions.parquet")
+        keys = ["dataset_key", "base_strategy", "fold", "inner", "row"]
+        return preds.astype({c: str for c in keys[:2]}).sort_values(keys).reset_index(drop=True)
+
+    run(tmp_path / "a", ["none", "smote"])
+    resumed = run(tmp_path / "a", grown)
+    fresh = run(tmp_path / "b", grown)
+    assert not list((tmp_path / "a" / "t").glob(".*.tmp"))  # the stream's file was renamed
+    counts = resumed.groupby(["dataset_key", "base_strategy", "fold", "inner"]).size()
+    assert counts.equals(fresh.groupby(["dataset_key", "base_strategy", "fold", "inner"]).size())
+    cols = ["dataset_key", "base_strategy", "fold", "inner", "row", "y", "score"]
+    pd.testing.assert_frame_equal(resumed[cols], fresh[cols])
