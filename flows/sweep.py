@@ -17,7 +17,6 @@ from prefect.futures import PrefectFuture
 from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.task_runners import ProcessPoolTaskRunner
 
-from imbench.compat import start_pool_workers
 from imbench.config import SweepConfig
 from imbench.flows.pool import run_batches, stop_workers
 from imbench.flows.runtime import PrefectApi
@@ -41,7 +40,7 @@ from imbench.sweep import (
     summarize,
     tracked_marker,
 )
-from imbench.tasks.evaluate import evaluate_batch_task, warm_worker, worker_init
+from imbench.tasks.evaluate import evaluate_batch_task, worker_init
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +55,6 @@ def sweep_flow(config: dict[str, Any], show_progress: bool = False) -> dict[str,
     started = time.perf_counter()
     _release_arrow_memory()
     cfg = SweepConfig.model_validate(config)
-    runner = FlowRunContext.get().task_runner  # type: ignore[union-attr]
-    if isinstance(runner, ProcessPoolTaskRunner) and not fits_in_process(cfg):
-        # the workers boot (imports) while this process plans the sweep
-        start_pool_workers(runner, warm_worker, cfg.workers or default_workers())
     install(cfg.methods())  # its declared entries and plugins, as the caller resolved them
     store = SweepStore(cfg.out, cfg.name)
     with store.lock():

@@ -30,7 +30,6 @@ import importlib.util
 import logging
 import re
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -130,20 +129,6 @@ def pool_processes(runner: Any) -> dict[int, Any]:
             stacklevel=2,
         )
     return dict(processes or {})
-
-
-def start_pool_workers(runner: Any, warm: Callable[[], None], n: int) -> bool:
-    """Start ``n`` workers of a started Prefect ``ProcessPoolTaskRunner`` now, each
-    running ``warm`` (a picklable function, e.g. the imports its tasks need), so that
-    they boot while the flow prepares its first tasks rather than after it submits
-    them. Plain calls on the runner's executor, not Prefect tasks: no task runs are
-    recorded. False where this Prefect's runner has no executor to reach."""
-    executor = getattr(runner, "_executor", None)
-    if executor is None or not hasattr(executor, "submit"):
-        return False
-    for _ in range(n):  # CPython's spawn-context pool starts one worker per pending call
-        executor.submit(warm)
-    return True
 
 
 # --- CPython's exit hooks ------------------------------------------------------------

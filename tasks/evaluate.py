@@ -66,16 +66,6 @@ def _exit_without_teardown() -> None:
     atexit.register(flush_and_exit, 0)
 
 
-def warm_worker() -> int:
-    """A pool worker's first call: the imports every batch needs (scikit-learn,
-    imbalanced-learn, the engine), done while the flow plans its batches."""
-    import imbench.engine  # noqa: F401
-    import imbench.strategies
-
-    imbench.strategies.import_samplers()
-    return os.getpid()
-
-
 @task(name="evaluate-batch", cache_policy=NO_CACHE, persist_result=False, retries=0)
 def evaluate_batch_task(
     units: list[Unit], settings: ProtocolSettings, min_minority: int

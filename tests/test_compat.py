@@ -95,19 +95,3 @@ def test_no_internal_outside_compat(folder):
             if _INTERNAL.search(code):
                 found.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert found == [], "upstream internals belong in imbench/compat.py:\n" + "\n".join(found)
-
-
-def test_start_pool_workers_boots_them_before_any_task():
-    from prefect.task_runners import ProcessPoolTaskRunner
-
-    from imbench.tasks.evaluate import warm_worker
-
-    with ProcessPoolTaskRunner(max_workers=2) as runner:
-        assert compat.start_pool_workers(runner, warm_worker, 2)
-        import time
-
-        deadline = time.time() + 60
-        while len(compat.pool_processes(runner)) < 2 and time.time() < deadline:
-            time.sleep(0.05)
-        assert len(compat.pool_processes(runner)) == 2
-    assert not compat.start_pool_workers(object(), warm_worker, 2)
