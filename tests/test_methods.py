@@ -428,11 +428,13 @@ def test_a_config_without_tables_sees_the_built_ins_as_shipped(tmp_path):
 
 def test_a_units_cost_for_batching_grows_with_its_joint_grid(tmp_path):
     from imbench.plan import Unit, unit_cost
+    from imbench.strategies import STRATEGIES
 
     build_config(_raw(tmp_path))  # smote's grid: 3 points
     sizes = {"d": 100.0}
     plain = unit_cost(Unit("d", "native", "none", "lr", 0, ()), sizes)
-    assert unit_cost(Unit("d", "native", "smote", "lr", 0, ()), sizes) == 3 * plain
+    smote = STRATEGIES["smote"].cost  # oversampling fits about twice the rows
+    assert unit_cost(Unit("d", "native", "smote", "lr", 0, ()), sizes) == 3 * plain * smote
     assert unit_cost(Unit("d", "native", "svmsmote", "knn", 0, ()), sizes) == 2 * plain
 
 
