@@ -50,6 +50,58 @@ def make_data(rows: int, folder: Path) -> Path:
     return path
 
 
+def make_mixed(rows: int, folder: Path) -> Path:
+    """The same signal with mixed types: 14 numeric columns (4 with 5 % missing
+    values), 3 string categories (5, 20 and 100 levels, the last with 2 % missing)
+    and 3 binned integers, from ``make_classification``."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.datasets import make_classification
+
+    path = folder / f"mixed-{rows}.parquet"
+    if path.exists():
+        return path
+    X, y = make_classification(
+        n_samples=rows, n_features=20, n_informative=10, weights=[0.9945], flip_y=0.0,
+        random_state=0,
+    )  # fmt: skip
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({f"x{i}": X[:, i] for i in range(14)})
+    for i in range(4):
+        frame.loc[rng.random(rows) < 0.05, f"x{i}"] = np.nan
+    for j, levels in zip(range(14, 17), (5, 20, 100), strict=True):
+        codes = np.digitize(X[:, j], np.quantile(X[:, j], np.linspace(0, 1, levels + 1)[1:-1]))
+        frame[f"c{j}"] = pd.Series([f"level{c}" for c in codes], dtype="string")
+    frame.loc[rng.random(rows) < 0.02, "c16"] = pd.NA
+    for j in range(17, 20):
+        frame[f"n{j}"] = np.digitize(X[:, j], [-1.0, 0.0, 1.0]).astype(np.int64)
+    frame["y"] = y
+    frame.to_parquet(path)
+    return path
+
+
+def mixed(rows: int, workers: int, root: Path, env: dict[str, str]) -> list[str]:
+    """One whole `imbench run` on the mixed-type file: wall, peak memory, what ran."""
+    import pandas as pd
+
+    data = make_mixed(rows, root)
+    out = root / f"mixed-out-{rows}-{time.time_ns()}"
+    cmd = [sys.executable, "-m", "imbench.cli", "run", "-q", "--workers", str(workers),
+           "-d", f"{data}:y", "-s", STRATEGIES, "-c", "lr", "-r", "native",
+           "--out", str(out), "--name", "mixed"]  # fmt: skip
+    wall, one, total = watched(cmd, env)
+    cells = pd.read_parquet(out / "mixed" / "cells.parquet")
+    counts = cells["status"].value_counts().to_dict()
+    reasons = "; ".join(
+        f"{r.strategy}: {r.reason}" for r in cells[cells["status"] != "ok"].itertuples()
+    )
+    preds = out / "mixed" / "predictions.parquet"
+    size = f"{preds.stat().st_size / 1e6:.0f} MB" if preds.exists() else "none"
+    return [f"{rows:,}", f"{wall:.1f} s", f"{one:,.0f} MB", f"{total:,.0f} MB",
+            str(counts.get("ok", 0)), str(counts.get("skipped", 0)), str(counts.get("failed", 0)),
+            reasons or "none", size, f"{data.stat().st_size / 1e6:.0f} MB"]  # fmt: skip
+
+
 def watched(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float]:
     """Wall seconds, peak RSS of the largest process (MB) and peak total RSS (MB) of
     ``cmd`` and every process it starts."""
@@ -85,7 +137,7 @@ def watched(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float]:
     stop.set()
     thread.join()
     if proc.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{errs.decode()[-3000:]}")
+        raise SystemExit(f"{' '.join(cmd)} failed (rc {proc.returncode}):\n{errs.decode()[-3000:]}")
     return wall, peak_one, peak_all
 
 
@@ -146,6 +198,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, nargs="+", default=[200_000])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--predictions", default="all", choices=["all", "outer", "none"])
+    parser.add_argument("--mixed", action="store_true", help="the mixed-type file, imbench only")
     parser.add_argument("--bare", help=argparse.SUPPRESS)  # the bare side's own process
     args = parser.parse_args()
     if args.bare:
@@ -156,6 +209,8 @@ def main() -> None:
     imbench = [sys.executable, "-m", "imbench.cli", "run", "-q", "--workers", str(args.workers)]
     warm = [*imbench, "-d", "ecoli1", "-s", "none", "-c", "lr", "--out", str(root / "warm")]
     subprocess.run(warm, env=env, check=True, capture_output=True)
+    if args.mixed:
+        return _mixed_page(args, root, env)
     rows = []
     for n in args.rows:
         data = make_data(n, root)
@@ -201,6 +256,32 @@ def main() -> None:
             "--predictions",
             args.predictions,
         ],  # fmt: skip
+        section="numeric: imbench beside the bare fits",
+    )
+
+
+def _mixed_page(args: argparse.Namespace, root: Path, env: dict[str, str]) -> None:
+    rows = []
+    for n in args.rows:
+        rows.append(mixed(n, args.workers, root, env))
+        print(" | ".join(rows[-1]), flush=True)
+    headers = ["rows", "imbench wall", "largest RSS", "total RSS", "ok", "skipped", "failed",
+               "not ok, and why", "predictions.parquet", "data file"]  # fmt: skip
+    lines = table(headers, rows)
+    print("\n".join(lines))
+    write_page(
+        "large",
+        "Large data: imbench beside the bare fits",
+        [
+            f"{args.workers} workers; `-s {STRATEGIES} -c lr -r native` on the mixed-type "
+            "file (14 numeric columns, 4 with missing values; 3 string categories; 3 binned "
+            "integers); smote runs as SMOTENC. N = 1 run per size.",
+            "",
+            *lines,
+        ],  # fmt: skip
+        how_to_read=__doc__ or "",
+        argv=["--mixed", "--rows", *map(str, args.rows), "--workers", str(args.workers)],
+        section="mixed types: imbench alone",
     )
 
 

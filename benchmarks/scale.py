@@ -120,11 +120,14 @@ def measure(side: str, data: Path, strategy: str, classifier: str, args: argpars
         wall, peak, _ = watched(["timeout", str(args.time_limit), *cmd], dict(os.environ))
         return {"status": "ok", "seconds": f"{wall:.2f}", "peak_mb": f"{peak:.0f}", "reason": ""}
     except SystemExit as exc:
-        err = str(exc).split("failed:\n", 1)[-1].strip()
-        if any(m in err for m in ("MemoryError", "Cannot allocate", "bad_alloc", "map segment")):
-            reason = f"past the {args.memory_limit_gb:g} GB memory limit"
-        elif not err:  # `timeout` ends the process without a word
+        head, _, err = str(exc).partition(":\n")
+        err = err.strip()
+        if head.endswith("(rc 124)"):  # `timeout` ended it
             reason = f"past the {args.time_limit} s time limit"
+        elif head.endswith(("(rc -15)", "(rc 143)", "(rc -2)", "(rc 130)")):
+            raise KeyboardInterrupt from None  # the track was stopped: nothing recorded
+        elif any(m in err for m in ("MemoryError", "Cannot allocate", "bad_alloc", "map segment")):
+            reason = f"past the {args.memory_limit_gb:g} GB memory limit"
         else:
             reason = err.splitlines()[-1][:200]
         return {"status": "failed", "seconds": "", "peak_mb": "", "reason": reason}
