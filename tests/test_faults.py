@@ -241,11 +241,6 @@ def test_the_pool_retries_lost_units_alone_and_fails_only_one_that_dies_twice_al
     assert sent[7:] == [["killer"], ["killer"]]
 
 
-def _sleep_as_default(seconds: float) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    time.sleep(seconds)
-
-
 def test_death_cause_names_the_signal_that_killed_a_worker_not_the_pools_sigterm(
     monkeypatch,
 ):
@@ -255,12 +250,16 @@ def test_death_cause_names_the_signal_that_killed_a_worker_not_the_pools_sigterm
     from imbench.flows.pool import death_cause, stop_workers
 
     ctx = multiprocessing.get_context("fork")
-    # a forked child inherits this process's SIGTERM handler (an in-process `imbench
-    # run` earlier in this test process installs one): the children take the default
-    killed, stopped = (ctx.Process(target=_sleep_as_default, args=(30,)) for _ in range(2))
+    killed, stopped = (ctx.Process(target=time.sleep, args=(30,)) for _ in range(2))
     exited = ctx.Process(target=os._exit, args=(3,))
-    for p in (killed, stopped, exited):
-        p.start()
+    # a forked child inherits this process's SIGTERM handler (an in-process `imbench
+    # run` earlier in this test process installs one): fork them with the default
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        for p in (killed, stopped, exited):
+            p.start()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     os.kill(killed.pid, signal.SIGKILL)
 
     class Runner:  # what stop_workers reads of a started ProcessPoolTaskRunner
