@@ -108,8 +108,9 @@ def _load_file(path: Path, label: str) -> Loaded:
     and a copy of every column besides."""
     import pandas as pd
 
+    parquet = path.suffix == ".parquet"
     try:
-        if path.suffix == ".parquet":
+        if parquet:
             import pyarrow.parquet as pq
 
             table = pq.read_table(path)
@@ -124,12 +125,12 @@ def _load_file(path: Path, label: str) -> Loaded:
         raise CannotRun(f"{path.name}: no data rows")
 
     def column(name: str) -> Any:  # a pandas Series
-        return table[name].to_pandas() if path.suffix == ".parquet" else frame[name]
+        return table[name].to_pandas() if parquet else frame[name]
 
     if label not in columns:
         shown = list(columns)[:12]
         more = f" and {len(columns) - 12} more" if len(columns) > 12 else ""
-        sample = table.slice(0, 5000).to_pandas() if path.suffix == ".parquet" else frame
+        sample = table.slice(0, 5000).to_pandas() if parquet else frame
         guess = _likely_target(sample)
         hint = f"; name it as {path.name}:{guess}" if guess else f"; name it as {path.name}:COLUMN"
         raise CannotRun(f"{path.name}: no target column {label!r} (columns: {shown}{more}){hint}")
@@ -140,7 +141,7 @@ def _load_file(path: Path, label: str) -> Loaded:
     X = np.empty((n_rows, len(features)), dtype=np.float64)
     categorical = []
     for i, name in enumerate(features):
-        if path.suffix == ".parquet" and _arrow_numeric(table[name]):
+        if parquet and _arrow_numeric(table[name]):
             X[:, i] = table[name].to_numpy()  # nulls come as NaN (floats) or are cast
             continue
         values = column(name)
@@ -153,7 +154,7 @@ def _load_file(path: Path, label: str) -> Loaded:
         X[:, i] = codes
         categorical.append(i)
     y = _binarize(y_raw.to_numpy(), path.name)
-    if path.suffix == ".parquet":
+    if parquet:
         import pyarrow as pa
 
         del table, y_raw

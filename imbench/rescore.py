@@ -141,7 +141,8 @@ def rescore(
     plan = plan_sweep(cfg)
     _check_same_data(plan.cells, src_cells, source.name)
     ran = src_cells[src_cells["status"] == "ok"]
-    kept = source.read_config().get("protocol", {}).get("predictions", "all")
+    source_protocol = source.read_config().get("protocol", {})
+    kept = source_protocol.get("predictions", "all")
     if not ran.empty and kept != "all":
         raise ConfigError(
             f"sweep {source.name!r} kept {'no' if kept == 'none' else 'only outer-test'} "
@@ -159,7 +160,7 @@ def rescore(
     keys = {u.key for u in units}
     src_folds = source.read_folds()
     fits = stored_fits(source, src_cells, src_folds, only=keys)
-    was = source.read_config().get("protocol", {}).get("calibration", "sigmoid")
+    was = source_protocol.get("calibration", "sigmoid")
     same_calibration = protocol.get("calibration", was) == was
     known = _known_proba_scores(src_cells, src_folds, fits, same_calibration)
     by_key = src_cells.set_index(

@@ -8,6 +8,7 @@ the parts, de-duplicated by cell id and restricted to the current plan.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
@@ -92,18 +93,21 @@ def predictions_table(units: list[dict[str, Any]]) -> Any:
     return pa.concat_tables(tables)
 
 
-def _write_table(table: Any, path: Path) -> None:
-    import pyarrow.parquet as pq
-
-    _atomic(path, lambda tmp: pq.write_table(table, tmp, use_dictionary=list(_IDS)))
-
-
 def _predictions_writer(path: Path) -> Any:
-    """predictions.parquet's writer: the ids dictionary-encoded, numbers plain (a
-    dictionary of scores costs time to build and saves nothing)."""
+    """A writer of predictions (parts and predictions.parquet): the ids
+    dictionary-encoded, numbers plain (a dictionary of scores costs time to build and
+    saves nothing)."""
     import pyarrow.parquet as pq
 
     return pq.ParquetWriter(path, _schema(), use_dictionary=list(_IDS))
+
+
+def _write_table(table: Any, path: Path) -> None:
+    def write(tmp: Path) -> None:
+        with _predictions_writer(tmp) as writer:
+            writer.write_table(table)
+
+    _atomic(path, write)
 
 
 def _part_units(table: Any) -> list[tuple[str, ...]]:
@@ -126,7 +130,7 @@ def _copy_parts(
     writer: Any,
     files: list[Path],
     newest: dict[tuple[str, ...], str],
-    skip: set[tuple[str, ...]] | None = None,
+    skip: frozenset[tuple[str, ...]] | set[tuple[str, ...]] = frozenset(),
 ) -> int:
     """Append each unit's newest copy from ``files`` to ``writer``, but the units of
     ``skip``; one part in memory at a time. Returns the rows written."""
@@ -140,17 +144,14 @@ def _copy_parts(
         table = pq.read_table(f).select(schema.names)
         if table.schema != schema:  # a part written by an earlier release
             table = table.cast(schema)
-        drop = [u for u in _part_units(table) if newest[u] != part or u in (skip or set())]
+        drop = [u for u in _part_units(table) if newest[u] != part or u in skip]
         for unit in drop:
             same = [
                 pc.equal(pc.cast(table[c], "string"), v)
                 for c, v in zip(_IDS, unit[:-1], strict=True)
             ]
             same.append(pc.equal(table["seed"], int(unit[-1])))
-            mask = same[0]
-            for m in same[1:]:
-                mask = pc.and_(mask, m)
-            table = table.filter(pc.invert(mask))
+            table = table.filter(pc.invert(functools.reduce(pc.and_, same)))
         writer.write_table(table)
         written += table.num_rows
         del table
