@@ -1,0 +1,175 @@
+"""The field-scale reference (`benchmarks/field.toml`), run in cumulative pieces.
+
+    python benchmarks/field.py                 # run the next unfinished piece
+    python benchmarks/field.py --status        # the pieces, which are done, what each cost
+    python benchmarks/field.py --piece NAME    # run one piece by name (resumes if stopped)
+    python benchmarks/field.py --time-limit 3000   # stop cleanly after 50 minutes
+
+The grid is longer than a session on 2 cores, so it runs as a sequence of pieces,
+each a sub-grid of the config that holds every earlier piece: a piece reuses the
+cells the earlier ones left in `results/field` (the committed consolidated files,
+on a new machine) and computes only what it adds. Its consolidated files are
+therefore always those of one well-formed grid, and `imbench leaderboard field`,
+`compare field --ratings` and the rest read it as it stands.
+
+A piece stopped by its time limit (or Ctrl-C) keeps every finished batch in
+`results/field/parts/`, so running it again on the same machine resumes it; a new
+machine resumes from the last finished piece's committed files. Each finished
+piece is appended to `benchmarks/field/pieces.csv` with what it cost: whole-process
+wall time, cells computed and reused, fits, the machine. Commit `results/field`
+and that file after each piece.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "benchmarks" / "field.toml"
+RECORD = ROOT / "benchmarks" / "field" / "pieces.csv"
+FIELDS = ["piece", "finished", "wall_s", "cells", "computed", "reused", "fits", "workers",
+          "cpus", "machine"]  # fmt: skip
+
+BASES = ["none", "balanced", "cost", "ros", "smote", "borderline_smote", "adasyn", "rus",
+         "tomek", "smoteenn", "smotetomek", "easy_ensemble"]  # fmt: skip
+DECIDED = BASES + [f"{b}+threshold" if b != "none" else "threshold" for b in BASES]
+
+# Cumulative: each piece's grid holds every earlier one's. Native imbalance with
+# every seed comes first (the reference's bar), then the target ratios, then the
+# +calibrated variants, which cost most.
+PIECES: list[tuple[str, dict[str, list]]] = [
+    ("native-seed0", {"ratios": ["native"], "strategies": DECIDED, "seeds": [0]}),
+    ("native-seeds01", {"ratios": ["native"], "strategies": DECIDED, "seeds": [0, 1]}),
+    ("native", {"ratios": ["native"], "strategies": DECIDED, "seeds": [0, 1, 2]}),
+    ("ratio10", {"ratios": ["native", 10], "strategies": DECIDED, "seeds": [0, 1, 2]}),
+    ("ratio30", {"ratios": ["native", 10, 30], "strategies": DECIDED, "seeds": [0, 1, 2]}),
+    ("ratio100", {"ratios": ["native", 10, 30, 100], "strategies": DECIDED, "seeds": [0, 1, 2]}),
+    ("calibrated", {}),  # the whole config
+]
+
+
+def done() -> dict[str, dict[str, str]]:
+    if not RECORD.exists():
+        return {}
+    with RECORD.open() as f:
+        return {row["piece"]: row for row in csv.DictReader(f)}
+
+
+def piece_config(name: str) -> str:
+    """The piece's TOML: the config with its axes restricted."""
+    raw = tomllib.loads(CONFIG.read_text())
+    raw.update(dict(PIECES)[name])
+    lines = []
+    for key, value in raw.items():
+        if not isinstance(value, dict):
+            lines.append(f"{key} = {_toml(value)}")
+    for key, value in raw.items():
+        if isinstance(value, dict):
+            lines.append(f"[{key}]")
+            lines += [f"{k} = {_toml(v)}" for k, v in value.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, str):
+        return '"' + value.replace('"', '\\"') + '"'
+    return repr(value)
+
+
+def run_piece(name: str, workers: int, time_limit: float | None) -> int:
+    with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
+        f.write(piece_config(name))
+    cmd = ["imbench", "run", f.name, "-q", "--workers", str(workers), "--out", str(ROOT / "results")]
+    print(f"piece {name}: {' '.join(cmd)}", flush=True)
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT)
+    try:
+        rc = proc.wait(timeout=time_limit)
+    except subprocess.TimeoutExpired:  # stop it as Ctrl-C does: finished batches are kept
+        proc.send_signal(2)
+        rc = proc.wait()
+        print(f"piece {name}: stopped at its time limit; run it again to resume", flush=True)
+        return 124
+    wall = time.perf_counter() - started
+    if rc != 0:
+        print(f"piece {name}: imbench exited {rc}", flush=True)
+        return rc
+    record(name, wall, workers)
+    return 0
+
+
+def record(name: str, wall: float, workers: int) -> None:
+    import pandas as pd
+
+    cells = pd.read_parquet(ROOT / "results" / "field" / "cells.parquet")
+    previous = [p for p, _ in PIECES[: [p for p, _ in PIECES].index(name)]]
+    earlier = done()
+    reused = max((int(earlier[p]["cells"]) for p in previous if p in earlier), default=0)
+    units = cells.assign(base=cells["strategy"].str.replace("+threshold", "", regex=False))
+    units = units.loc[units["strategy"] != "threshold"]
+    fits = int(units.groupby(["dataset_key", "imbalance_ratio", "base", "classifier", "seed"])
+               ["n_fits"].max().sum())  # fmt: skip
+    row = {
+        "piece": name,
+        "finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
+        "wall_s": round(wall, 1),
+        "cells": len(cells),
+        "computed": len(cells) - reused,
+        "reused": reused,
+        "fits": fits,
+        "workers": workers,
+        "cpus": os.cpu_count(),
+        "machine": f"{platform.machine()} {platform.processor() or platform.system()}",
+    }
+    RECORD.parent.mkdir(parents=True, exist_ok=True)
+    new = not RECORD.exists()
+    with RECORD.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=FIELDS)
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+    print(f"piece {name}: done in {wall:.0f} s; recorded in {RECORD.relative_to(ROOT)}")
+
+
+def status() -> None:
+    finished = done()
+    for name, axes in PIECES:
+        row = finished.get(name)
+        what = ", ".join(f"{k}={len(v)}" for k, v in axes.items()) or "the whole config"
+        cost = (f"done {row['finished']}: {row['cells']} cells ({row['computed']} computed), "
+                f"{row['fits']} fits, {float(row['wall_s']) / 60:.0f} min on {row['workers']} "
+                f"workers" if row else "to do")  # fmt: skip
+        print(f"{name:15} {what:40} {cost}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--status", action="store_true")
+    parser.add_argument("--piece", choices=[p for p, _ in PIECES])
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--time-limit", type=float, default=None, help="seconds")
+    args = parser.parse_args()
+    if args.status:
+        status()
+        return 0
+    name = args.piece or next((p for p, _ in PIECES if p not in done()), None)
+    if name is None:
+        print("every piece is done")
+        return 0
+    return run_piece(name, args.workers, args.time_limit)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
