@@ -91,7 +91,8 @@ def _toml(value: object) -> str:
 def run_piece(name: str, workers: int, time_limit: float | None) -> int:
     with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
         f.write(piece_config(name))
-    cmd = ["imbench", "run", f.name, "-q", "--workers", str(workers), "--out", str(ROOT / "results")]
+    out = str(ROOT / "results")
+    cmd = ["imbench", "run", f.name, "-q", "--workers", str(workers), "--out", out]
     print(f"piece {name}: {' '.join(cmd)}", flush=True)
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT)

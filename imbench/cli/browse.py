@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -20,6 +20,9 @@ from imbench.config import parse_ratio
 from imbench.errors import ConfigError
 from imbench.results import SweepFolder
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 @app.command()
 def leaderboard(
@@ -35,6 +38,14 @@ def leaderboard(
         bool, typer.Option("--per-dataset", help="one row per dataset x strategy")
     ] = False,
     fmt: Annotated[str, typer.Option("--format", help="table | csv | markdown | json")] = "table",
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by",
+            help="ir | rows | minority | features | family: the answer per regime (bands "
+            "from the data, each with its N), then the leaderboard",
+        ),
+    ] = None,
 ) -> None:
     """Show a sweep's verdict and strategy leaderboard (the latest sweep by default)."""
     from imbench.history import find_sweep
@@ -47,6 +58,10 @@ def leaderboard(
         raise ConfigError(f"no results for sweep {sweep_dir.name!r} under {out}")
     label = ratio_label(parse_ratio(ratio)) if ratio else None
     folds = folder.read_folds()
+    if by is not None:
+        _by_regime(sweep_dir, folder, folds, by, metric or rank_metric(folder), classifier,
+                   label, fmt)  # fmt: skip
+        return
     if fmt == "table":
         found = sweep_findings(folder, folds=folds)
         wanted = [
@@ -62,6 +77,52 @@ def leaderboard(
         per_dataset=per_dataset,
         fmt=fmt,
         folds=folds,
+    )
+
+
+def _by_regime(
+    sweep_dir: Path,
+    folder: SweepFolder,
+    folds: pd.DataFrame,
+    by: str,
+    metric: str,
+    classifier: str | None,
+    ratio: str | None,
+    fmt: str,
+) -> None:
+    """leaderboard --by: the regime answer (ratings per band), then per band its board."""
+    from imbench.regimes import REGIMES, by_regime, regime_folds
+
+    if by not in REGIMES:
+        raise ConfigError(f"--by {by!r}: choose one of {', '.join(REGIMES)}")
+    if classifier:
+        folds = folds[folds["classifier"] == classifier]
+    if ratio:
+        folds = folds[folds["imbalance_ratio"] == ratio]
+    if folds.empty:
+        raise ConfigError(f"sweep {sweep_dir.name!r}: no scored cells for that selection")
+    cells = folder.read_cells()
+    if fmt != "table":
+        import pandas as pd
+
+        from imbench.cli.render import write_frame
+        from imbench.leaderboard import build_leaderboard
+
+        keyed = regime_folds(folds, cells, by)
+        boards = [build_leaderboard(g.drop(columns="regime"), metric=metric).assign(regime=str(k))
+                  for k, g in keyed.groupby("regime", observed=True)]  # fmt: skip
+        write_frame(pd.concat(boards, ignore_index=True), fmt)
+        return
+    from imbench.cli.render_ratings import print_regimes
+
+    console.print(f"sweep {sweep_dir.name} ({sweep_dir})", highlight=False)
+    print_regimes(by_regime(folds, cells, by=by, metric=metric), by=by, metric=metric,
+                  anchor="none")  # fmt: skip
+    console.print(
+        f"each band's leaderboard: `imbench leaderboard {sweep_dir.name} --by {by} "
+        "--format csv` (a regime column); its ratings, win rates and stability: "
+        f"`imbench compare {sweep_dir.name} --ratings --by {by}`",
+        highlight=False,
     )
 
 

@@ -22,6 +22,13 @@ from imbench.errors import ConfigError
 from imbench.results import SweepFolder
 
 MetricOpt = Annotated[str, typer.Option("--metric")]
+RatingsMetricOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--metric",
+        help="default pr_auc; with --ratings, a list (default pr_auc, the decision metric, brier)",
+    ),
+]
 ClassifierOpt = Annotated[str | None, typer.Option("--classifier", "-c")]
 RatioOpt = Annotated[str | None, typer.Option("--ratio", "-r")]
 
@@ -48,11 +55,14 @@ def _attach(cfg: Any, metrics: dict[str, float], paths: list[Path], where: str) 
 def compare(
     sweep: SweepArg = None,
     out: OutOpt = Path("results"),
-    metric: MetricOpt = "pr_auc",
+    metric: RatingsMetricOpt = None,
     classifier: ClassifierOpt = None,
     ratio: RatioOpt = None,
     baseline: Annotated[
-        str | None, typer.Option("--baseline", help="Bayesian signed-rank test against it")
+        str | None,
+        typer.Option(
+            "--baseline", help="Bayesian signed-rank test against it; with --ratings, the anchor"
+        ),
     ] = None,
     rope: Annotated[
         float, typer.Option("--rope", help="region of practical equivalence", min=0.0)
@@ -66,14 +76,37 @@ def compare(
         ),
     ] = None,
     tracking_uri: TrackingOpt = None,
+    ratings: Annotated[
+        bool,
+        typer.Option(
+            "--ratings",
+            help="Bradley-Terry ratings anchored at the baseline (none), family-bootstrap "
+            "intervals, win rates and ranking stability; --metric may list several",
+        ),
+    ] = False,
+    by: Annotated[
+        str | None,
+        typer.Option(
+            "--by", help="with --ratings: per regime (ir | rows | minority | features | family)"
+        ),  # fmt: skip
+    ] = None,
+    top: Annotated[int, typer.Option("--top", help="with --ratings: rows per table", min=1)] = 10,
 ) -> None:
     """Friedman, Nemenyi, Wilcoxon-Holm (and Bayesian) tests over datasets; CD diagrams.
-    With --pairs: only the comparisons asked in advance."""
+    With --pairs: only the comparisons asked in advance. With --ratings: Bradley-Terry
+    ratings per metric x classifier (and per regime with --by)."""
     from imbench.history import find_sweep, sweep_config
     from imbench.report import analyse, output_dir, read_folds
     from imbench.stats import parse_pairs, planned
 
     sweep_dir = find_sweep(sweep, out)
+    if ratings or by is not None:
+        from imbench.cli.ratings import compare_ratings
+
+        compare_ratings(sweep_dir, metric=metric, classifier=classifier, ratio=_ratio(ratio),
+                        anchor=baseline or "none", by=by, top=top)  # fmt: skip
+        return
+    metric = metric or "pr_auc"
     if pairs is not None:
         wanted = parse_pairs(pairs)
         folds = read_folds(sweep_dir)
