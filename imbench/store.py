@@ -111,7 +111,10 @@ def _write_table(table: Any, path: Path) -> None:
 
 
 def _part_units(table: Any) -> list[tuple[str, ...]]:
-    units = table.select(list(UNIT_COLUMNS)).group_by(list(UNIT_COLUMNS)).aggregate([])
+    # a part over a row group's size is read as chunks, each with its own dictionary,
+    # which Arrow's group_by refuses until they are unified
+    ids = table.select(list(UNIT_COLUMNS)).unify_dictionaries()
+    units = ids.group_by(list(UNIT_COLUMNS)).aggregate([])
     return [tuple(str(row[c]) for c in UNIT_COLUMNS) for row in units.to_pylist()]
 
 

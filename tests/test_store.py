@@ -114,3 +114,38 @@ def test_predictions_keep_one_copy_per_unit_the_newest_streamed_part_by_part(tmp
     by_unit = preds.groupby("dataset_key", observed=True)["score"].unique()
     assert by_unit["a"].tolist() == [0.9] and by_unit["b"].tolist() == [0.2]
     assert str(preds["dataset_key"].dtype) == "category" and preds["seed"].dtype == "int32"
+
+
+def test_a_part_of_several_row_groups_is_read_back(tmp_path):
+    """A batch over a row group's size (a million rows) is stored as row groups with
+    their own dictionaries; resuming a sweep read its units with group_by, which Arrow
+    refuses across differing dictionaries until they are unified."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from imbench.store import _predictions_writer
+
+    store = SweepStore(tmp_path, "s")
+    first, second = _ok(1), _ok(2)
+    first.predictions = _unit_preds("a", 0.1)
+    second.predictions = _unit_preds("b", 0.2)
+    store.commit([first, second])
+    (part,) = store.parts.glob("*.preds.parquet")
+    table = pq.read_table(part).combine_chunks()
+
+    def own_dictionaries(t: pa.Table) -> pa.Table:  # as a row group holds them
+        cols = [pc.dictionary_encode(pc.cast(c, pa.string())) if pa.types.is_dictionary(c.type)
+                else c for c in t.columns]  # fmt: skip
+        return pa.table(cols, schema=t.schema)
+
+    with _predictions_writer(part) as writer:  # "a" and "b" in groups of their own
+        writer.write_table(own_dictionaries(table.slice(0, 4)))
+        writer.write_table(own_dictionaries(table.slice(4)))
+    chunks = pq.read_table(part)["dataset_key"].chunks
+    assert [c.dictionary.to_pylist() for c in chunks] == [["a"], ["b"]]
+    assert pq.ParquetFile(part).metadata.num_row_groups == 2
+    store.stream_predictions(["id1", "id2"], [])
+    store.consolidate(["id1", "id2"])
+    preds = store.folder.read_predictions()
+    assert sorted(preds.groupby("dataset_key", observed=True)["score"].first()) == [0.1, 0.2]
