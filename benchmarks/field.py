@@ -13,8 +13,11 @@ therefore always those of one well-formed grid, and `imbench leaderboard field`,
 `compare field --ratings` and the rest read it as it stands.
 
 A piece stopped by its time limit (or Ctrl-C) keeps every finished batch in
-`results/field/parts/`, so running it again on the same machine resumes it; a new
-machine resumes from the last finished piece's committed files. Each finished
+`results/field/parts/`, so running it again on the same machine resumes it. It also
+packs the cells and folds of those batches (not their predictions, too large for
+git) into `results/field/checkpoint/`: commit that too, and a new machine resumes
+the piece where it stopped instead of restarting it (`--checkpoint` packs by hand,
+after a Ctrl-C or a killed run). A finished piece removes its checkpoint. Each finished
 piece is appended to `benchmarks/field/pieces.csv` with what it cost: whole-process
 wall time, cells computed and reused, fits, the machine. Commit `results/field`
 and that file after each piece.
@@ -26,6 +29,7 @@ import argparse
 import csv
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -37,6 +41,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "benchmarks" / "field.toml"
 RECORD = ROOT / "benchmarks" / "field" / "pieces.csv"
+SWEEP = ROOT / "results" / "field"
+CHECKPOINT = SWEEP / "checkpoint"
+ADOPTED = f"{0:020d}-adopted"  # the stem the engine gives a sweep's consolidated files
+RESTORED = f"{1:020d}-checkpoint"  # newer than those, older than any new batch
 FIELDS = ["piece", "finished", "wall_s", "cells", "computed", "reused", "fits", "workers",
           "cpus", "machine"]  # fmt: skip
 
@@ -88,7 +96,55 @@ def _toml(value: object) -> str:
     return repr(value)
 
 
+def checkpoint(name: str) -> int:
+    """Pack the cells and folds of the piece's finished batches into CHECKPOINT."""
+    import pandas as pd
+
+    parts = SWEEP / "parts"
+    frames: dict[str, list[pd.DataFrame]] = {"cells": [], "folds": []}
+    for kind, found in frames.items():
+        for f in sorted(parts.glob(f"*.{kind}.parquet")) if parts.is_dir() else []:
+            if not f.name.startswith(ADOPTED):  # the committed files hold those already
+                found.append(pd.read_parquet(f))
+    if not frames["cells"]:
+        print(f"piece {name}: no finished batch to checkpoint")
+        return 0
+    CHECKPOINT.mkdir(parents=True, exist_ok=True)
+    for kind, found in frames.items():
+        if found:  # cells last: with folds, as in the engine's own parts
+            pd.concat(found, ignore_index=True).to_parquet(CHECKPOINT / f"{kind}.parquet")
+    (CHECKPOINT / "piece").write_text(name + "\n")
+    n = sum(len(f) for f in frames["cells"])
+    print(f"piece {name}: {n} finished cells packed in {CHECKPOINT.relative_to(ROOT)}; "
+          "commit it to resume on another machine")  # fmt: skip
+    return n
+
+
+def restore(name: str) -> None:
+    """On a machine without the piece's parts, turn its checkpoint back into parts."""
+    parts = SWEEP / "parts"
+    marker = CHECKPOINT / "piece"
+    if not marker.exists() or any(parts.glob("*.cells.parquet")):
+        return
+    if marker.read_text().strip() != name:
+        print(f"checkpoint of piece {marker.read_text().strip()} ignored (running {name})")
+        return
+    parts.mkdir(parents=True, exist_ok=True)
+    # the engine adopts the consolidated files only into an empty parts folder: do it
+    # here as it would, then add the checkpoint as the next part (cells last: the
+    # engine's commit marker)
+    for kind in ("folds", "predictions", "cells"):
+        if (SWEEP / f"{kind}.parquet").exists():
+            stem = "preds" if kind == "predictions" else kind
+            shutil.copyfile(SWEEP / f"{kind}.parquet", parts / f"{ADOPTED}.{stem}.parquet")
+    for kind in ("folds", "cells"):
+        if (CHECKPOINT / f"{kind}.parquet").exists():
+            shutil.copyfile(CHECKPOINT / f"{kind}.parquet", parts / f"{RESTORED}.{kind}.parquet")
+    print(f"piece {name}: resumed from {CHECKPOINT.relative_to(ROOT)}", flush=True)
+
+
 def run_piece(name: str, workers: int, time_limit: float | None) -> int:
+    restore(name)
     with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
         f.write(piece_config(name))
     out = str(ROOT / "results")
@@ -99,15 +155,19 @@ def run_piece(name: str, workers: int, time_limit: float | None) -> int:
     try:
         rc = proc.wait(timeout=time_limit)
     except subprocess.TimeoutExpired:  # stop it as Ctrl-C does: finished batches are kept
-        proc.send_signal(2)
+        # SIGTERM, not SIGINT: a job started in the background ignores SIGINT
+        proc.terminate()
         rc = proc.wait()
         print(f"piece {name}: stopped at its time limit; run it again to resume", flush=True)
+        checkpoint(name)
         return 124
     wall = time.perf_counter() - started
     if rc != 0:
         print(f"piece {name}: imbench exited {rc}", flush=True)
+        checkpoint(name)  # stopped from outside, or failed: keep what it finished
         return rc
     record(name, wall, workers)
+    shutil.rmtree(CHECKPOINT, ignore_errors=True)
     return 0
 
 
@@ -161,6 +221,8 @@ def main() -> int:
     parser.add_argument("--piece", choices=[p for p, _ in PIECES])
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--time-limit", type=float, default=None, help="seconds")
+    parser.add_argument("--checkpoint", action="store_true",
+                        help="pack the stopped piece's finished batches for git")  # fmt: skip
     args = parser.parse_args()
     if args.status:
         status()
@@ -168,6 +230,9 @@ def main() -> int:
     name = args.piece or next((p for p, _ in PIECES if p not in done()), None)
     if name is None:
         print("every piece is done")
+        return 0
+    if args.checkpoint:
+        checkpoint(name)
         return 0
     return run_piece(name, args.workers, args.time_limit)
 

@@ -1,0 +1,86 @@
+"""benchmarks/field.py: a stopped piece's checkpoint resumes it on a new machine."""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import core_sweep, tiny_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def field(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("field_script", ROOT / "benchmarks/field.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    sweep = tmp_path / "results" / "field"
+    monkeypatch.setattr(module, "ROOT", tmp_path)
+    monkeypatch.setattr(module, "SWEEP", sweep)
+    monkeypatch.setattr(module, "CHECKPOINT", sweep / "checkpoint")
+    return module
+
+
+def _stopped_piece(tmp_path: Path) -> tuple[set[str], set[str]]:
+    """A committed first piece (seed 0, consolidated files only, as on a fresh clone)
+    and a second piece (seeds 0 and 1) stopped after its seed-1 batch: the ids of
+    each piece's grid."""
+    from imbench.engine import evaluate_batch
+    from imbench.plan import group_units
+    from imbench.protocol import ProtocolSettings
+    from imbench.resolve import build_config
+    from imbench.store import SweepStore
+    from imbench.sweep import plan_sweep
+
+    out = tmp_path / "results"
+    first = tiny_config(out, name="field", seeds=[0])
+    core_sweep(first)
+    shutil.rmtree(out / "field" / "parts")  # what git holds: the consolidated files
+    second = build_config(tiny_config(out, name="field", seeds=[0, 1]))
+    plan = plan_sweep(second)
+    store = SweepStore(second.out, second.name)
+    store.prepare()  # adopts the committed files as its oldest part
+    todo = [c for c in plan.cells if c.cell_id not in store.finished_ids()]
+    assert todo and all(c.seed == 1 for c in todo)
+    store.commit(evaluate_batch(group_units(todo), ProtocolSettings.of(second), min_minority=10))
+    first_ids = set(plan_sweep(build_config(first)).ids)
+    return first_ids, set(plan.ids)
+
+
+def _finished(tmp_path: Path) -> set[str]:
+    from imbench.store import SweepStore
+
+    return SweepStore(tmp_path / "results", "field").finished_ids()
+
+
+def test_a_committed_checkpoint_resumes_the_stopped_piece_on_a_new_machine(field, tmp_path):
+    first_ids, piece_ids = _stopped_piece(tmp_path)
+    assert field.checkpoint("native-seeds01") == len(piece_ids - first_ids)
+    shutil.rmtree(field.SWEEP / "parts")  # a new machine: the parts are not in git
+    field.restore("native-seeds01")
+    assert _finished(tmp_path) == piece_ids  # nothing of the stopped piece is recomputed
+
+
+def test_without_its_checkpoint_a_new_machine_has_only_the_committed_piece(field, tmp_path):
+    first_ids, piece_ids = _stopped_piece(tmp_path)
+    shutil.rmtree(field.SWEEP / "parts")
+    field.restore("native-seeds01")  # no checkpoint: nothing restored
+    from imbench.store import SweepStore
+
+    SweepStore(tmp_path / "results", "field").prepare()
+    assert _finished(tmp_path) == first_ids != piece_ids
+
+
+def test_a_checkpoint_of_another_piece_is_not_restored(field, tmp_path):
+    first_ids, _ = _stopped_piece(tmp_path)
+    field.checkpoint("native-seeds01")
+    shutil.rmtree(field.SWEEP / "parts")
+    field.restore("native")
+    from imbench.store import SweepStore
+
+    SweepStore(tmp_path / "results", "field").prepare()
+    assert _finished(tmp_path) == first_ids
