@@ -188,9 +188,11 @@ def advise_data(
     protocol: dict[str, Any],
     seed: int = 0,
     alpha: float = 0.05,
+    on_loaded: Callable[[Any], None] | None = None,
 ) -> tuple[str, Advice]:
     """The playbook on one dataset spec (a KEEL name, ``path.csv[:label]``,
-    ``synthetic:...``) with the seeds a sweep would derive for it.
+    ``synthetic:...``) with the seeds a sweep would derive for it; ``on_loaded`` sees
+    the loaded dataset before the playbook runs (the reference's prior is shown then).
 
     Returns
     -------
@@ -206,6 +208,8 @@ def advise_data(
     cfg = build_config(default_config_dict(), overrides)
     ds = load_dataset(cfg.datasets[0])
     key = cfg.datasets[0]
+    if on_loaded is not None:
+        on_loaded(ds)
     result = advise(
         ds.X,
         ds.y,

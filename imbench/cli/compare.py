@@ -273,11 +273,20 @@ def advise(
     fn_cost: Annotated[float, typer.Option("--fn-cost")] = 10.0,
     capacity: Annotated[float, typer.Option("--capacity", help="share flagged")] = 0.05,
     seed: Annotated[int, typer.Option("--seed")] = 0,
+    reference: Annotated[
+        str | None,
+        typer.Option(
+            "--reference",
+            help="the sweep the prior comes from (default: field, else reference, under "
+            "--out); none: no prior",
+        ),
+    ] = None,
     out: OutOpt = Path("results"),
     tracking_uri: TrackingOpt = None,
 ) -> None:
-    """Run the imbalance playbook on DATA: diagnose, then class weights, threshold,
-    resampling and calibration, each kept only if it pays (paired test over outer folds)."""
+    """Say what the reference found on data like DATA (its regime bands), then run the
+    imbalance playbook on it: diagnose, then class weights, threshold, resampling and
+    calibration, each kept only if it pays (paired test over outer folds)."""
     from imbench.advise import ADVISE_METRICS, advise_data, to_markdown
     from imbench.flows.tracking import log_advice_run
     from imbench.results import advice_summary, slug
@@ -292,16 +301,43 @@ def advise(
         "fn_cost": fn_cost,
         "capacity": capacity,
     }
+    from imbench.cli.render_compare import print_prior
+
+    prior_of = _prior_source(reference, out)
+    shown: list[str] = []
+
+    def show_prior(ds: Any) -> None:
+        shown.extend(print_prior(prior_of, ds, metric=metric, beta=beta, classifier=classifier))
+
     name, result = advise_data(
-        data, metric=metric, classifier=classifier, protocol=protocol, seed=seed, alpha=alpha
-    )
+        data, metric=metric, classifier=classifier, protocol=protocol, seed=seed, alpha=alpha,
+        on_loaded=show_prior,
+    )  # fmt: skip
     print_advice(result, name)
     target = advice_summary(out, slug(name, result.metric, classifier))
     target.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(target, to_markdown(result, name).encode())
+    section = ["## The reference's prior", "", *shown] if shown else []
+    prior_md = "".join(f"\n{line}" for line in section)
+    atomic_write_bytes(target, (to_markdown(result, name) + prior_md + "\n").encode())
     console.print(f"summary: {target}")
     try:
         uri = log_advice_run(result, name, classifier, [target], out, tracking_uri)
         console.print(f"MLflow: experiment imbench-advise at {uri}")
     except Exception as exc:  # noqa: BLE001 - the advice stands without tracking
         err.print(f"[yellow]not logged to MLflow: {escape(str(exc))}[/]")
+
+
+def _prior_source(reference: str | None, out: Path) -> Any:
+    """The reference sweep's folder for advise's prior, or the line that says why there
+    is none ("" for ``--reference none``). A named sweep that is not there fails before
+    any compute."""
+    from imbench.history import sweep_ref
+    from imbench.reference_prior import reference_sweep
+
+    if reference is not None and reference.lower() == "none":
+        return ""
+    if reference is not None:
+        return sweep_ref(reference, out)
+    return reference_sweep(out) or (
+        f"no reference sweep under {out} (field or reference; --reference names another): no prior"
+    )

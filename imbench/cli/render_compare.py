@@ -167,6 +167,27 @@ def print_diff(result: Any, fmt: str) -> None:
             console.print(f"... {len(result.cells) - 20} more (--format csv|json for all)")
 
 
+def print_prior(source: Any, ds: Any, *, metric: str, beta: float, classifier: str) -> list[str]:
+    """``imbench advise``'s first answer: the reference's pick in each regime band the
+    data falls in (``source``: a sweep folder, or the line that says why there is none).
+    Returns the lines shown."""
+    from imbench.reference_prior import prior_metric, reference_prior
+
+    if isinstance(source, str):
+        if source:
+            console.print(source, highlight=False)
+        return [source] if source else []
+    n_min = int(ds.y.sum())
+    data = {"rows": float(len(ds.y)), "minority": float(n_min), "features": float(ds.X.shape[1]),
+            "ir": (len(ds.y) - n_min) / n_min if n_min else math.inf}  # fmt: skip
+    prior = reference_prior(source, data, metric=prior_metric(metric, beta),
+                            classifier=classifier, dataset=ds.name)  # fmt: skip
+    lines = [prior] if isinstance(prior, str) else prior.lines()
+    for line in lines:
+        console.print(escape(line), highlight=False)
+    return lines
+
+
 def print_advice(result: Any, name: str) -> None:
     """``imbench advise``: the diagnosis, the path, every candidate, the pick."""
     from imbench.advise import (
