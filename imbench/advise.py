@@ -22,7 +22,7 @@ optimism (all-folds score of the recommendation minus it) are both reported.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -37,7 +37,7 @@ from imbench.intervals import corrected_ttest
 from imbench.metrics import ranking_scores
 from imbench.objectives import ThresholdObjective, precision_at_k
 from imbench.protocol import FoldOutcome, ProtocolSettings, check_feasible, nested_cv
-from imbench.strategies import STRATEGIES, Features, parse_strategy
+from imbench.strategies import STRATEGIES, Features, StrategySpec, parse_strategy
 
 AdviseMetric = Literal["pr_auc", "mcc", "fbeta", "cost", "capacity"]
 ADVISE_METRICS = ("pr_auc", "mcc", "fbeta", "cost", "capacity")
@@ -127,6 +127,8 @@ class Advice:
     ece: float = math.nan
     brier: float = math.nan
     calibrated_enough: bool = False
+    test_share: float = math.nan  # the outer test fold's share of the rows
+    fold_scores: dict[str, np.ndarray] = field(default_factory=dict)  # the metric per fold
 
 
 class _Scorer:
@@ -277,6 +279,7 @@ def advise(
 
     advice = Advice(metric, diag, RULE.format(metric=metric, alpha=alpha), steps)
     advice.recommendation, advice.probabilities = chosen, for_probabilities
+    advice.test_share, advice.fold_scores = test_share, dict(table.metric)
     for name in table.names:
         mean, low, high = _interval(table.metric[name], test_share, metric)
         advice.candidates.append(
@@ -303,6 +306,31 @@ def advise(
     return advice
 
 
+def playbook_choice(
+    values: Mapping[str, np.ndarray],
+    metric: str,
+    *,
+    test_share: float,
+    resampler: str = "smote",
+    alpha: float = 0.05,
+) -> str:
+    """The playbook's strategy for ``metric`` replayed on given per-outer-fold scores
+    (a finished sweep's, say): ``values`` maps strategy names (``none``, ``balanced``,
+    ``threshold``, ``smote+threshold``, ...) to paired fold arrays, higher is better
+    except for ``cost``. A step whose strategy is absent is not applicable. The
+    calibration step is left out: it never changes the pick for the metric."""
+    table = _Values()
+    table.metric = {k: np.asarray(v, dtype=float) for k, v in values.items()}
+    table.names = list(table.metric)
+    for name in _candidate_names(resampler, metric):
+        if name not in table.metric:
+            table.unavailable[name] = "not in the scores"
+    if "none" not in table.metric:
+        raise ValueError("the playbook starts from none: its scores are missing")
+    path = _Path(table, metric, alpha, test_share, resampler, None)
+    return path.decide(np.arange(len(table.metric["none"])))[1].name
+
+
 def _candidate_names(resampler: str, metric: str) -> list[str]:
     """Every strategy a path can reach: bases, their threshold and calibrated variants."""
     names = []
@@ -314,8 +342,19 @@ def _candidate_names(resampler: str, metric: str) -> list[str]:
     return names
 
 
-class _FoldTable:
-    """Per candidate and outer fold: the user's metric, Brier and ECE (variants share fits)."""
+class _Values:
+    """Per candidate and outer fold: the user's metric, Brier and ECE."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.metric: dict[str, np.ndarray] = {}
+        self.brier: dict[str, np.ndarray] = {}
+        self.ece: dict[str, np.ndarray] = {}
+        self.unavailable: dict[str, str] = {}
+
+
+class _FoldTable(_Values):
+    """``_Values`` from the nested CV's outcomes (variants share fits)."""
 
     def __init__(
         self,
@@ -323,12 +362,8 @@ class _FoldTable:
         settings: ProtocolSettings,
         outcomes: Callable[[str], list[FoldOutcome]],
     ) -> None:
+        super().__init__()
         self.score, self.settings, self.outcomes = score, settings, outcomes
-        self.names: list[str] = []
-        self.metric: dict[str, np.ndarray] = {}
-        self.brier: dict[str, np.ndarray] = {}
-        self.ece: dict[str, np.ndarray] = {}
-        self.unavailable: dict[str, str] = {}
 
     def add(self, name: str) -> None:
         spec = parse_strategy(name)
@@ -353,12 +388,12 @@ class _Path:
 
     def __init__(
         self,
-        table: _FoldTable,
+        table: _Values,
         metric: str,
         alpha: float,
         test_share: float,
         resampler: str,
-        diag: Diagnosis,
+        diag: Diagnosis | None,
     ) -> None:
         self.t, self.metric, self.alpha = table, metric, alpha
         self.test_share, self.resampler, self.diag = test_share, resampler, diag
@@ -373,6 +408,22 @@ class _Path:
 
     def run(self, idx: np.ndarray) -> tuple[list[Step], str, str]:
         """The steps, the strategy for decisions on the metric, and the one for probabilities."""
+        steps, current = self.decide(idx)
+        t, metric = self.t, self.metric
+        spec = replace(current, calibrated=True)
+        diff, p, better = self._test(t.brier, spec.name, current.name, idx, -1.0)
+        before, after = current.name, spec.name
+        note = (
+            f"ECE {t.ece[before][idx].mean():.3f} -> {t.ece[after][idx].mean():.3f}; {metric} "
+            f"{t.metric[before][idx].mean():.3f} -> {t.metric[after][idx].mean():.3f}"
+        )
+        ci = self._ci(t.brier, spec.name, idx)
+        kept: StepStatus = "kept" if better else "not kept"
+        steps.append(Step("calibration", spec.name, kept, "brier", *ci, diff, p, note))
+        return steps, current.name, (spec if better else current).name
+
+    def decide(self, idx: np.ndarray) -> tuple[list[Step], StrategySpec]:
+        """The steps before calibration and the strategy they keep for the metric."""
         t, metric = self.t, self.metric
         current = parse_strategy("none")
         steps = [
@@ -399,7 +450,8 @@ class _Path:
                 spec = replace(current, base=STRATEGIES[self.resampler])
             note = ""
             if name == "resampling" and self.resampler != "smote":
-                note = f"SMOTE cannot run ({self.diag.smote_note}); random oversampling instead"
+                why = self.diag.smote_note if self.diag else "too few minority rows"
+                note = f"SMOTE cannot run ({why}); random oversampling instead"
             if spec.name in t.unavailable:
                 steps.append(Step(name, spec.name, "not applicable", note=t.unavailable[spec.name]))
                 continue
@@ -419,17 +471,7 @@ class _Path:
             )
             if pays:
                 current = spec
-        spec = replace(current, calibrated=True)
-        diff, p, better = self._test(t.brier, spec.name, current.name, idx, -1.0)
-        before, after = current.name, spec.name
-        note = (
-            f"ECE {t.ece[before][idx].mean():.3f} -> {t.ece[after][idx].mean():.3f}; {metric} "
-            f"{t.metric[before][idx].mean():.3f} -> {t.metric[after][idx].mean():.3f}"
-        )
-        ci = self._ci(t.brier, spec.name, idx)
-        kept: StepStatus = "kept" if better else "not kept"
-        steps.append(Step("calibration", spec.name, kept, "brier", *ci, diff, p, note))
-        return steps, current.name, (spec if better else current).name
+        return steps, current
 
     def _ci(
         self, values: dict[str, np.ndarray], name: str, idx: np.ndarray

@@ -7,7 +7,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from typer.testing import CliRunner
 
-from imbench.advise import advise
+from imbench.advise import advise, playbook_choice
 from imbench.classifiers import get_classifier
 from imbench.cli import app
 from imbench.datasets import load_dataset
@@ -154,3 +154,39 @@ def test_cli_prints_saves_and_logs_the_advice(tmp_path):
     assert "recommendation.cv_selection_mean" in run.data.metrics
     bad = CliRunner().invoke(app, ["advise", DATA, "--metric", "accuracy"])
     assert bad.exit_code == 2 and "accuracy" in bad.output
+
+
+def test_playbook_replayed_on_fold_scores_chooses_what_the_playbook_chose():
+    # the replay advise's prior is judged by (benchmarks/reference_prior.py) is the
+    # playbook itself: fed the fold scores advise measured, it reaches the same pick
+    advice = _advise(THRESHOLD_ONLY, "mcc", kind="mcc")
+    replayed = playbook_choice(
+        advice.fold_scores, "mcc", test_share=advice.test_share, resampler="smote"
+    )
+    assert replayed == advice.recommendation == "threshold"
+
+
+def test_playbook_replay_keeps_steps_that_pay_and_skips_what_is_missing():
+    rng = np.random.default_rng(0)
+    none = 0.5 + rng.normal(0, 0.01, 15)
+    scores = {
+        "none": none,
+        "balanced": none + 0.05 + rng.normal(0, 0.005, 15),
+        "threshold": none + 0.01,
+    }
+    scores["balanced+threshold"] = scores["balanced"] + 0.03 + rng.normal(0, 0.005, 15)
+    scores["smote+threshold"] = scores["balanced+threshold"] - 0.02
+    assert playbook_choice(scores, "fbeta", test_share=0.2) == "balanced+threshold"
+    # a ranking metric never takes the threshold step
+    assert playbook_choice(scores, "pr_auc", test_share=0.2) == "balanced"
+    # SMOTE's scores absent: resampling is not applicable, the path goes on without it
+    del scores["smote+threshold"]
+    assert playbook_choice(scores, "fbeta", test_share=0.2) == "balanced+threshold"
+    # expected cost is lower-is-better: a lower cost is the improvement
+    cost = {"none": 1.0 + rng.normal(0, 0.01, 15)}
+    cost["balanced"] = cost["none"] - 0.2
+    assert playbook_choice(cost, "cost", test_share=0.2) == "balanced"
+    cost["balanced"] = cost["none"] + 0.2
+    assert playbook_choice(cost, "cost", test_share=0.2) == "none"
+    with pytest.raises(ValueError, match="none"):
+        playbook_choice({"balanced": none}, "fbeta", test_share=0.2)
