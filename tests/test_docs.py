@@ -145,17 +145,20 @@ def test_the_docs_build_strict(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_reference_findings_page_is_what_imbench_findings_writes(tmp_path):
-    committed = (ROOT / "docs" / "reference-findings.md").read_text().splitlines()
+@pytest.mark.parametrize(
+    ("sweep", "page"), [("reference", "reference-findings.md"), ("field", "field-findings.md")]
+)
+def test_a_findings_page_is_what_imbench_findings_writes(tmp_path, sweep, page):
+    committed = (ROOT / "docs" / page).read_text().splitlines()
     done = subprocess.run(
-        [sys.executable, "-m", "imbench.cli", "findings", "reference", "--out", "results",
+        [sys.executable, "-m", "imbench.cli", "findings", sweep, "--out", "results",
          "-o", str(tmp_path / "page.md")],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     fresh = (tmp_path / "page.md").read_text().splitlines()
     assert committed[2] == (
-        "Generated from `results/reference` by `imbench findings reference --out results "
-        "-o docs/reference-findings.md`."
+        f"Generated from `results/{sweep}` by `imbench findings {sweep} --out results "
+        f"-o docs/{page}`."
     )
     assert committed[:2] + committed[3:] == fresh[:2] + fresh[3:]
