@@ -171,6 +171,28 @@ def report(
 
 
 @app.command()
+def explore(
+    sweep: SweepArg = None,
+    out: OutOpt = Path("results"),
+    baseline: Annotated[str, typer.Option("--baseline")] = "none",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="the HTML file to write")
+    ] = None,
+) -> None:
+    """Write explore.html: filter a sweep by classifier, ratio, metric and regime band."""
+    from imbench.explore import write_explore
+    from imbench.history import find_sweep
+    from imbench.report import output_dir
+
+    sweep_dir = find_sweep(sweep, out)
+    folder = SweepFolder(sweep_dir)
+    if not folder.has_scores():
+        raise typer.BadParameter(f"sweep {sweep_dir.name!r} has no finished scores yet")
+    page = write_explore(folder, output or output_dir(sweep_dir) / "explore.html", baseline)
+    console.print(f"explore: {page} (opens offline)", highlight=False)
+
+
+@app.command()
 def findings(
     sweep: SweepArg = None,
     out: OutOpt = Path("results"),
