@@ -211,7 +211,7 @@ def write_page(path: Path, rows: list[Row], sweeps: dict[str, pd.DataFrame], wal
         "folds, a sign-flip test and a bootstrap over dataset families, Holm over the",
         "block's strategies (alpha 0.05), the test `imbench findings` runs. Intervals",
         "are 95 % of the mean per-dataset difference and not Holm-corrected, so an",
-        "interval clear of zero can sit beside \"no detectable loss\". *N*: datasets /",
+        'interval clear of zero can sit beside "no detectable loss". *N*: datasets /',
         "families.",
         "`lr` is the weak learner of Elor & Averbuch-Elor; `rf`, `hgb` and the",
         "gradient-boosting sweep's `xgb`, `lgbm`, `catboost` are the strong ones.",
