@@ -80,10 +80,10 @@ def explore_data(folder: SweepFolder, baseline: str = "none") -> dict[str, Any]:
 
 
 def explore_page(folder: SweepFolder, baseline: str = "none") -> str:
-    data = json.dumps(explore_data(folder, baseline), separators=(",", ":"))
+    data = json.dumps(explore_data(folder, baseline), separators=(",", ":"), allow_nan=False)
     title = html.escape(f"imbench explore: {folder.name}")
-    # "</" cannot end the script early: JSON may carry it inside a name
-    return _PAGE.replace("__TITLE__", title).replace("__DATA__", data.replace("</", "<\\/"))
+    # no "<" at all inside the script ("</script>", "<!--"): JSON may carry it in a name
+    return _PAGE.replace("__TITLE__", title).replace("__DATA__", data.replace("<", "\\u003c"))
 
 
 def write_explore(folder: SweepFolder, path: Path, baseline: str = "none") -> Path:
@@ -181,7 +181,7 @@ function update() {
     const tr = document.createElement("tr");
     tr.dataset.strategy = r.name;
     const cells = [r.name, r.n, fmt(r.mean), r.rank.toFixed(2),
-      r.diff === null ? "baseline" : sgn(r.diff),
+      r.name === D.baseline ? "baseline" : r.diff === null ? "\u2013" : sgn(r.diff),
       r.paired ? `${r.w} / ${r.t} / ${r.l}` : ""];
     for (const c of cells) { const td = document.createElement("td");
       td.textContent = c; tr.appendChild(td); }
@@ -192,12 +192,17 @@ function update() {
   let text = `${clf}, ${ratio} imbalance, ${where}: N = ${n} datasets in ${fams} families. `;
   if (!rows.length) text += "No scores for this selection.";
   else {
-    const top = rows[0], base = rows.find((r) => r.name === D.baseline);
+    // mean ranks compare only over the same datasets: the lead goes to a strategy
+    // that ran on every dataset of the selection
+    const full = rows.filter((r) => r.n === n), partial = rows.length - full.length;
+    const top = (full.length ? full : rows)[0], base = rows.find((r) => r.name === D.baseline);
     text += `Leading on ${metric} by mean rank: ${top.name} (mean rank ${top.rank.toFixed(2)}` +
       ` of ${rows.length} strategies, mean ${fmt(top.mean)}`;
     if (top.paired) text += `; against ${D.baseline} ${sgn(top.diff)}, better on ${top.w}` +
       ` of ${top.paired} datasets`;
     text += ")";
+    if (partial && full.length) text += ` [${partial} strategies that ran on fewer datasets` +
+      " are not ranked for the lead]";
     if (base && base !== top) text += `; ${D.baseline} ranks ${rows.indexOf(base) + 1}.`;
     else if (base) text += `: nothing leads ${D.baseline} here.`;
     else text += ".";

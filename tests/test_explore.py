@@ -48,6 +48,26 @@ def test_the_embedded_data_is_the_sweeps_per_dataset_means():
     ]
 
 
+def test_explore_refuses_a_baseline_the_sweep_does_not_hold(tmp_path):
+    out = tmp_path / "results"
+    shutil.copytree(REFERENCE.path, out / "reference")
+    done = CliRunner().invoke(app, ["explore", "reference", "--out", str(out), "--baseline", "smot"])
+    assert done.exit_code != 0 and "Traceback" not in done.output
+    assert "'smot' is not a strategy of sweep 'reference'" in " ".join(done.output.split())
+    assert not list(out.rglob("explore.html"))
+
+
+def test_no_name_in_the_data_can_end_the_pages_script(monkeypatch):
+    from imbench import explore
+
+    data = explore.explore_data(REFERENCE)
+    data["sweep"] = "x</script><script>alert(1)</script><!--"
+    monkeypatch.setattr(explore, "explore_data", lambda folder, baseline="none": data)
+    page = explore.explore_page(REFERENCE)
+    assert page.count("</script>") == explore._PAGE.count("</script>")
+    assert "<!--" not in page and "alert(1)" in page  # kept, as text inside the JSON
+
+
 def test_explore_fails_cleanly_on_an_unknown_sweep(tmp_path):
     done = CliRunner().invoke(app, ["explore", "nosuch", "--out", str(tmp_path)])
     assert done.exit_code != 0
@@ -93,7 +113,12 @@ def test_filters_recompute_the_table_and_its_answer_in_chromium(tmp_path):
         browser.close()
     assert errors == [] and all(u.startswith("file:") for u in requests), (errors, requests)
     wide = _means("lr", "native", "mcc")
-    assert f"N = {len(wide)} datasets" in first and "Leading on mcc" in first
+    assert f"N = {len(wide)} datasets" in first
+    # the lead: the best mean rank among strategies that ran on every dataset shown
+    ranks = wide.rank(axis=1, ascending=False, method="average").mean()
+    full = ranks[wide.notna().sum() == len(wide)]
+    leader = sorted(full.index, key=lambda name: (round(full[name], 9), name))[0]
+    assert f"Leading on mcc by mean rank: {leader} (mean rank {full[leader]:.2f}" in first
     assert none_all[1] == str(len(wide)) and float(none_all[2]) == pytest.approx(
         wide["none"].mean(), abs=1e-4
     )

@@ -188,6 +188,12 @@ def explore(
     folder = SweepFolder(sweep_dir)
     if not folder.has_scores():
         raise typer.BadParameter(f"sweep {sweep_dir.name!r} has no finished scores yet")
+    strategies = sorted(set(folder.read_cells()["strategy"].astype(str)))
+    if baseline not in strategies:
+        shown = ", ".join(strategies[:12]) + (", ..." if len(strategies) > 12 else "")
+        raise typer.BadParameter(
+            f"--baseline {baseline!r} is not a strategy of sweep {sweep_dir.name!r} ({shown})"
+        )
     page = write_explore(folder, output or output_dir(sweep_dir) / "explore.html", baseline)
     console.print(f"explore: {page} (opens offline)", highlight=False)
 
