@@ -71,7 +71,7 @@ def playbook_picks(folds: pd.DataFrame, classifier: str, metric: str) -> dict[st
 
 def main() -> int:
     from imbench.reference_prior import held_out_picks
-    from imbench.results import LOWER_IS_BETTER, SweepFolder
+    from imbench.results import SweepFolder
     from imbench.verdict import decision_metric
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -94,13 +94,14 @@ def main() -> int:
                 if held.empty:
                     continue
                 held["playbook"] = held["dataset"].map(playbook)
-                sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
-                held["gain"] = sign * (held["pick_score"] - held["anchor_score"])
-                held["regret"] = sign * (held["best_score"] - held["pick_score"])
+                # held_out_picks' scores are higher-is-better already (-Brier)
+                held["gain"] = held["pick_score"] - held["anchor_score"]
+                held["regret"] = held["best_score"] - held["pick_score"]
                 lo, hi = family_interval(held, "gain")
                 rows.append({
                     "classifier": clf, "metric": metric, "regime": by,
                     "datasets": len(held), "families": held["family"].nunique(),
+                    "not_ran": int((~held["pick_ran"]).sum()),
                     "picks": ", ".join(held["pick"].value_counts().index[:3]),
                     "beats_none": float((held["gain"] > 1e-12).mean()),
                     "is_best": float(held["pick_is_best"].mean()),
@@ -135,7 +136,9 @@ def write_page(path: Path, table: pd.DataFrame, sweep: str, wall: float) -> None
         "results. *gain*: the pick's metric minus `none`'s (sign-flipped for Brier, so",
         "higher is better everywhere), mean over held-out datasets with a 95 % bootstrap",
         "interval over families; *beats none* and *is best*: shares of held-out",
-        "datasets; *regret*: the mean distance to the dataset's best strategy, which",
+        "datasets; *pick skipped*: held-out datasets where the pick could not run (it is",
+        "scored as `none` there, what its user falls back to; those datasets stay in N);",
+        "*regret*: the mean distance to the dataset's best strategy, which",
         "only an oracle picks. Regime `all` is one pick from every other family; a",
         "regime earns its place only where it beats that row.",
         "",
@@ -146,14 +149,15 @@ def write_page(path: Path, table: pd.DataFrame, sweep: str, wall: float) -> None
         "only those strategies, the prior any of the sweep's. Not for Brier: the sweep",
         "has no calibrated cells to replay its calibration step on.",
         "",
-        "| classifier | metric | regime | N (datasets / families) | usual picks | beats none "
-        "| is best | gain [95 % CI] | regret | = playbook (N) | playbook's usual picks |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| classifier | metric | regime | N (datasets / families) | usual picks | pick skipped "
+        "| beats none | is best | gain [95 % CI] | regret | = playbook (N) "
+        "| playbook's usual picks |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]  # fmt: skip
     for r in table.itertuples():
         lines.append(
             f"| {r.classifier} | {r.metric} | {r.regime} | {r.datasets} / {r.families} | "
-            f"{r.picks} | {r.beats_none:.2f} | {r.is_best:.2f} | {r.gain:+.4f} "
+            f"{r.picks} | {r.not_ran} | {r.beats_none:.2f} | {r.is_best:.2f} | {r.gain:+.4f} "
             f"[{r.gain_lo:+.4f}, {r.gain_hi:+.4f}] | {r.regret:.4f} | "
             + (f"{r.agrees:.2f} ({r.playbook_n}) | {r.playbook_picks} |" if r.playbook_n else
                "– | – |")

@@ -25,7 +25,7 @@ import pandas as pd
 
 from imbench.ratings import ANCHOR, Ratings, block_scores, rate
 from imbench.regimes import Band, assign, bands, descriptors
-from imbench.results import LOWER_IS_BETTER, SweepFolder
+from imbench.results import SweepFolder
 
 PRIOR_REGIMES = ("ir", "rows", "minority", "features")
 ADVICE_METRIC = {"pr_auc": "pr_auc", "mcc": "mcc", "fbeta": "f1", "cost": "expected_cost",
@@ -186,15 +186,18 @@ def held_out_picks(
     dataset's own results.
 
     One row per held-out dataset: its family and band, the pick, and the metric of
-    the pick, of the anchor and of the dataset's best strategy (higher is better
-    after the sign of a lower-is-better metric is flipped)."""
+    the pick, of the anchor and of the dataset's best strategy, all higher-is-better
+    (``ratings.block_scores`` flips a lower-is-better metric's sign, so a Brier score
+    comes as -Brier). A pick that did not run on the dataset (skipped there) is kept
+    and scored as the anchor, which is what a user of the pick falls back to;
+    ``pick_ran`` says which. Dropping those rows would judge the prior only where
+    its pick happened to run."""
     from imbench.verdict import families_of
 
     folds = folds[folds["classifier"] == classifier]
     families = families_of(folds["dataset"].unique())
     table = descriptors(cells)
     scores = block_scores(folds, metric).groupby(level=["dataset", "imbalance_ratio"]).mean()
-    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
     rows = []
     for family in sorted(set(families.values())):
         train_names = {d for d, f in families.items() if f != family}
@@ -221,12 +224,14 @@ def held_out_picks(
                     n_bootstrap=n_bootstrap)  # fmt: skip
             own = scores.loc[(d["dataset"], ratio)].dropna()
             pick = picks[band.label]
-            if pick not in own or anchor not in own:
+            if anchor not in own:
                 continue
+            ran = pick in own
             rows.append({
                 "dataset": d["dataset"], "family": family, "band": band.label, "pick": pick,
-                "pick_score": sign * own[pick], "anchor_score": sign * own[anchor],
-                "best": str(own.idxmax()), "best_score": sign * own.max(),
+                "pick_ran": ran, "pick_score": own[pick] if ran else own[anchor],
+                "anchor_score": own[anchor], "best": str(own.idxmax()),
+                "best_score": own.max(),
             })  # fmt: skip
     out = pd.DataFrame(rows)
     if not out.empty:

@@ -105,6 +105,32 @@ def test_held_out_picks_never_see_the_held_out_family(tmp_path):
     assert set(others["pick"]) == {"x"} and others["pick_is_best"].all()
 
 
+def test_held_out_scores_are_higher_is_better_for_brier_too(tmp_path):
+    # x lowers Brier (better) everywhere; its held-out gain must come out positive
+    effects = {f"s{i}": {"none": 0.0, "x": 0.05} for i in range(8)}
+    folds = _folds(effects)
+    folds["brier"] = 0.4 - folds["mcc"]  # lower is better: x's Brier is 0.05 lower
+    cells = _sweep(tmp_path, folds, dict.fromkeys(effects, 5.0)).read_cells()
+    held = held_out_picks(folds, cells, metric="brier", classifier="lr", by="all")
+    assert len(held) == 8 and set(held["pick"]) == {"x"} and held["pick_is_best"].all()
+    gain = held["pick_score"] - held["anchor_score"]
+    assert gain.between(0.03, 0.07).all()  # 0.05, give or take the noise
+    brier = folds.groupby(["dataset", "strategy"])["brier"].mean().unstack()
+    assert np.allclose(held.set_index("dataset")["pick_score"], -brier.loc[held["dataset"], "x"])
+
+
+def test_a_held_out_set_where_the_pick_did_not_run_stays_scored_as_none(tmp_path):
+    effects = {f"s{i}": {"none": 0.0, "x": 0.05} for i in range(8)}
+    folds = _folds(effects)
+    folds = folds[~((folds["dataset"] == "s3") & (folds["strategy"] == "x"))]  # skipped there
+    cells = _sweep(tmp_path, folds, dict.fromkeys(effects, 5.0)).read_cells()
+    held = held_out_picks(folds, cells, metric="mcc", classifier="lr", by="all")
+    assert len(held) == 8  # s3 is not dropped: the prior is judged on every held-out set
+    s3 = held.set_index("dataset").loc["s3"]
+    assert not s3["pick_ran"] and s3["pick"] == "x" and s3["pick_score"] == s3["anchor_score"]
+    assert held.drop(held.index[held["dataset"] == "s3"])["pick_ran"].all()
+
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("prior")
