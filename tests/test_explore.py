@@ -51,7 +51,8 @@ def test_the_embedded_data_is_the_sweeps_per_dataset_means():
 def test_explore_refuses_a_baseline_the_sweep_does_not_hold(tmp_path):
     out = tmp_path / "results"
     shutil.copytree(REFERENCE.path, out / "reference")
-    done = CliRunner().invoke(app, ["explore", "reference", "--out", str(out), "--baseline", "smot"])
+    args = ["explore", "reference", "--out", str(out), "--baseline", "smot"]
+    done = CliRunner().invoke(app, args)
     assert done.exit_code != 0 and "Traceback" not in done.output
     assert "'smot' is not a strategy of sweep 'reference'" in " ".join(done.output.split())
     assert not list(out.rglob("explore.html"))
