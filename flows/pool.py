@@ -30,6 +30,7 @@ from prefect.futures import PrefectFuture
 from prefect.task_runners import ProcessPoolTaskRunner
 
 from imbench.compat import pool_processes
+from imbench.engine import mark_parts
 from imbench.plan import Unit
 from imbench.results import CellResult
 from imbench.tasks.evaluate import worker_init
@@ -101,7 +102,7 @@ def stop_workers(runner: Any) -> None:
 
 
 def _failed(unit: Unit, reason: str) -> list[CellResult]:
-    return [CellResult(cell, "failed", reason=reason) for cell in unit.cells]
+    return mark_parts(unit, [CellResult(cell, "failed", reason=reason) for cell in unit.cells])
 
 
 def _round(

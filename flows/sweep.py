@@ -24,7 +24,8 @@ from imbench.flows.tracking import SafeTracker
 from imbench.leaderboard import build_leaderboard
 from imbench.methods import install, provenance_of
 from imbench.metrics import PRIMARY_METRIC
-from imbench.plan import Unit, make_batches, runs_in_process
+from imbench.parts import PartJoiner
+from imbench.plan import Unit, make_batches, runs_in_process, split_units
 from imbench.progress import SweepProgress
 from imbench.protocol import ProtocolSettings
 from imbench.provenance import provenance
@@ -99,11 +100,15 @@ def _run_and_finish(
     tracker.log_results(known)
     settings = ProtocolSettings.of(cfg)
     workers = cfg.workers or default_workers()
-    batches = make_batches(units, workers, plan.sizes)
     n_todo = sum(len(u.cells) for u in units)
     first_result = None
     # one small unit: in this process, without a pool (a Dask cluster is the user's)
     in_process = not cfg.dask_address and runs_in_process(units, plan.sizes)
+    if not in_process:  # few large units: a part per outer fold, joined as they come
+        n_folds = settings.outer_folds * settings.outer_repeats
+        units = split_units(units, workers, n_folds, plan.sizes)
+    batches = make_batches(units, workers, plan.sizes)
+    joiner = PartJoiner()
 
     runner = FlowRunContext.get().task_runner  # type: ignore[union-attr]
     min_minority = cfg.protocol.min_minority
@@ -126,6 +131,9 @@ def _run_and_finish(
                     n_workers=workers,
                 )
             ):
+                results = joiner.add(results)
+                if not results:  # parts of cells still waiting for their other parts
+                    continue
                 first_result = first_result or time.perf_counter() - started
                 store.commit(results)
                 tracker.log_results(results)

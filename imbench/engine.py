@@ -87,12 +87,23 @@ def time_limit(seconds: float | None) -> Iterator[None]:
 
 
 def evaluate_unit(unit: Unit, settings: ProtocolSettings, *, min_minority: int) -> list[CellResult]:
+    """A unit's cells, or a part's (``unit.folds``: those outer folds only; the time
+    limit then applies to the part)."""
     started = time.perf_counter()
     try:
         with time_limit(settings.cell_timeout_s):
-            return _evaluate_unit(unit, settings, min_minority, started)
+            results = _evaluate_unit(unit, settings, min_minority, started)
     except CellTimeout as exc:  # the cells that share these fits all ran out of time
-        return [_no_result(c, "failed", str(exc), started) for c in unit.cells]
+        results = [_no_result(c, "failed", str(exc), started) for c in unit.cells]
+    return mark_parts(unit, results)
+
+
+def mark_parts(unit: Unit, results: list[CellResult]) -> list[CellResult]:
+    """Say which part of its unit each result is (whatever its status), so the flow
+    can join the parts."""
+    for r in results:
+        r.part, r.parts = unit.part, unit.parts
+    return results
 
 
 def _evaluate_unit(
@@ -116,6 +127,7 @@ def _evaluate_unit(
             split_seed=split_seed_for(unit),
             categorical=variant.categorical,
             model_seed=model_seed_for(unit),
+            folds=unit.folds or None,
         )
     except SamplerCannotRun as exc:  # the data's doing: skipped with the sampler's reason
         reason = f"{unit.base_strategy} cannot resample this data: {exc}"
@@ -248,6 +260,7 @@ def evaluate_batch(
         install(settings.methods)
     except ConfigError as exc:  # e.g. a plugin not installed on this Dask worker
         reason = f"on worker {socket.gethostname()} (pid {os.getpid()}): {exc}"
-        return [CellResult(c, "failed", reason=reason) for u in units for c in u.cells]
+        return [r for u in units for r in mark_parts(u, [CellResult(c, "failed", reason=reason)
+                                                          for c in u.cells])]  # fmt: skip
     with threadpool_limits(limits=blas_threads):
         return [r for u in units for r in evaluate_unit(u, settings, min_minority=min_minority)]

@@ -8,7 +8,7 @@ share all fits (a strategy and its ``+threshold`` variant).
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from imbench.config import SweepConfig
 from imbench.hashing import stable_hash
@@ -24,7 +24,8 @@ CALIBRATION_MAP_VERSION = "2"
 
 @dataclass(frozen=True)
 class Unit:
-    """Cells that share every fit."""
+    """Cells that share every fit; or, with ``folds``, one part of them: the outer
+    folds it runs (``split_units``), as part ``part`` of ``parts``."""
 
     dataset_key: str
     imbalance_ratio: str
@@ -32,6 +33,9 @@ class Unit:
     classifier: str
     seed: int
     cells: tuple[Cell, ...]
+    folds: tuple[int, ...] = ()  # () = every outer fold
+    part: int = 0
+    parts: int = 1
 
     @property
     def key(self) -> tuple[str, str, str, str, int]:
@@ -210,12 +214,42 @@ def unit_cost(unit: Unit, sizes: dict[str, float] | None) -> float:
     from imbench.protocol import joint_grid
     from imbench.strategies import STRATEGIES
 
-    size = (sizes or {}).get(unit.dataset_key, 1.0)
+    size = (sizes or {}).get(unit.dataset_key, 1.0) / unit.parts
     clf = CLASSIFIERS.get(unit.classifier)
     strategy = STRATEGIES.get(unit.base_strategy)
     if clf is None or strategy is None:
         return size
     return size * clf.cost * strategy.cost * len(joint_grid(strategy, clf)) / 2
+
+
+# split when there are fewer units than this many per worker ...
+SPLIT_BELOW_UNITS_PER_WORKER = 4
+# ... and only units this large (lr on ~50,000 rows x 16 features: seconds per fold);
+# a part repeats the unit's data load and split checks, which small data does not repay
+SPLIT_MIN_COST = 200_000.0
+
+
+def split_units(
+    units: list[Unit], n_workers: int, n_folds: int, sizes: dict[str, float] | None = None
+) -> list[Unit]:
+    """Few large units: one part per outer fold, so that the workers share the work.
+
+    A unit's outer folds run one after another in one worker; a sweep of four
+    large units on two workers (one dataset, four base strategies) leaves a worker
+    idle while the slowest unit's last folds run. Its parts run anywhere and the
+    flow joins their cells back into the unit's (``parts.PartJoiner``): every fit,
+    seed and number is the one the whole unit makes, since folds, inner splits and
+    model seeds depend on the fold's index, not on what else runs beside it.
+    """
+    if n_folds < 2 or len(units) >= SPLIT_BELOW_UNITS_PER_WORKER * max(1, n_workers):
+        return units
+    out: list[Unit] = []
+    for unit in units:
+        if unit.parts > 1 or unit_cost(unit, sizes) < SPLIT_MIN_COST:
+            out.append(unit)
+            continue
+        out += [replace(unit, folds=(i,), part=i, parts=n_folds) for i in range(n_folds)]
+    return out
 
 
 MAX_UNITS_PER_BATCH = 128  # bounds what a batch holds in memory, whatever the sweep's size

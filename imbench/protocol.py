@@ -186,9 +186,12 @@ def check_feasible(
     settings: ProtocolSettings,
     split_seed: int,
     features: Features | None = None,
+    folds: tuple[int, ...] | None = None,
 ) -> None:
     """Raise CannotRun before any fit if the folds are too small for the strategy, or
-    the strategy cannot handle the data's categorical features."""
+    the strategy cannot handle the data's categorical features. ``folds``: check only
+    these outer folds (a unit's part runs only those; the part holding a fold that is
+    too small says so, and the flow skips the whole unit)."""
     reason = unsupported_reason(strategy, features)
     if reason:
         raise CannotRun(reason)
@@ -197,6 +200,8 @@ def check_feasible(
         raise CannotRun(f"{n_min} minority rows < {settings.outer_folds} outer folds")
     smallest = None
     for fold, (train, _) in enumerate(outer_splits(y, settings, split_seed)):
+        if folds is not None and fold not in folds:
+            continue
         if int(y[train].sum()) < settings.inner_folds:
             raise CannotRun(
                 f"outer fold {fold} has < {settings.inner_folds} minority rows for inner CV"
@@ -262,13 +267,15 @@ def nested_cv(
     split_seed: int,
     model_seed: int,
     categorical: tuple[int, ...] = (),
+    folds: tuple[int, ...] | None = None,
 ) -> list[FoldOutcome]:
-    """Run the protocol; one FoldOutcome per outer fold."""
+    """Run the protocol; one FoldOutcome per outer fold (of ``folds`` only, when
+    given: a fold's outcome does not depend on which other folds run)."""
     features = Features(X.shape[1], tuple(categorical), bool(np.isnan(X).any()))
     no_effect = no_effect_reason(strategy, classifier)
     if no_effect:
         raise CannotRun(no_effect)
-    check_feasible(y, strategy, settings, split_seed, features)
+    check_feasible(y, strategy, settings, split_seed, features, folds)
     grid = joint_grid(strategy, classifier)
 
     def make(params: dict[str, Any]) -> Any:
@@ -289,6 +296,8 @@ def nested_cv(
     with config_context(assume_finite=finite):
         outcomes = []
         for fold, (train, test) in enumerate(outer_splits(y, settings, split_seed)):
+            if folds is not None and fold not in folds:
+                continue
             started = time.perf_counter()
             X_tr, y_tr = X[train], y[train]
             inner = inner_splits(y_tr, settings, split_seed, fold)

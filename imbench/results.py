@@ -101,6 +101,9 @@ class CellResult:
     actual_ir: float = float("nan")
     # on the first cell of a unit: the unit's predictions (engine.predictions_of)
     predictions: dict[str, Any] | None = None
+    # a part of a unit (plan.split_units): which, of how many; parts.PartJoiner joins them
+    part: int = 0
+    parts: int = 1
 
     def cell_row(self) -> dict[str, Any]:
         row = {k: getattr(self.cell, k) for k in self.cell.__dataclass_fields__}

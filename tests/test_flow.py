@@ -12,6 +12,7 @@ from prefect.task_runners import ProcessPoolTaskRunner
 
 from imbench.flows.runtime import PrefectApi
 from imbench.flows.sweep import sweep_flow
+from imbench.plan import Unit
 from imbench.resolve import build_config
 from imbench.tracking import EXPERIMENT, default_tracking_uri
 
@@ -213,3 +214,37 @@ def test_predictions_stream_to_disk_and_a_grown_sweep_keeps_one_copy_per_unit(ha
     assert counts.equals(fresh.groupby(["dataset_key", "base_strategy", "fold", "inner"]).size())
     cols = ["dataset_key", "base_strategy", "fold", "inner", "row", "y", "score"]
     pd.testing.assert_frame_equal(resumed[cols], fresh[cols])
+
+
+def test_few_large_units_split_by_fold_give_the_unsplit_sweeps_files(
+    harness, tmp_path, monkeypatch
+):
+    """Two units on two workers, split into a part per outer fold (the rule for large
+    data, forced here on small): the Parquet files are the unsplit sweep's, number for
+    number, and each cell is one row with all its folds."""
+    import imbench.plan
+
+    flow = sweep_flow.with_options(task_runner=ProcessPoolTaskRunner(max_workers=2))
+
+    def run(out):
+        raw = tiny_config(out, strategies=["none", "smote", "smote+threshold"])
+        summary = flow(build_config(raw).model_dump(mode="json"))
+        assert summary["ok"] == 3, summary
+        folder = out / "t"
+        cells = pd.read_parquet(folder / "cells.parquet").sort_values("cell_id")
+        folds = pd.read_parquet(folder / "folds.parquet").sort_values(["cell_id", "fold"])
+        preds = pd.read_parquet(folder / "predictions.parquet")
+        keys = ["base_strategy", "fold", "inner", "row"]
+        preds = preds.astype({"base_strategy": str}).sort_values(keys)
+        return (cells.drop(columns="seconds").reset_index(drop=True),
+                folds.drop(columns="fit_seconds").reset_index(drop=True),
+                preds.reset_index(drop=True))  # fmt: skip
+
+    whole = run(tmp_path / "whole")
+    monkeypatch.setattr(imbench.plan, "SPLIT_MIN_COST", 0.0)
+    units = [Unit("d", "native", s, "lr", 0, ()) for s in ("none", "smote")]
+    assert len(imbench.plan.split_units(units, 2, 3, {"d": 1.0})) == 6  # now they split
+    split = run(tmp_path / "split")
+    for a, b in zip(split, whole, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+    assert len(split[0]) == 3 and len(split[1]) == 3 * 3  # one row per cell, 3 folds each
