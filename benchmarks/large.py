@@ -2,6 +2,8 @@
 makes the same fits, on one Parquet file of N rows.
 
     python benchmarks/large.py [--rows 200000] [--workers 2] [--predictions all]
+    python benchmarks/large.py --split [--rows 200000] [--repeats 3]   # split units or not
+    python benchmarks/large.py --mixed [--rows 200000]                 # mixed types
 
 The data: `make_classification`, 20 features (10 informative), 0.55 % minority, as a
 Parquet file. imbench runs `-s none,balanced,smote,rus,threshold,smote+threshold -c lr
@@ -199,6 +201,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--predictions", default="all", choices=["all", "outer", "none"])
     parser.add_argument("--mixed", action="store_true", help="the mixed-type file, imbench only")
+    parser.add_argument(
+        "--split", action="store_true", help="few large units split by outer fold, against unsplit"
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="runs per side (--split)")
     parser.add_argument("--bare", help=argparse.SUPPRESS)  # the bare side's own process
     args = parser.parse_args()
     if args.bare:
@@ -211,6 +217,8 @@ def main() -> None:
     subprocess.run(warm, env=env, check=True, capture_output=True)
     if args.mixed:
         return _mixed_page(args, root, env)
+    if args.split:
+        return _split_page(args, root, env, imbench)
     rows = []
     for n in args.rows:
         data = make_data(n, root)
@@ -257,6 +265,81 @@ def main() -> None:
             args.predictions,
         ],  # fmt: skip
         section="numeric: imbench beside the bare fits",
+    )
+
+
+# The engine without split_units, for the comparison only: the same product with
+# SPLIT_MIN_COST set out of reach when imbench.plan is first imported.
+_NO_SPLIT = """import builtins, sys
+_import = builtins.__import__
+def _patched(name, *args, **kwargs):
+    module = _import(name, *args, **kwargs)
+    plan = sys.modules.get("imbench.plan")
+    if plan is not None and hasattr(plan, "SPLIT_MIN_COST"):
+        plan.SPLIT_MIN_COST = float("inf")
+        builtins.__import__ = _import
+    return module
+builtins.__import__ = _patched
+"""
+
+
+def _split_page(
+    args: argparse.Namespace, root: Path, env: dict[str, str], imbench: list[str]
+) -> None:
+    """Whole `imbench run`s with units split by outer fold (the engine) and unsplit,
+    alternating, on sweeps of one and of four large units."""
+    import statistics
+
+    unsplit_dir = root / "no-split"
+    unsplit_dir.mkdir(exist_ok=True)
+    (unsplit_dir / "sitecustomize.py").write_text(_NO_SPLIT)
+    unsplit_env = {**env, "PYTHONPATH": os.pathsep.join(
+        [str(unsplit_dir), *filter(None, [env.get("PYTHONPATH")])])}  # fmt: skip
+    grids = [("smote,smote+threshold", 1), (STRATEGIES, 4)]
+    rows = []
+    for n in args.rows:
+        data = make_data(n, root)
+        for strategies, n_units in grids:
+            walls: dict[str, list[float]] = {"split": [], "unsplit": []}
+            for _ in range(args.repeats):
+                for side, side_env in (("split", env), ("unsplit", unsplit_env)):
+                    out = root / f"split-{side}-{time.time_ns()}"
+                    cmd = [*imbench, "-d", f"{data}:y", "-s", strategies, "-c", "lr",
+                           "-r", "native", "--out", str(out), "--name", "large"]  # fmt: skip
+                    walls[side].append(watched(cmd, side_env)[0])
+            split, unsplit = (statistics.median(walls[k]) for k in ("split", "unsplit"))
+            rows.append([f"{n:,}", f"`{strategies}`", str(n_units), f"{split:.1f} s",
+                         f"{unsplit:.1f} s", f"{split / unsplit:.2f}x",
+                         ", ".join(f"{w:.1f}" for w in walls["split"]),
+                         ", ".join(f"{w:.1f}" for w in walls["unsplit"])])  # fmt: skip
+            print(" | ".join(rows[-1]), flush=True)
+    headers = ["rows", "strategies (lr)", "units", "split wall (median)",
+               "unsplit wall (median)", "ratio", "split runs (s)", "unsplit runs (s)"]  # fmt: skip
+    lines = table(headers, rows)
+    print("\n".join(lines))
+    write_page(
+        "large",
+        "Large data: imbench beside the bare fits",
+        [
+            f"{args.workers} workers; whole processes, alternating sides; N = {args.repeats} "
+            "runs per side and row. *split*: the engine, where fewer than 4 units per worker "
+            "of large data run one part per outer fold (`plan.split_units`); *unsplit*: the "
+            "same product with that rule turned off, each unit's folds one after another in "
+            "one worker.",
+            "",
+            *lines,
+        ],  # fmt: skip
+        how_to_read=__doc__ or "",
+        argv=[
+            "--split",
+            "--rows",
+            *map(str, args.rows),
+            "--workers",
+            str(args.workers),
+            "--repeats",
+            str(args.repeats),
+        ],  # fmt: skip
+        section="few large units: split by fold or not",
     )
 
 
