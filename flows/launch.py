@@ -79,12 +79,21 @@ def _run(cfg: SweepConfig, api: Any, show_progress: bool) -> dict[str, Any]:
         summary["seconds"] = round(time.perf_counter() - started, 2)
         return summary
     api = api or PrefectApi().start()
+    pool = None
     try:
-        from imbench.flows.sweep import run_sweep  # imports Prefect
+        from imbench.flows.pool import default_workers, warm_pool  # imports Prefect
+        from imbench.sweep import fits_in_process
+
+        if not cfg.dask_address and not fits_in_process(cfg):
+            # the workers start now: they import beside this process and the server
+            pool = warm_pool(cfg.workers or default_workers())
+        from imbench.flows.sweep import run_sweep
     except BaseException:
+        if pool is not None:
+            pool.close()
         api.discard()  # e.g. Prefect refused its settings: nothing is left behind
         raise
-    return run_sweep(cfg, show_progress=show_progress, api=api)
+    return run_sweep(cfg, show_progress=show_progress, api=api, pool=pool)
 
 
 def _kept(cfg: SweepConfig) -> int:

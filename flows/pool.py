@@ -19,6 +19,7 @@ worker itself; a task it gives up on (``KilledWorker``) fails its cells.
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -29,7 +30,7 @@ from typing import Any
 from prefect.futures import PrefectFuture
 from prefect.task_runners import ProcessPoolTaskRunner
 
-from imbench.compat import pool_processes
+from imbench.compat import pool_processes, runner_max_workers, runner_started, spawn_workers
 from imbench.engine import mark_parts
 from imbench.plan import Unit
 from imbench.results import CellResult
@@ -37,6 +38,59 @@ from imbench.tasks.evaluate import worker_init
 
 Submit = Callable[[list[Unit]], PrefectFuture[Any]]
 AsCompleted = Callable[[list[PrefectFuture[Any]]], Iterator[PrefectFuture[Any]]]
+
+
+class WarmPool(ProcessPoolTaskRunner):
+    """The flow's local pool, started before the flow is: its workers import
+    scikit-learn, imblearn and Prefect while this process imports Prefect and MLflow
+    and the Prefect server boots, so the first batch does not wait for them. On two
+    cores those imports otherwise ran after the flow had started, one after the other
+    with the fits.
+
+    The flow enters the pool it is given (``duplicate`` is the pool itself, entering
+    it again keeps it) and shuts it down when it ends; ``close`` shuts down a pool the
+    flow never took (a sweep that failed or was interrupted before it started).
+    """
+
+    _warmed = False
+
+    def warm(self, n_workers: int) -> WarmPool:
+        self.__enter__()
+        self._warmed = True
+        spawn_workers(self, n_workers)
+        return self
+
+    def duplicate(self) -> WarmPool:
+        return self if self._warmed else super().duplicate()
+
+    def __enter__(self) -> WarmPool:
+        if self._warmed and runner_started(self):  # started by warm(): the flow takes it as is
+            return self
+        super().__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._warmed = False
+        super().__exit__(*exc)
+
+    def close(self) -> None:
+        if runner_started(self):
+            self.__exit__(None, None, None)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The flow holds this pool, and Prefect pickles the flow into each task's
+        # context: there it is what the flow's runner otherwise is, a plain pool not
+        # yet started (a started one holds a queue only spawning may hand over)
+        return (ProcessPoolTaskRunner, (runner_max_workers(self),))
+
+
+def default_workers() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def warm_pool(n_workers: int) -> WarmPool:
+    """A started local pool of ``n_workers``, its workers importing what a batch needs."""
+    return WarmPool(max_workers=n_workers, initializer=worker_init).warm(n_workers)
 
 
 def worker_processes(runner: Any) -> dict[int, Any]:

@@ -18,7 +18,7 @@ from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
 from prefect.task_runners import ProcessPoolTaskRunner
 
 from imbench.config import SweepConfig
-from imbench.flows.pool import run_batches, stop_workers
+from imbench.flows.pool import WarmPool, default_workers, run_batches, stop_workers
 from imbench.flows.runtime import PrefectApi
 from imbench.flows.tracking import SafeTracker
 from imbench.leaderboard import build_leaderboard
@@ -44,10 +44,6 @@ from imbench.sweep import (
 from imbench.tasks.evaluate import evaluate_batch_task, worker_init
 
 log = logging.getLogger(__name__)
-
-
-def default_workers() -> int:
-    return max(1, os.cpu_count() or 1)
 
 
 @flow(name="imbench-sweep", log_prints=False)
@@ -243,9 +239,14 @@ def _as_completed(futures: list[PrefectFuture[Any]]) -> Iterator[PrefectFuture[A
                 continue
 
 
-def _task_runner(cfg: SweepConfig, api_url: str | None) -> tuple[SweepConfig, Any]:
+def _task_runner(
+    cfg: SweepConfig, api_url: str | None, pool: WarmPool | None = None
+) -> tuple[SweepConfig, Any]:
     """The Dask cluster's runner if the config names one (its workers get ``api_url``),
-    else a local process pool; the config comes back with its worker count filled in."""
+    else ``pool`` (started ahead) or a local process pool; the config comes back with
+    its worker count filled in."""
+    if pool is not None and not cfg.dask_address:
+        return cfg, pool
     if cfg.dask_address:
         from imbench.flows.dask import dask_task_runner
 
@@ -257,12 +258,17 @@ def _task_runner(cfg: SweepConfig, api_url: str | None) -> tuple[SweepConfig, An
 
 
 def run_sweep(
-    cfg: SweepConfig, *, show_progress: bool = False, api: PrefectApi | None = None
+    cfg: SweepConfig,
+    *,
+    show_progress: bool = False,
+    api: PrefectApi | None = None,
+    pool: WarmPool | None = None,
 ) -> dict[str, Any]:
     """Start what the flow needs (Prefect API, process pool) and run it.
 
     Callers may pass an ``api`` they started before importing Prefect, so the
-    server boots while Prefect and MLflow are imported.
+    server boots while Prefect and MLflow are imported, and a ``pool`` whose workers
+    started then too (``pool.warm_pool``); the flow shuts it down.
     """
     called_at = time.time()
     api = api or PrefectApi().start()
@@ -270,7 +276,7 @@ def run_sweep(
         # a Dask scheduler is reached while the server boots: one that is not there is
         # reported without waiting for a server it will not use, and before anything
         # (the MLflow store) is written to the results folder
-        cfg, runner = _task_runner(cfg, api.url or os.environ.get("PREFECT_API_URL"))
+        cfg, runner = _task_runner(cfg, api.url or os.environ.get("PREFECT_API_URL"), pool)
         if not api.owned:
             api.wait()  # the user's server: one that does not answer is said before writing
         SafeTracker.prepare_store(cfg)  # create the MLflow store once, while Prefect starts
@@ -295,6 +301,8 @@ def run_sweep(
         summary["wall_seconds"] = round(time.time() - called_at, 2)
         return summary
     finally:
+        if pool is not None:
+            pool.close()  # a no-op once the flow has shut it down
         api.stop()
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import re
 import warnings
 from pathlib import Path
@@ -40,6 +41,9 @@ __all__ = [
     "prefect_head_revision",
     "prefect_knows",
     "run_exit_hooks",
+    "runner_max_workers",
+    "runner_started",
+    "spawn_workers",
 ]
 
 log = logging.getLogger(__name__)
@@ -129,6 +133,26 @@ def pool_processes(runner: Any) -> dict[int, Any]:
             stacklevel=2,
         )
     return dict(processes or {})
+
+
+def spawn_workers(runner: Any, n: int) -> None:
+    """Have a started Prefect ``ProcessPoolTaskRunner`` spawn ``n`` workers now: its
+    ``concurrent.futures`` executor spawns one per call it is handed while none is
+    idle, so ``n`` no-op calls go to it directly (not as Prefect tasks)."""
+    executor = getattr(runner, "_executor", None)
+    if executor is not None:
+        for _ in range(n):
+            executor.submit(os.getpid)
+
+
+def runner_started(runner: Any) -> bool:
+    """Whether a Prefect task runner has been entered and not yet exited."""
+    return bool(getattr(runner, "_started", False))
+
+
+def runner_max_workers(runner: Any) -> int | None:
+    """The ``max_workers`` a Prefect ``ProcessPoolTaskRunner`` was made with."""
+    return getattr(runner, "_max_workers", None)
 
 
 # --- CPython's exit hooks ------------------------------------------------------------

@@ -248,3 +248,47 @@ def test_few_large_units_split_by_fold_give_the_unsplit_sweeps_files(
     for a, b in zip(split, whole, strict=True):
         pd.testing.assert_frame_equal(a, b)
     assert len(split[0]) == 3 and len(split[1]) == 3 * 3  # one row per cell, 3 folds each
+
+
+def test_a_pool_warmed_before_the_flow_runs_its_batches_and_ends_with_it(
+    harness, tmp_path, monkeypatch
+):
+    """`imbench run` starts the pool's workers before the flow (their imports run
+    beside the server's start-up): the flow must take that pool, not start another,
+    and shut it down when it ends; one the flow never took is closed by its owner."""
+    import time
+
+    from imbench.flows.pool import warm_pool, worker_processes
+
+    (tmp_path / "pidspy.py").write_text(PIDSPY)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    seen = tmp_path / "pids"
+    seen.mkdir()
+    monkeypatch.setenv("PIDSPY_DIR", str(seen))
+
+    def spawned(pool, n):
+        deadline = time.monotonic() + 60
+        while len(worker_processes(pool)) < n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return worker_processes(pool)
+
+    pool = warm_pool(2)
+    warmed = spawned(pool, 2)
+    assert len(warmed) == 2  # spawned before any flow ran
+    two = tiny_config(
+        tmp_path / "out", name="warm", strategies=["pidspy"], plugins=["pidspy"],
+        datasets=["synthetic:n=300,minority=0.15,features=5,seed=1", "ecoli1"],
+    )  # fmt: skip
+    summary = sweep_flow.with_options(task_runner=pool)(build_config(two).model_dump(mode="json"))
+    assert summary["ok"] == 2
+    pids = {int(p.name) for p in seen.iterdir()}
+    assert pids and pids <= set(warmed)  # the warmed workers ran the units
+    for process in warmed.values():
+        process.join(timeout=30)
+        assert process.exitcode is not None  # the flow shut its pool down
+    pool.close()  # a no-op now
+
+    unused = warm_pool(1)
+    workers = spawned(unused, 1)
+    unused.close()
+    assert workers and all(p.exitcode is not None for p in workers.values())
