@@ -1,7 +1,7 @@
 """Large data at the fit floor: a whole `imbench run` beside a bare joblib loop that
 makes the same fits, on one Parquet file of N rows.
 
-    python benchmarks/large.py [--rows 200000] [--workers 2] [--predictions all]
+    python benchmarks/large.py [--rows 200000] [--workers 2] [--predictions all] [--repeats 3]
     python benchmarks/large.py --split [--rows 200000] [--repeats 3]   # split units or not
     python benchmarks/large.py --mixed [--rows 200000]                 # mixed types
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -204,7 +205,7 @@ def main() -> None:
     parser.add_argument(
         "--split", action="store_true", help="few large units split by outer fold, against unsplit"
     )
-    parser.add_argument("--repeats", type=int, default=3, help="runs per side (--split)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per side")
     parser.add_argument("--bare", help=argparse.SUPPRESS)  # the bare side's own process
     args = parser.parse_args()
     if args.bare:
@@ -229,21 +230,27 @@ def main() -> None:
             config = root / f"predictions-{args.predictions}.toml"
             config.write_text(f'[protocol]\npredictions = "{args.predictions}"\n')
             cmd.insert(4, str(config))
-        wall, one, total = watched(cmd, env)
-        b_wall, b_one, b_total = watched(
-            [sys.executable, __file__, "--bare", str(data), "--workers", str(args.workers)], env
-        )
+        bare_cmd = [sys.executable, __file__, "--bare", str(data), "--workers", str(args.workers)]
+        sides: list[tuple[float, float, float]] = []
+        bares: list[tuple[float, float, float]] = []
+        for i in range(args.repeats):  # alternating, so drift in the machine hits both
+            run_cmd = cmd if i == 0 else [*cmd[:-4], "--out", f"{out}-{i}", "--name", "large"]
+            sides.append(watched(run_cmd, env))
+            bares.append(watched(bare_cmd, env))
+        wall, one, total = (statistics.median(v) for v in zip(*sides, strict=True))
+        b_wall, b_one, b_total = (statistics.median(v) for v in zip(*bares, strict=True))
         preds = out / "large" / "predictions.parquet"
         size = f"{preds.stat().st_size / 1e6:.0f} MB" if preds.exists() else "none"
         rows.append(
             [f"{n:,}", f"{wall:.1f} s", f"{b_wall:.1f} s", f"{wall / b_wall:.2f}x",
              f"{one:,.0f} MB", f"{b_one:,.0f} MB", f"{one / b_one:.2f}x",
-             f"{total:,.0f} MB", f"{b_total:,.0f} MB", size, f"{data.stat().st_size / 1e6:.0f} MB"]
+             f"{total:,.0f} MB", f"{b_total:,.0f} MB", size, f"{data.stat().st_size / 1e6:.0f} MB",
+             ", ".join(f"{w:.1f}" for w, _, _ in sides), ", ".join(f"{w:.1f}" for w, _, _ in bares)]
         )  # fmt: skip
         print(" | ".join(rows[-1]), flush=True)
     headers = ["rows", "imbench wall", "bare wall", "time ratio", "imbench largest RSS",
                "bare largest RSS", "memory ratio", "imbench total RSS", "bare total RSS",
-               "predictions.parquet", "data file"]  # fmt: skip
+               "predictions.parquet", "data file", "imbench runs (s)", "bare runs (s)"]  # fmt: skip
     lines = table(headers, rows)
     print("\n".join(lines))
     write_page(
@@ -251,7 +258,8 @@ def main() -> None:
         "Large data: imbench beside the bare fits",
         [
             f"{args.workers} workers, predictions = {args.predictions}, 140 fits per run "
-            "(4 base strategies x 5 outer x (3 inner x 2 C + 1)); N = 1 run per size.",
+            "(4 base strategies x 5 outer x (3 inner x 2 C + 1)); N = "
+            f"{args.repeats} runs per side and size, alternating sides; medians.",
             "",
             *lines,
         ],  # fmt: skip
@@ -263,6 +271,8 @@ def main() -> None:
             str(args.workers),
             "--predictions",
             args.predictions,
+            "--repeats",
+            str(args.repeats),
         ],  # fmt: skip
         section="numeric: imbench beside the bare fits",
     )
