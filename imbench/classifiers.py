@@ -60,6 +60,10 @@ class Classifier:
         (mapped to (0, 1) by a logistic, so 0.5 is its own default decision).
     spec
         Its identity in cell ids (``""`` for built-ins), see ``Strategy``.
+    accepts_sparse
+        ``fit`` and its scores take a SciPy sparse matrix: one-hot encoded
+        categorical columns reach it sparse (where under 30 % of the encoded matrix
+        is non-zero), not as a dense copy that grows with rows x categories.
     """
 
     name: str
@@ -76,6 +80,7 @@ class Classifier:
     accepts_sample_weight: bool = True
     scores: Literal["predict_proba", "decision_function"] = "predict_proba"
     spec: str = ""
+    accepts_sparse: bool = False
 
 
 CLASSIFIERS: dict[str, Classifier] = {}
@@ -209,6 +214,7 @@ _add(
         lambda seed: LogisticRegression(max_iter=2000, random_state=seed),
         ({"C": 0.1}, {"C": 1.0}),
         description="logistic regression (lbfgs), C grid",
+        accepts_sparse=True,
     )
 )
 _add(

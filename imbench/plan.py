@@ -20,6 +20,9 @@ from imbench.strategies import parse_strategy
 ENGINE_VERSION = "2"
 # part of +calibrated cells' ids: bump when the calibration map changes (only they rerun)
 CALIBRATION_MAP_VERSION = "2"
+# part of the ids of cells whose classifier takes categorical columns' one-hot codes
+# as a sparse matrix (accepts_sparse): same model, other floating-point rounding
+SPARSE_ONEHOT_VERSION = "1"
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,16 @@ def ratio_label(ratio: str | float) -> str:
     return "native" if ratio == "native" else f"{float(ratio):g}"
 
 
-def make_plan(cfg: SweepConfig, fingerprints: dict[str, str], names: dict[str, str]) -> list[Cell]:
-    """Every cell of the grid, in a stable order."""
+def make_plan(
+    cfg: SweepConfig,
+    fingerprints: dict[str, str],
+    names: dict[str, str],
+    categorical: frozenset[str] = frozenset(),
+) -> list[Cell]:
+    """Every cell of the grid, in a stable order; ``categorical``: the keys of the
+    datasets with categorical columns."""
+    from imbench.classifiers import CLASSIFIERS
+
     protocol = cfg.protocol_hash()
     cells = []
     for key, ratio, strategy, clf, seed in itertools.product(
@@ -85,6 +96,9 @@ def make_plan(cfg: SweepConfig, fingerprints: dict[str, str], names: dict[str, s
             # monotone calibration maps (no reversed or flattened rankings): only these
             # cells' numbers changed, so only they are recomputed
             ident["calibration_map"] = CALIBRATION_MAP_VERSION
+        entry = CLASSIFIERS.get(clf)
+        if key in categorical and entry is not None and entry.accepts_sparse:
+            ident["encoding"] = SPARSE_ONEHOT_VERSION
         cells.append(
             Cell(stable_hash(ident), names[key], key, fingerprints[key], label, strategy, clf, seed)
         )

@@ -294,8 +294,9 @@ def build_pipeline(
 
     Numeric data: scale -> sampler. Missing values: a median imputer first.
     Categorical columns: impute -> sampler (SMOTENC for smote) -> scale numeric
-    and one-hot encode categorical columns -> classifier. Every step is fitted on
-    the rows the pipeline is fitted on.
+    and one-hot encode categorical columns (sparse for a classifier that takes
+    sparse input) -> classifier. Every step is fitted on the rows the pipeline is
+    fitted on.
     """
     from imblearn.pipeline import Pipeline
 
@@ -325,7 +326,8 @@ def build_pipeline(
             steps.append(("sample", Resample(sampler)))
         steps.append(("clf", clf))
         return Pipeline(steps)
-    return Pipeline(_mixed_steps(strategy, clf, seed, features, sampler_params))
+    sparse = classifier.accepts_sparse
+    return Pipeline(_mixed_steps(strategy, clf, seed, features, sampler_params, sparse=sparse))
 
 
 def _strip(params: dict[str, Any], prefix: str) -> dict[str, Any]:
@@ -333,7 +335,13 @@ def _strip(params: dict[str, Any], prefix: str) -> dict[str, Any]:
 
 
 def _mixed_steps(
-    strategy: Strategy, clf: Any, seed: int, f: Features, sampler_params: dict[str, Any]
+    strategy: Strategy,
+    clf: Any,
+    seed: int,
+    f: Features,
+    sampler_params: dict[str, Any],
+    *,
+    sparse: bool,
 ) -> list[tuple[str, Any]]:
     reason = unsupported_reason(strategy, f)
     if reason:
@@ -351,15 +359,17 @@ def _mixed_steps(
     encode = ColumnTransformer(
         [
             ("num", StandardScaler(), num_pos),
-            ("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False), cat_pos),
+            ("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=sparse), cat_pos),
         ]
-    )
+    )  # sparse: a CSR matrix where under 30 % of it is non-zero (sparse_threshold)
     steps: list[tuple[str, Any]] = [("impute", impute)]
     if strategy.on_categorical == "smotenc":
-        from imblearn.over_sampling import SMOTEN, SMOTENC
+        from imblearn.over_sampling import SMOTEN
+
+        from imbench.compat import smotenc
 
         if num:
-            sampler = SMOTENC(cat_pos, k_neighbors=K_NEIGHBORS, random_state=seed)
+            sampler = smotenc(cat_pos, k_neighbors=K_NEIGHBORS, random_state=seed)
         else:
             sampler = SMOTEN(k_neighbors=K_NEIGHBORS, random_state=seed)
         steps.append(("sample", Resample(sampler.set_params(**sampler_params))))

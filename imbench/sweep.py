@@ -40,15 +40,19 @@ class SweepPlan:
 def plan_sweep(cfg: SweepConfig) -> SweepPlan:
     """Load each dataset once (fingerprints go into cell ids) and list every cell."""
     fingerprints, names, unavailable, sizes = {}, {}, {}, {}
+    categorical = set()
     for key in cfg.datasets:
         try:
             ds = load_dataset(key)
             fingerprints[key], names[key] = ds.fingerprint, ds.name
+            if ds.categorical:
+                categorical.add(key)
             sizes[key] = float(ds.X.shape[0] * max(ds.X.shape[1], 1) ** 0.5)
         except CannotRun as exc:
             fingerprints[key], names[key] = UNAVAILABLE, resolve_dataset(key).name
             unavailable[key] = str(exc)
-    return SweepPlan(make_plan(cfg, fingerprints, names), unavailable, sizes)
+    cells = make_plan(cfg, fingerprints, names, frozenset(categorical))
+    return SweepPlan(cells, unavailable, sizes)
 
 
 def pending_work(plan: SweepPlan, finished: set[str]) -> tuple[list[Unit], list[CellResult]]:

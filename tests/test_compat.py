@@ -74,12 +74,66 @@ def test_exit_hooks_run_atexit_handlers_and_join_threads():
     assert out.stdout.strip() == "hook [1]"
 
 
+def _mixed(seed: int, n: int, levels: int, flat: bool = False):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    scale = 0.0 if flat else 1.0  # flat: the minority's median std is 0 (upstream's edge case)
+    X = np.column_stack(
+        [
+            rng.normal(size=n) * scale,
+            rng.integers(0, 4, n),
+            rng.normal(size=n) * scale,
+            rng.integers(0, levels, n),
+            rng.integers(0, 2, n),
+        ]
+    ).astype(float)
+    return X, (rng.random(n) < 0.05).astype(int)
+
+
+@pytest.mark.parametrize("seed,flat", [(0, False), (1, False), (2, True)])
+def test_lean_smotenc_makes_upstreams_samples_bit_for_bit(seed, flat):
+    import numpy as np
+    from imblearn.over_sampling import SMOTENC
+
+    X, y = _mixed(seed, 3000, 30, flat)
+    lean = compat.smotenc([1, 3, 4], random_state=seed)
+    assert type(lean).__name__ == "LeanSMOTENC", "SMOTENC._generate_samples moved"
+    Xa, ya = SMOTENC([1, 3, 4], random_state=seed).fit_resample(X, y)
+    Xb, yb = lean.fit_resample(X, y)
+    assert Xa.shape[0] > 1.8 * len(X)  # samples were made
+    assert np.array_equal(Xa, Xb) and np.array_equal(ya, yb)
+
+
+def test_lean_smotenc_needs_a_fraction_of_upstreams_memory_and_pickles():
+    import pickle
+    import tracemalloc
+
+    from imblearn.over_sampling import SMOTENC
+
+    X, y = _mixed(0, 4000, 600)
+
+    def peak(sampler) -> int:
+        tracemalloc.start()
+        sampler.fit_resample(X, y)
+        top = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return top
+
+    upstream = peak(SMOTENC([1, 3, 4], random_state=0))
+    lean = peak(compat.smotenc([1, 3, 4], random_state=0))
+    # upstream holds new samples x k x every encoded column as float64 at once
+    assert lean < upstream / 4, (lean, upstream)
+    again = pickle.loads(pickle.dumps(compat.smotenc([1], k_neighbors=3)))
+    assert type(again) is compat.LeanSMOTENC and again.k_neighbors == 3
+
+
 # private names of the upstream packages, as imbench would spell them
 _INTERNAL = re.compile(
     r"from (prefect|mlflow|sklearn|imblearn|uvicorn)[\w.]* import .*\b_[a-z]\w*"
     r"|from (prefect|mlflow|sklearn|imblearn)[\w.]*\._\w+"
     r"|\b(threading|atexit)\._\w+"
-    r"|_executor\b|\b_processes\b|PREFECT__\w+|_migrations\b"
+    r"|_executor\b|\b_processes\b|PREFECT__\w+|_migrations\b|\b_generate_samples\b"
     r"|sys\._getframe"
 )
 

@@ -119,3 +119,66 @@ def test_numeric_gaps_get_a_median_imputer_in_front(tmp_path):
     ds = load_dataset(str(path))
     pipe = _smote_lr(ds)
     assert [n for n, _ in pipe.steps] == ["impute", "scale", "sample", "clf"]
+
+
+@pytest.fixture
+def wide_csv(tmp_path):
+    """One categorical column of 300 levels beside two numeric ones."""
+    rng = np.random.default_rng(3)
+    n = 1500
+    y = (rng.random(n) < 0.1).astype(int)
+    frame = pd.DataFrame(
+        {
+            "amount": rng.normal(size=n) + 1.5 * y,
+            "age": rng.normal(40, 10, size=n),
+            "shop": [f"s{k}" for k in rng.integers(0, 300, n)],
+            "target": y,
+        }
+    )
+    path = tmp_path / "wide.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_one_hot_codes_reach_lr_sparse_and_hgb_dense_with_lrs_scores_unchanged(wide_csv):
+    from scipy import sparse
+
+    ds = load_dataset(str(wide_csv))
+    train, test = np.arange(1000), np.arange(1000, len(ds.y))
+
+    def fitted(clf: str, **encode):
+        pipe = build_pipeline(
+            STRATEGIES["smote"], CLASSIFIERS[clf], params={}, seed=0, cost_ratio=5,
+            features=_features(ds),
+        )  # fmt: skip
+        pipe.set_params(**{f"encode__cat__{k}": v for k, v in encode.items()})
+        return pipe.fit(ds.X[train], ds.y[train])
+
+    lr = fitted("lr")
+    assert sparse.issparse(lr[:-1].transform(ds.X[test]))  # 302 columns, 3 non-zero a row
+    assert not sparse.issparse(fitted("hgb")[:-1].transform(ds.X[test]))
+    dense = fitted("lr", sparse_output=False)
+    assert not sparse.issparse(dense[:-1].transform(ds.X[test]))
+    np.testing.assert_allclose(
+        lr.predict_proba(ds.X[test])[:, 1], dense.predict_proba(ds.X[test])[:, 1], atol=1e-6
+    )
+
+
+def test_sparse_encoding_is_in_the_ids_of_lr_cells_on_categorical_data_only(tmp_path, wide_csv):
+    from imbench.plan import make_plan
+
+    numeric = "synthetic:n=300,minority=0.15,features=5,seed=1"
+    cfg = build_config(
+        tiny_config(tmp_path, datasets=[str(wide_csv), numeric], classifiers=["lr", "hgb"])
+    )
+    prints = {k: load_dataset(k).fingerprint for k in cfg.datasets}
+    dense_ids = {
+        (c.dataset_key, c.strategy, c.classifier): c.cell_id for c in make_plan(cfg, prints, prints)
+    }
+    planned = plan_sweep(cfg).cells  # it finds the categorical columns itself
+    changed = {
+        (c.dataset_key, c.classifier)
+        for c in planned
+        if c.cell_id != dense_ids[c.dataset_key, c.strategy, c.classifier]
+    }
+    assert changed == {(cfg.datasets[0], "lr")}
