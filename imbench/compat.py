@@ -231,9 +231,7 @@ def _lean_smotenc() -> type:
         """SMOTENC whose samples are upstream's, made in memory that grows with the
         new samples times the widest category, not times k and every column."""
 
-        def _generate_samples(
-            self, X, nn_data, nn_num, rows, cols, steps, y_type, y=None
-        ):
+        def _generate_samples(self, X, nn_data, nn_num, rows, cols, steps, y_type, y=None):
             if any(not hasattr(self, a) for a in _SMOTENC_READS):
                 return super()._generate_samples(X, nn_data, nn_num, rows, cols, steps, y_type, y)
             # the same generator as upstream's, drawn in the same order
