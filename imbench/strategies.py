@@ -366,7 +366,7 @@ def _mixed_steps(
     if strategy.on_categorical == "smotenc":
         from imblearn.over_sampling import SMOTEN
 
-        from imbench.compat import smotenc
+        from imbench.compat_learn import smotenc
 
         if num:
             sampler = smotenc(cat_pos, k_neighbors=K_NEIGHBORS, random_state=seed)
