@@ -78,10 +78,11 @@ def _lean_smotenc() -> type:
             rng = check_random_state(self.random_state)
             X_new = super(SMOTENC, self)._generate_samples(X, nn_data, nn_num, rows, cols, steps)
             n_cont = self.continuous_features_.size
-            codes = nn_data[:, n_cont:]
-            codes = codes.toarray() if sparse.issparse(codes) else np.array(codes)
-            if math.isclose(self.median_std_[y_type], 0):
+            if math.isclose(self.median_std_[y_type], 0):  # upstream's stored encoding
                 codes = self._X_categorical_minority_encoded
+            else:  # read only, so no copy of dense codes
+                codes = nn_data[:, n_cont:]
+                codes = codes.toarray() if sparse.issparse(codes) else np.asarray(codes)
             neighbours = nn_num[rows]
             n = len(rows)
             picked_rows, picked_cols, start = [], [], 0
