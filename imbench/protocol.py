@@ -14,12 +14,14 @@ differ only by their modifiers share them.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+from cachetools import LRUCache
 from sklearn import config_context
 from sklearn.model_selection import RepeatedStratifiedKFold, StratifiedKFold
 
@@ -162,22 +164,57 @@ def trained_prevalence(strategy: Strategy, y_train: np.ndarray, cost_ratio: floa
     return None
 
 
-def outer_splits(
-    y: np.ndarray, settings: ProtocolSettings, seed: int
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    cv = RepeatedStratifiedKFold(
-        n_splits=settings.outer_folds, n_repeats=settings.outer_repeats, random_state=seed
-    )
-    return list(cv.split(np.zeros(len(y)), y))
+Splits = list[tuple[np.ndarray, np.ndarray]]
+
+# A worker evaluates many parts of one dataset (strategies x outer folds share its
+# folds), and each part asked for the same splits twice (feasibility, then the
+# fits): on large data recomputing StratifiedKFold was a visible share of a worker's
+# CPU. Splits depend only on the labels and the seed, so they are kept per process,
+# read-only, bounded in bytes (1 000 000 rows: the outer splits take 40 MB).
+SPLIT_CACHE_BYTES = 64_000_000
+_splits: LRUCache[tuple[Any, ...], Splits] = LRUCache(
+    maxsize=SPLIT_CACHE_BYTES, getsizeof=lambda v: sum(a.nbytes + b.nbytes for a, b in v)
+)
 
 
-def inner_splits(
-    y_train: np.ndarray, settings: ProtocolSettings, seed: int, fold: int
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    cv = StratifiedKFold(
-        n_splits=settings.inner_folds, shuffle=True, random_state=derive_seed(seed, fold)
-    )
-    return list(cv.split(np.zeros(len(y_train)), y_train))
+def _labels_key(y: np.ndarray) -> tuple[Any, ...]:
+    labels = np.ascontiguousarray(y)
+    digest = hashlib.blake2b(labels.tobytes(), digest_size=16).hexdigest()
+    return (labels.dtype.str, labels.shape, digest)
+
+
+def _cached_splits(key: tuple[Any, ...], make: Callable[[], Splits]) -> Splits:
+    found = _splits.get(key)
+    if found is None:
+        found = make()
+        for pair in found:
+            for index in pair:
+                index.flags.writeable = False
+        if sum(a.nbytes + b.nbytes for a, b in found) <= SPLIT_CACHE_BYTES:
+            _splits[key] = found
+    return list(found)
+
+
+def outer_splits(y: np.ndarray, settings: ProtocolSettings, seed: int) -> Splits:
+    """The outer folds: (train, test) row indices, read-only."""
+    folds, repeats = settings.outer_folds, settings.outer_repeats
+
+    def make() -> Splits:
+        cv = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
+        return list(cv.split(np.zeros(len(y)), y))
+
+    return _cached_splits(("outer", folds, repeats, seed, *_labels_key(y)), make)
+
+
+def inner_splits(y_train: np.ndarray, settings: ProtocolSettings, seed: int, fold: int) -> Splits:
+    """The inner folds of outer fold ``fold`` (indices into its training rows), read-only."""
+    folds, inner_seed = settings.inner_folds, derive_seed(seed, fold)
+
+    def make() -> Splits:
+        cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=inner_seed)
+        return list(cv.split(np.zeros(len(y_train)), y_train))
+
+    return _cached_splits(("inner", folds, inner_seed, *_labels_key(y_train)), make)
 
 
 def check_feasible(

@@ -14,6 +14,7 @@ from sklearn.model_selection import StratifiedKFold, cross_val_predict
 from imbench.classifiers import CLASSIFIERS
 from imbench.objectives import OBJECTIVES
 from imbench.protocol import ProtocolSettings, inner_splits, nested_cv, outer_splits
+from imbench.seeding import derive_seed
 from imbench.strategies import STRATEGIES, Strategy, parse_strategy
 
 # its module-scoped fixture is made once: the module stays on one xdist worker
@@ -153,3 +154,39 @@ def test_leaky_smote_before_split_is_caught_while_honest_is_not(no_signal):
     assert roc_auc_score(y_leak, leaky) > 0.8
     honest_roc = np.mean([roc_auc_score(o.y_test, o.proba) for o in honest])
     assert abs(honest_roc - 0.5) < 0.12  # 12 positives per test fold: chance spread is wide
+
+
+def test_cached_splits_are_the_folds_read_only_and_keyed_by_labels():
+    """Splits are kept per process (a worker reuses them across parts): they must be
+    exactly StratifiedKFold's, unwritable, and never another label vector's."""
+    from sklearn.model_selection import RepeatedStratifiedKFold
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(400) < 0.1).astype(int)
+    expected = list(RepeatedStratifiedKFold(n_splits=4, n_repeats=1, random_state=7).split(y, y))
+    for _ in range(2):  # computed, then from the cache
+        got = outer_splits(y, SETTINGS, 7)
+        assert len(got) == len(expected)
+        for (train, test), (e_train, e_test) in zip(got, expected, strict=True):
+            np.testing.assert_array_equal(train, e_train)
+            np.testing.assert_array_equal(test, e_test)
+            assert not train.flags.writeable and not test.flags.writeable
+    got[0] = (got[0][1], got[0][0])  # the caller's list is its own
+    np.testing.assert_array_equal(outer_splits(y, SETTINGS, 7)[0][0], expected[0][0])
+    other = np.roll(y, 1)  # same length, same counts, other rows
+    np.testing.assert_array_equal(
+        outer_splits(other, SETTINGS, 7)[0][1],
+        next(RepeatedStratifiedKFold(n_splits=4, n_repeats=1, random_state=7).split(other, other))[
+            1
+        ],
+    )
+    assert len(outer_splits(y, ProtocolSettings.with_protocol(outer_folds=5), 7)) == 5
+    train = expected[1][0]
+    inner = inner_splits(y[train], SETTINGS, 7, 1)
+    fresh = list(
+        StratifiedKFold(3, shuffle=True, random_state=derive_seed(7, 1)).split(train, y[train])
+    )
+    for (a, b), (c, d) in zip(inner, fresh, strict=True):
+        np.testing.assert_array_equal(a, c)
+        np.testing.assert_array_equal(b, d)
+    assert inner_splits(y[train], SETTINGS, 7, 2)[0][1].tolist() != inner[0][1].tolist()
