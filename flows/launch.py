@@ -54,6 +54,8 @@ def launch(
 
         cfg = build_config(raw, overrides)
         check_datasets(cfg.datasets, min_minority=cfg.protocol.min_minority)
+        if api is not None:  # after the checks: its Prefect import makes a PREFECT_HOME
+            _prefork(cfg)
         if on_plan is not None:
             on_plan(fit_budget(cfg).describe())
     except BaseException:
@@ -65,6 +67,18 @@ def launch(
         return Launched(cfg, _run(cfg, api, show_progress))
     except KeyboardInterrupt:
         return Launched(cfg, {"interrupted": True, "kept": _kept(cfg), "cells": None})
+
+
+def _prefork(cfg: SweepConfig) -> None:
+    """Start the fork server the local pool's workers will come from, so that it
+    imports what they need while this process checks the data and imports Prefect.
+    Not for a Dask cluster, nor for a one-unit grid (the flow may fit that itself)."""
+    from imbench.compat import start_fork_server
+    from imbench.flows.runtime import WORKER_IMPORTS
+    from imbench.sweep import one_unit_grid
+
+    if not cfg.dask_address and not one_unit_grid(cfg):
+        start_fork_server(WORKER_IMPORTS)
 
 
 def _run(cfg: SweepConfig, api: Any, show_progress: bool) -> dict[str, Any]:

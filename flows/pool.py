@@ -30,8 +30,15 @@ from typing import Any
 from prefect.futures import PrefectFuture
 from prefect.task_runners import ProcessPoolTaskRunner
 
-from imbench.compat import pool_processes, runner_max_workers, runner_started, spawn_workers
+from imbench.compat import (
+    fork_workers_from,
+    pool_processes,
+    runner_max_workers,
+    runner_started,
+    spawn_workers,
+)
 from imbench.engine import mark_parts
+from imbench.flows.runtime import WORKER_IMPORTS
 from imbench.plan import Unit
 from imbench.results import CellResult
 from imbench.tasks.evaluate import worker_init
@@ -53,11 +60,22 @@ class WarmPool(ProcessPoolTaskRunner):
     """
 
     _warmed = False
+    _spawning: threading.Thread | None = None
 
     def warm(self, n_workers: int) -> WarmPool:
         self.__enter__()
         self._warmed = True
-        spawn_workers(self, n_workers)
+        # one interpreter imports what a batch needs, and each worker is forked from
+        # it; starting a worker waits for that interpreter's imports, which this
+        # process need not do, so a thread starts them
+        forked = fork_workers_from(self, WORKER_IMPORTS)
+        if forked:
+            self._spawning = threading.Thread(
+                target=spawn_workers, args=(self, n_workers), name="imbench-pool-start", daemon=True
+            )
+            self._spawning.start()
+        else:
+            spawn_workers(self, n_workers)
         return self
 
     def duplicate(self) -> WarmPool:
@@ -71,6 +89,9 @@ class WarmPool(ProcessPoolTaskRunner):
 
     def __exit__(self, *exc: Any) -> None:
         self._warmed = False
+        if self._spawning is not None:
+            self._spawning.join()
+            self._spawning = None
         super().__exit__(*exc)
 
     def close(self) -> None:
@@ -165,10 +186,13 @@ def _round(
     runner: Any,
     as_completed: AsCompleted,
     lost: list[Unit],
+    on_submitted: Callable[[], None] | None = None,
 ) -> Iterator[list[CellResult]]:
     """Submit ``batches``; yield finished results; collect units of batches a dying
     worker took down into ``lost``."""
     futures = [submit(batch) for batch in batches]
+    if on_submitted is not None:
+        on_submitted()
     owner = {id(f): batch for f, batch in zip(futures, batches, strict=True)}
     for future in as_completed(futures):
         batch = owner.pop(id(future))
@@ -193,15 +217,17 @@ def run_batches(
     as_completed: AsCompleted,
     submit_to: Callable[[Any, list[Unit]], PrefectFuture[Any]],
     n_workers: int,
+    on_submitted: Callable[[], None] | None = None,
 ) -> Iterator[list[CellResult]]:
     """Yield every batch's results; survive workers that die (see the module doc).
 
     ``submit`` sends a batch to the flow's own task runner ``runner``;
-    ``submit_to(fresh_runner, batch)`` sends one to a fresh pool.
+    ``submit_to(fresh_runner, batch)`` sends one to a fresh pool. ``on_submitted``
+    is called once every batch has been handed to the runner.
     """
     lost: list[Unit] = []
     with ProcessWatch(runner) as watch:
-        yield from _round(batches, submit, runner, as_completed, lost)
+        yield from _round(batches, submit, runner, as_completed, lost, on_submitted)
     if not lost:
         return
     cause = death_cause(watch.seen)

@@ -12,6 +12,7 @@ server tracebacks.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -36,6 +37,9 @@ DEFAULTS = {
     "PREFECT_LOGGING_LOG_PRINTS": "false",
 }
 
+
+# what a pool worker imports before its first batch: the task and, through it, the engine
+WORKER_IMPORTS = ["imbench.tasks.evaluate"]
 
 REACH_TIMEOUT_S = 20.0  # the user's API answering its health check
 
@@ -100,6 +104,7 @@ class PrefectApi:
         self._probe: threading.Thread | None = None
         self._made_home = False
         self._unreachable: str | None = None  # why the user's API did not answer
+        self._set_cert_file = False  # whether wait() set CERT_FILE (stop() unsets it)
 
     def start(self) -> PrefectApi:
         apply_defaults()
@@ -189,6 +194,7 @@ class PrefectApi:
         while time.monotonic() < deadline:
             if self._ready.wait(0.05):
                 os.environ["PREFECT_API_URL"] = str(self.url)
+                self._set_cert_file = _loopback_cert_file(self.log_path.parent)
                 _refresh_prefect_settings()
                 return
             if self._proc.poll() is not None:
@@ -208,6 +214,9 @@ class PrefectApi:
         if os.environ.get("PREFECT_API_URL") == self.url:
             _drain_prefect_clients()
             os.environ.pop("PREFECT_API_URL", None)
+            if self._set_cert_file:
+                os.environ.pop(CERT_FILE, None)
+                self._set_cert_file = False
             _refresh_prefect_settings()
         self._ready.set()  # ends the probe
         self._proc.terminate()
@@ -223,6 +232,35 @@ class PrefectApi:
         self.stop()
         if self._made_home:
             shutil.rmtree(self.log_path.parent, ignore_errors=True)
+
+
+CERT_FILE = "PREFECT_API_SSL_CERT_FILE"
+_PEM = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----\n?", re.S)
+
+
+def _loopback_cert_file(home: Path) -> bool:
+    """Point Prefect's clients at a one-certificate CA file while they talk to
+    imbench's own server (plain HTTP on 127.0.0.1, so no TLS connection uses it).
+
+    Prefect builds a TLS context for every client it creates, each task in each
+    worker included, from certifi's whole bundle when no file is set; parsing it
+    was a visible share of a large sweep's worker CPU. Left alone when the user set
+    a file. True when it was set (``PrefectApi.stop`` unsets it)."""
+    if os.environ.get(CERT_FILE):
+        return False
+    try:
+        import certifi
+
+        first = _PEM.search(Path(certifi.where()).read_text())
+        if first is None:
+            return False
+        path = home / "imbench-loopback-ca.pem"
+        if not path.exists() or path.read_text() != first.group(0):
+            path.write_text(first.group(0))
+    except (ImportError, OSError):
+        return False
+    os.environ[CERT_FILE] = str(path)
+    return True
 
 
 # automations' settings (triggers, proactive triggers, actions), by either name

@@ -66,8 +66,8 @@ def _sweep(
     methods = provenance_of(cfg.strategies, cfg.classifiers, cfg.plugins)
     store.write_json(PROVENANCE, provenance(cfg.config_hash(), methods))
 
-    tracker = SafeTracker.open(cfg)
-    tracker.start_sweep(cfg)
+    # MLflow opens once the first batches are with the workers (``open_now`` below)
+    tracker = SafeTracker.later(cfg)
 
     plan = plan_sweep(cfg)
     units, known = pending_work(plan, store.finished_ids())
@@ -93,7 +93,6 @@ def _run_and_finish(
     show_progress: bool,
     tracker: SafeTracker,
 ) -> dict[str, Any]:
-    tracker.log_results(known)
     settings = ProtocolSettings.of(cfg)
     workers = cfg.workers or default_workers()
     n_todo = sum(len(u.cells) for u in units)
@@ -110,6 +109,9 @@ def _run_and_finish(
     min_minority = cfg.protocol.min_minority
     submitted_at = time.time()
     interrupted = False
+    if in_process:
+        tracker.open_now()
+    to_log = list(known)  # cells finished before: logged with the first new results
     with SweepProgress(cfg.name, n_todo, show=show_progress) as progress:
         try:
             for results in (
@@ -125,6 +127,7 @@ def _run_and_finish(
                         {"units": b, "settings": settings, "min_minority": min_minority},
                     ),
                     n_workers=workers,
+                    on_submitted=tracker.open_now,
                 )
             ):
                 results = joiner.add(results)
@@ -132,7 +135,8 @@ def _run_and_finish(
                     continue
                 first_result = first_result or time.perf_counter() - started
                 store.commit(results)
-                tracker.log_results(results)
+                tracker.log_results(to_log + results)
+                to_log = []
                 progress.advance(len(results))
                 del results
         except (KeyboardInterrupt, TerminationSignal):  # Ctrl-C, SIGTERM: keep what is done
@@ -149,6 +153,7 @@ def _run_and_finish(
             "results": str(store.dir),
         }
 
+    tracker.log_results(to_log)
     cells, folds = store.consolidate(plan.ids)
     board = build_leaderboard(folds)
     store.write_leaderboard(board)
@@ -279,9 +284,10 @@ def run_sweep(
         cfg, runner = _task_runner(cfg, api.url or os.environ.get("PREFECT_API_URL"), pool)
         if not api.owned:
             api.wait()  # the user's server: one that does not answer is said before writing
-        SafeTracker.prepare_store(cfg)  # create the MLflow store once, while Prefect starts
         if api.owned and fits_in_process(cfg):
-            # the flow will fit here: imblearn's import fits in the server's start-up
+            # the flow will fit here, without workers to hand batches to while MLflow
+            # opens: the store, and imblearn's import, fit in the server's start-up
+            SafeTracker.prepare_store(cfg)
             import_samplers()
         api.wait()
         flow = sweep_flow.with_options(task_runner=runner)

@@ -16,11 +16,24 @@ modules silently.
   Prefect migrates the database itself, as without imbench.
 * **MLflow's schema revision** (``mlflow_head_revision``): whether the shipped
   empty store is current. None when MLflow moves it: MLflow then makes the store.
+* **The process pool's start method** (``fork_workers_from``): Prefect's pool
+  spawns every worker from a fresh interpreter, which then imports scikit-learn,
+  imblearn, pandas and Prefect itself; on two cores each worker's imports were
+  CPU the fits waited for. A fork server imports them once and forks each
+  worker from it (``start_fork_server`` starts it early, beside imbench's own
+  start-up). Without the executor's context attribute, workers are spawned.
 * **The process pool's workers** (``pool_processes``): Prefect's
   ``ProcessPoolTaskRunner`` keeps its ``concurrent.futures`` executor private, and
   the executor its processes. A runner that has started but shows no executor
   warns once: killing workers on Ctrl-C and naming a worker's death then degrade
   to waiting for the pool.
+* **Prefect's block lookup** (``blocks_before_collections``): hydrating a task's
+  context in a pool worker builds the result store's storage block, and Prefect's
+  lookup of a block class imports every installed Prefect collection first
+  (prefect-dask: dask, distributed, tornado) whether or not the block needs one.
+  Pool workers look the class up among those already registered and import the
+  collections only when it is not there, as upstream then does. Without the
+  classmethod or ``lookup_type`` nothing is changed.
 * **CPython's exit hooks** (``run_exit_hooks``): ``threading._shutdown`` and
   ``atexit._run_exitfuncs``, the first half of a normal exit, so the process can
   skip the interpreter's teardown; without them the process exits normally.
@@ -37,6 +50,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "blocks_before_collections",
+    "fork_workers_from",
     "migrations_dir",
     "mlflow_head_revision",
     "pool_processes",
@@ -46,6 +61,7 @@ __all__ = [
     "runner_max_workers",
     "runner_started",
     "spawn_workers",
+    "start_fork_server",
 ]
 
 log = logging.getLogger(__name__)
@@ -147,6 +163,47 @@ def spawn_workers(runner: Any, n: int) -> None:
             executor.submit(os.getpid)
 
 
+def fork_workers_from(runner: Any, preload: list[str]) -> bool:
+    """Have a started Prefect ``ProcessPoolTaskRunner`` that has no worker yet start
+    its workers from a fork server that imported ``preload`` once, instead of
+    spawning each from a fresh interpreter (Prefect fixes "spawn" when it makes its
+    ``concurrent.futures`` executor; the executor reads its context when it starts
+    a process). False, and nothing changed, where the platform has no fork server
+    or the executor is not as expected: the workers are then spawned as upstream
+    does."""
+    import multiprocessing
+
+    executor = getattr(runner, "_executor", None)
+    if executor is None or not hasattr(executor, "_mp_context"):
+        return False
+    if getattr(executor, "_processes", None) or "forkserver" not in (
+        multiprocessing.get_all_start_methods()
+    ):
+        return False
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(preload)
+    executor._mp_context = context
+    return True
+
+
+def start_fork_server(preload: list[str]) -> bool:
+    """Start this process's multiprocessing fork server now, importing ``preload``,
+    so that its imports run beside the caller's start-up work. False where the
+    platform has none (the workers are then spawned)."""
+    import multiprocessing
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return False
+    from multiprocessing import forkserver
+
+    ensure_running = getattr(forkserver, "ensure_running", None)
+    if ensure_running is None:
+        return False
+    multiprocessing.get_context("forkserver").set_forkserver_preload(preload)
+    ensure_running()
+    return True
+
+
 def runner_started(runner: Any) -> bool:
     """Whether a Prefect task runner has been entered and not yet exited."""
     return bool(getattr(runner, "_started", False))
@@ -155,6 +212,37 @@ def runner_started(runner: Any) -> bool:
 def runner_max_workers(runner: Any) -> int | None:
     """The ``max_workers`` a Prefect ``ProcessPoolTaskRunner`` was made with."""
     return getattr(runner, "_max_workers", None)
+
+
+# --- Prefect's block lookup ---------------------------------------------------------
+
+
+def blocks_before_collections() -> bool:
+    """In this process, find a block class among the registered ones before Prefect
+    imports its collections to look for it (a registered class is what upstream
+    returns then too; an unknown one still loads them). False where this Prefect's
+    lookup is not where it was: nothing is changed."""
+    try:
+        from prefect.blocks.core import Block
+        from prefect.utilities.dispatch import lookup_type
+    except ImportError:
+        return False
+    upstream = Block.__dict__.get("get_block_class_from_key")
+    if not isinstance(upstream, classmethod):
+        return False
+    if getattr(upstream.__func__, "_imbench_registered_first", False):
+        return True
+    original = upstream.__func__
+
+    def get_block_class_from_key(cls: Any, key: str) -> Any:
+        try:
+            return lookup_type(cls, key)
+        except KeyError:
+            return original(cls, key)
+
+    get_block_class_from_key._imbench_registered_first = True  # type: ignore[attr-defined]
+    Block.get_block_class_from_key = classmethod(get_block_class_from_key)  # type: ignore[method-assign,assignment]
+    return True
 
 
 # --- CPython's exit hooks ------------------------------------------------------------

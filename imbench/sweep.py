@@ -67,6 +67,14 @@ def pending_work(plan: SweepPlan, finished: set[str]) -> tuple[list[Unit], list[
     return group_units(runnable), known
 
 
+def one_unit_grid(cfg: SweepConfig) -> bool:
+    """Whether the sweep's grid is one unit: one dataset, ratio, base strategy,
+    classifier and seed."""
+    bases = {parse_strategy(s, strict=False).base.name for s in cfg.strategies}
+    grid = (len(cfg.datasets), len(cfg.ratios), len(bases), len(cfg.classifiers), len(cfg.seeds))
+    return grid == (1, 1, 1, 1, 1)
+
+
 def fits_in_process(cfg: SweepConfig) -> bool:
     """Whether the flow will fit the sweep's pending work itself: one small unit, no
     Dask cluster (the rule the flow applies, ``plan.runs_in_process``).
@@ -75,9 +83,7 @@ def fits_in_process(cfg: SweepConfig) -> bool:
     step, and planning a large grid twice cost seconds (a sweep resumed down to its
     last unit is then not recognised; it only misses an early import).
     """
-    bases = {parse_strategy(s, strict=False).base.name for s in cfg.strategies}
-    grid = (len(cfg.datasets), len(cfg.ratios), len(bases), len(cfg.classifiers), len(cfg.seeds))
-    if cfg.dask_address or grid != (1, 1, 1, 1, 1):
+    if cfg.dask_address or not one_unit_grid(cfg):
         return False
     plan = plan_sweep(cfg)
     units, _ = pending_work(plan, SweepStore(cfg.out, cfg.name).finished_ids())

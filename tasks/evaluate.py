@@ -10,6 +10,7 @@ import time
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
+from imbench.compat import blocks_before_collections
 from imbench.engine import evaluate_batch
 from imbench.plan import Unit
 from imbench.protocol import ProtocolSettings
@@ -27,18 +28,39 @@ def _die_with_parent() -> None:
     started, e.g. ``dask worker``, does not.
     """
     global _watching
-    if _watching or multiprocessing.parent_process() is None:
+    spawner = multiprocessing.parent_process()
+    if _watching or spawner is None:
         return
     _watching = True
-    parent = os.getppid()
+    # the process that started this one: for a worker forked by a fork server, the
+    # flow that asked for it, not the server (which outlives the flow while any of
+    # its workers lives, so the workers must be the ones to notice)
+    parent, spawner_pid = os.getppid(), spawner.pid
 
     def watch() -> None:
         while True:
             time.sleep(1.0)
-            if os.getppid() != parent:  # re-parented: the spawner died
+            if os.getppid() != parent or not _alive(spawner_pid):  # the spawner died
                 os._exit(0)
 
     threading.Thread(target=watch, name="imbench-parent-watch", daemon=True).start()
+
+
+def _alive(pid: int | None) -> bool:
+    """Whether process ``pid`` runs (a zombie, killed and not yet reaped, does not)."""
+    if pid is None:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:  # no /proc: os.kill said it exists
+        return True
 
 
 def worker_init() -> None:
@@ -49,6 +71,9 @@ def worker_init() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
     _exit_without_teardown()
+    # the first task's context holds a storage block: without this, finding its
+    # class imported every Prefect collection (prefect-dask: dask, distributed)
+    blocks_before_collections()
 
 
 def _exit_without_teardown() -> None:

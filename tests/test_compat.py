@@ -58,6 +58,57 @@ def test_pool_processes_sees_a_started_pools_workers():
     assert hasattr(seen[worker], "exitcode")
 
 
+def test_fork_workers_from_forks_the_pools_workers_from_one_fork_server():
+    """Workers forked from the fork server, not spawned by this process, have it
+    as their parent (no task runs: the pool's processes are enough to tell)."""
+    import os
+    import time
+
+    import psutil
+    from prefect.task_runners import ProcessPoolTaskRunner
+
+    with ProcessPoolTaskRunner(max_workers=2) as runner:
+        assert compat.fork_workers_from(runner, ["imbench.errors"])
+        compat.spawn_workers(runner, 2)
+        deadline = time.monotonic() + 60
+        while len(compat.pool_processes(runner)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        workers = compat.pool_processes(runner)
+        parents = {psutil.Process(pid).ppid() for pid in workers}
+    assert len(workers) == 2 and len(parents) == 1 and os.getpid() not in parents
+    assert psutil.Process(parents.pop()).ppid() == os.getpid()  # the server is ours
+
+
+_BLOCKS = """
+import sys
+from imbench import compat
+from prefect.blocks.core import Block
+from prefect.filesystems import LocalFileSystem
+
+assert compat.blocks_before_collections() and compat.blocks_before_collections()
+assert Block.get_block_class_from_key("local-file-system") is LocalFileSystem
+print("collections before:", "prefect_dask" in sys.modules)
+try:
+    Block.get_block_class_from_key("no-such-block")
+except Exception as exc:  # upstream's own error for an unknown block
+    print("unknown:", "no-such-block" in str(exc))
+print("collections after:", "prefect_dask" in sys.modules)
+"""
+
+
+def test_blocks_before_collections_finds_core_blocks_without_loading_collections():
+    """A pool worker's context holds a core block: finding its class must not import
+    every Prefect collection (prefect-dask pulls in distributed); an unknown block
+    still loads them and still fails as upstream does."""
+    pytest.importorskip("prefect_dask")
+    out = subprocess.run(
+        [sys.executable, "-c", _BLOCKS], capture_output=True, text=True, check=True
+    ).stdout
+    assert "collections before: False" in out
+    assert "unknown: True" in out
+    assert "collections after: True" in out
+
+
 def test_exit_hooks_run_atexit_handlers_and_join_threads():
     code = (
         "import atexit, threading, time, os\n"

@@ -57,3 +57,35 @@ def test_prefect_home_is_the_one_prefect_reads(tmp_path, source):
         wanted = fake_user / ".prefect"
     ours, prefects, served = _homes(work, env)
     assert ours == prefects == served == str(wanted)
+
+
+def test_own_server_clients_get_a_one_certificate_ca_file(tmp_path, monkeypatch):
+    """Clients of imbench's own plain-HTTP server load one certificate, not certifi's
+    bundle, per client; a file the user set is left alone, and stop() unsets ours."""
+    import ssl
+
+    from imbench.flows import runtime
+
+    monkeypatch.delenv(runtime.CERT_FILE, raising=False)
+    assert runtime._loopback_cert_file(tmp_path)
+    path = Path(os.environ[runtime.CERT_FILE])
+    assert path.parent == tmp_path and path.read_text().count("BEGIN CERTIFICATE") == 1
+    ssl.create_default_context(cafile=str(path))  # a CA file ssl accepts
+    monkeypatch.setenv(runtime.CERT_FILE, "/the/users/bundle.pem")
+    assert not runtime._loopback_cert_file(tmp_path)
+    assert os.environ[runtime.CERT_FILE] == "/the/users/bundle.pem"
+
+
+def test_own_server_sets_and_unsets_the_ca_file(tmp_path, monkeypatch):
+    from imbench.flows.runtime import CERT_FILE, PrefectApi
+
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.delenv(CERT_FILE, raising=False)
+    api = PrefectApi().start()
+    try:
+        api.wait()
+        assert os.environ[CERT_FILE].startswith(str(tmp_path / "home"))
+    finally:
+        api.stop()
+    assert CERT_FILE not in os.environ and "PREFECT_API_URL" not in os.environ

@@ -184,6 +184,28 @@ def test_a_tracking_server_is_reached_once_per_sweep_not_also_ahead_of_it(tmp_pa
     assert opened == [local]
 
 
+def test_a_later_tracker_opens_mlflow_only_when_asked_or_used(tmp_path):
+    """The flow opens MLflow once the first batches are with the workers: nothing is
+    written before ``open_now``; a tracker nobody asked to open opens when used."""
+    from imbench.flows.tracking import SafeTracker
+    from imbench.resolve import build_config
+
+    cfg = build_config(tiny_config(tmp_path / "a"))
+    store = Path(cfg.out) / "mlflow.db"
+    tracker = SafeTracker.later(cfg)
+    assert not store.exists()
+    tracker.open_now()
+    assert not tracker.behind and store.exists()  # reading it waits for the opening
+    runs = MlflowClient(tracking_uri=f"sqlite:///{store}").search_runs(
+        [tracker._tracker.experiment_id], f"tags.`imbench.sweep` = '{cfg.name}'"
+    )
+    assert len(runs) == 1  # the sweep's parent run, started by the opening
+    unused = build_config(tiny_config(tmp_path / "b"))
+    lazy = SafeTracker.later(unused)
+    assert not (Path(unused.out) / "mlflow.db").exists()
+    assert lazy._tracker is not None and (Path(unused.out) / "mlflow.db").exists()
+
+
 def test_two_writers_on_one_sweep_get_a_clear_error(tmp_path):
     holder = subprocess.Popen(
         [
