@@ -34,7 +34,7 @@ modules silently.
   Pool workers look the class up among those already registered and import the
   collections only when it is not there, as upstream then does. Without the
   classmethod or ``lookup_type`` nothing is changed.
-* **CPython's exit hooks** (``run_exit_hooks``): ``threading._shutdown`` and
+* **CPython's exit hooks** (``run_exit_hooks``, ``at_child_end``): ``threading._shutdown`` and
   ``atexit._run_exitfuncs``, the first half of a normal exit, so the process can
   skip the interpreter's teardown; without them the process exits normally.
 """
@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "at_child_end",
     "blocks_before_collections",
     "fork_workers_from",
     "migrations_dir",
@@ -246,6 +247,23 @@ def blocks_before_collections() -> bool:
 
 
 # --- CPython's exit hooks ------------------------------------------------------------
+
+
+def at_child_end(fn: Any) -> None:
+    """Call ``fn`` when this multiprocessing child's work is done, before it exits.
+
+    A child forked by a fork server leaves by ``os._exit`` once its target returns,
+    so ``atexit`` hooks (Prefect's drains of a worker's last events and logs) never
+    run there; multiprocessing's own finalizers with an exit priority run in every
+    start method. Without ``multiprocessing.util.Finalize``, an ``atexit`` hook."""
+    try:
+        from multiprocessing.util import Finalize
+    except ImportError:
+        import atexit
+
+        atexit.register(fn)
+        return
+    Finalize(None, fn, exitpriority=0)
 
 
 def run_exit_hooks() -> bool:

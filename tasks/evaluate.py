@@ -10,7 +10,7 @@ import time
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from imbench.compat import blocks_before_collections
+from imbench.compat import at_child_end, blocks_before_collections, run_exit_hooks
 from imbench.engine import evaluate_batch
 from imbench.plan import Unit
 from imbench.protocol import ProtocolSettings
@@ -77,18 +77,19 @@ def worker_init() -> None:
 
 
 def _exit_without_teardown() -> None:
-    """A pool worker, once told to stop, ends without the interpreter's teardown of
-    the modules it imported (scikit-learn, imblearn, Prefect), which took over a
-    second: the pool's shutdown, and so the sweep's end, waits for it.
+    """A pool worker, once told to stop, runs its exit hooks (Prefect's drains of its
+    last events and logs) and ends without the interpreter's teardown of the modules
+    it imported (scikit-learn, imblearn, Prefect), which took over a second: the
+    pool's shutdown, and so the sweep's end, waits for it. A worker forked from the
+    fork server would otherwise skip the hooks (it leaves by ``os._exit``)."""
+    at_child_end(_end_worker)
 
-    Registered first, so it runs last: threads are joined and every exit hook that
-    Prefect or a library registered later (log and event drains) has run by then.
-    """
-    import atexit
 
+def _end_worker() -> None:
     from imbench.process import flush_and_exit
 
-    atexit.register(flush_and_exit, 0)
+    run_exit_hooks()  # non-daemon threads joined, atexit hooks run
+    flush_and_exit(0)
 
 
 @task(name="evaluate-batch", cache_policy=NO_CACHE, persist_result=False, retries=0)

@@ -79,6 +79,31 @@ def test_fork_workers_from_forks_the_pools_workers_from_one_fork_server():
     assert psutil.Process(parents.pop()).ppid() == os.getpid()  # the server is ours
 
 
+def _hook_then_return(path: str, ours: bool) -> None:
+    import atexit
+
+    if ours:
+        from imbench.tasks.evaluate import _exit_without_teardown
+
+        _exit_without_teardown()
+    atexit.register(Path(path).write_text, "ran")
+
+
+@pytest.mark.parametrize("ours", [False, True])
+def test_a_fork_servers_child_runs_its_exit_hooks_only_through_at_child_end(tmp_path, ours):
+    """A child forked by the fork server leaves by os._exit: its atexit hooks (a pool
+    worker's Prefect drains) run only when the worker ends through at_child_end."""
+    import multiprocessing
+
+    child = multiprocessing.get_context("forkserver").Process(
+        target=_hook_then_return, args=(str(tmp_path / "hook"), ours)
+    )
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    assert (tmp_path / "hook").exists() is ours
+
+
 _BLOCKS = """
 import sys
 from imbench import compat
