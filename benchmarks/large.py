@@ -196,6 +196,18 @@ def _fold(X, y, base, train, test) -> float:  # type: ignore[no-untyped-def]
         return float(final.predict_proba(X[test])[:, 1].mean())
 
 
+def warm_setup(prefix: str, workers: int) -> tuple[Path, dict[str, str], list[str]]:
+    """A scratch folder (``IMBENCH_BENCH_DIR`` or a new one), an environment whose
+    PREFECT_HOME is warmed by one small sweep, and the `imbench run` command line."""
+    root = Path(os.environ.get("IMBENCH_BENCH_DIR") or tempfile.mkdtemp(prefix=prefix))
+    root.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PREFECT_HOME": str(root / "prefect-home")}
+    imbench = [sys.executable, "-m", "imbench.cli", "run", "-q", "--workers", str(workers)]
+    warm = [*imbench, "-d", "ecoli1", "-s", "none", "-c", "lr", "--out", str(root / "warm")]
+    subprocess.run(warm, env=env, check=True, capture_output=True)
+    return root, env, imbench
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, nargs="+", default=[200_000])
@@ -210,12 +222,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.bare:
         return bare(args.bare, args.workers)
-    root = Path(os.environ.get("IMBENCH_BENCH_DIR") or tempfile.mkdtemp(prefix="imbench-large-"))
-    root.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PREFECT_HOME": str(root / "prefect-home")}
-    imbench = [sys.executable, "-m", "imbench.cli", "run", "-q", "--workers", str(args.workers)]
-    warm = [*imbench, "-d", "ecoli1", "-s", "none", "-c", "lr", "--out", str(root / "warm")]
-    subprocess.run(warm, env=env, check=True, capture_output=True)
+    root, env, imbench = warm_setup("imbench-large-", args.workers)
     if args.mixed:
         return _mixed_page(args, root, env)
     if args.split:

@@ -24,13 +24,12 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from large import STRATEGIES, make_data
+from large import STRATEGIES, make_data, warm_setup
 
 from _common import table, write_page
 
@@ -144,12 +143,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
-    root = Path(os.environ.get("IMBENCH_BENCH_DIR") or tempfile.mkdtemp(prefix="imbench-tl-"))
-    root.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PREFECT_HOME": str(root / "prefect-home")}
-    imbench = [sys.executable, "-m", "imbench.cli", "run", "-q", "--workers", str(args.workers)]
-    warm = [*imbench, "-d", "ecoli1", "-s", "none", "-c", "lr", "--out", str(root / "warm")]
-    subprocess.run(warm, env=env, check=True, capture_output=True)
+    root, env, imbench = warm_setup("imbench-tl-", args.workers)
     data = make_data(args.rows, root)
     large = Path(__file__).with_name("large.py")
     bare_cmd = [sys.executable, str(large), "--bare", str(data), "--workers", str(args.workers)]

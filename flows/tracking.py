@@ -30,17 +30,39 @@ def tracking_uri_for(cfg: SweepConfig) -> str:
     return resolve_tracking_uri(cfg.tracking_uri, Path(cfg.out))
 
 
+class _AfterOpening:
+    """An attribute that opening in the background (``SafeTracker.later``) sets:
+    reading it waits for that opening (and opens it then, if nothing asked for it)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_value{name}"
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        return getattr(obj._settled(), self.slot)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        setattr(obj, self.slot, value)
+
+    @staticmethod
+    def get_now(obj: Any, name: str) -> Any:
+        return getattr(obj, f"_value{name}")
+
+    @staticmethod
+    def set_now(obj: Any, name: str, value: Any) -> None:
+        setattr(obj, f"_value{name}", value)
+
+
 class SafeTracker:
     def __init__(self, uri: str, tracker: Any | None, error: str = "") -> None:
         self.uri = uri
-        self._inner = tracker
-        self._behind = tracker is None
-        self._error = error
         self._opening: threading.Thread | None = None
         self._cfg: SweepConfig | None = None  # the sweep to open for (``later``)
+        self._tracker = tracker
+        self.behind = tracker is None
+        self.error = error
 
-    # what opening in the background (``later``) sets; reading any of them waits for it
-    # (and opens it here, if nothing asked for it before)
     def _settled(self) -> SafeTracker:
         if self._cfg is not None:
             self.open_now()
@@ -49,29 +71,9 @@ class SafeTracker:
             self._opening = None
         return self
 
-    @property
-    def _tracker(self) -> Any | None:
-        return self._settled()._inner
-
-    @_tracker.setter
-    def _tracker(self, value: Any | None) -> None:
-        self._inner = value
-
-    @property
-    def behind(self) -> bool:
-        return self._settled()._behind
-
-    @behind.setter
-    def behind(self, value: bool) -> None:
-        self._behind = value
-
-    @property
-    def error(self) -> str:
-        return self._settled()._error
-
-    @error.setter
-    def error(self, value: str) -> None:
-        self._error = value
+    _tracker = _AfterOpening()
+    behind = _AfterOpening()
+    error = _AfterOpening()
 
     @classmethod
     def later(cls, cfg: SweepConfig) -> SafeTracker:
@@ -94,7 +96,8 @@ class SafeTracker:
         def work() -> None:
             opened = SafeTracker.open(cfg)
             opened.start_sweep(cfg)
-            self._inner, self._behind, self._error = opened._inner, opened._behind, opened._error
+            for name in ("_tracker", "behind", "error"):
+                _AfterOpening.set_now(self, name, _AfterOpening.get_now(opened, name))
 
         self._opening = threading.Thread(target=work, name="imbench-mlflow-open", daemon=True)
         self._opening.start()
