@@ -172,9 +172,13 @@ Splits = list[tuple[np.ndarray, np.ndarray]]
 # CPU. Splits depend only on the labels and the seed, so they are kept per process,
 # read-only, bounded in bytes (1 000 000 rows: the outer splits take 40 MB).
 SPLIT_CACHE_BYTES = 64_000_000
-_splits: LRUCache[tuple[Any, ...], Splits] = LRUCache(
-    maxsize=SPLIT_CACHE_BYTES, getsizeof=lambda v: sum(a.nbytes + b.nbytes for a, b in v)
-)
+
+
+def _nbytes(splits: Splits) -> int:
+    return sum(train.nbytes + test.nbytes for train, test in splits)
+
+
+_splits: LRUCache[tuple[Any, ...], Splits] = LRUCache(maxsize=SPLIT_CACHE_BYTES, getsizeof=_nbytes)
 
 
 def _labels_key(y: np.ndarray) -> tuple[Any, ...]:
@@ -190,7 +194,7 @@ def _cached_splits(key: tuple[Any, ...], make: Callable[[], Splits]) -> Splits:
         for pair in found:
             for index in pair:
                 index.flags.writeable = False
-        if sum(a.nbytes + b.nbytes for a, b in found) <= SPLIT_CACHE_BYTES:
+        if _nbytes(found) <= SPLIT_CACHE_BYTES:
             _splits[key] = found
     return list(found)
 
