@@ -45,14 +45,6 @@ class _AfterOpening:
     def __set__(self, obj: Any, value: Any) -> None:
         setattr(obj, self.slot, value)
 
-    @staticmethod
-    def get_now(obj: Any, name: str) -> Any:
-        return getattr(obj, f"_value{name}")
-
-    @staticmethod
-    def set_now(obj: Any, name: str, value: Any) -> None:
-        setattr(obj, f"_value{name}", value)
-
 
 class SafeTracker:
     def __init__(self, uri: str, tracker: Any | None, error: str = "") -> None:
@@ -96,8 +88,9 @@ class SafeTracker:
         def work() -> None:
             opened = SafeTracker.open(cfg)
             opened.start_sweep(cfg)
-            for name in ("_tracker", "behind", "error"):
-                _AfterOpening.set_now(self, name, _AfterOpening.get_now(opened, name))
+            for attr in vars(SafeTracker).values():
+                if isinstance(attr, _AfterOpening):  # its slot: reading it here would wait on us
+                    setattr(self, attr.slot, getattr(opened, attr.slot))
 
         self._opening = threading.Thread(target=work, name="imbench-mlflow-open", daemon=True)
         self._opening.start()

@@ -172,35 +172,39 @@ def fork_workers_from(runner: Any, preload: list[str]) -> bool:
     a process). False, and nothing changed, where the platform has no fork server
     or the executor is not as expected: the workers are then spawned as upstream
     does."""
-    import multiprocessing
-
     executor = getattr(runner, "_executor", None)
     if executor is None or not hasattr(executor, "_mp_context"):
         return False
-    if getattr(executor, "_processes", None) or "forkserver" not in (
-        multiprocessing.get_all_start_methods()
-    ):
+    if getattr(executor, "_processes", None):
         return False
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(preload)
+    context = _fork_server_context(preload)
+    if context is None:
+        return False
     executor._mp_context = context
     return True
+
+
+def _fork_server_context(preload: list[str]) -> Any | None:
+    """The fork server's multiprocessing context, set to import ``preload``; None
+    where the platform has no fork server."""
+    import multiprocessing
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return None
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(preload)
+    return context
 
 
 def start_fork_server(preload: list[str]) -> bool:
     """Start this process's multiprocessing fork server now, importing ``preload``,
     so that its imports run beside the caller's start-up work. False where the
     platform has none (the workers are then spawned)."""
-    import multiprocessing
-
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return False
     from multiprocessing import forkserver
 
     ensure_running = getattr(forkserver, "ensure_running", None)
-    if ensure_running is None:
+    if ensure_running is None or _fork_server_context(preload) is None:
         return False
-    multiprocessing.get_context("forkserver").set_forkserver_preload(preload)
     ensure_running()
     return True
 

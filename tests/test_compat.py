@@ -79,6 +79,39 @@ def test_fork_workers_from_forks_the_pools_workers_from_one_fork_server():
     assert psutil.Process(parents.pop()).ppid() == os.getpid()  # the server is ours
 
 
+_PRELOADED = """
+import multiprocessing, sys
+from imbench import compat
+
+def seen(q):
+    q.put(("imbench.errors" in sys.modules, "imbench.resolve" in sys.modules))
+
+if __name__ == "__main__":
+    assert compat.start_fork_server(["imbench.errors"])
+    ctx = multiprocessing.get_context("forkserver")
+    q = ctx.Queue()
+    child = ctx.Process(target=seen, args=(q,))
+    child.start()
+    print(q.get(timeout=60))
+    child.join()
+"""
+
+
+def test_start_fork_server_preloads_what_it_is_given_and_nothing_else(tmp_path):
+    """The fork server started early imports the preload list once, so a child
+    forked from it has those modules already (and not others)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "preload.py"
+    script.write_text(_PRELOADED)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "(True, False)"
+
+
 def _hook_then_return(path: str, ours: bool) -> None:
     import atexit
 
