@@ -5,7 +5,8 @@ the unit. Once every part of a cell is in, the cell's result is what the whole
 unit would have given: its folds in fold order, fits and seconds summed, the
 predictions of its folds concatenated in fold order. A part that was skipped or
 failed makes the whole cell so (with the reason of the earliest such part): a
-cell is scored on all its folds or not at all.
+cell is scored on all its folds or not at all; the fits and time its other parts
+spent are kept in its counts.
 """
 
 from __future__ import annotations
@@ -55,7 +56,10 @@ def join(parts: list[CellResult]) -> CellResult:
     n_fits = sum(p.n_fits for p in parts)
     bad = next((p for p in parts if p.status != "ok"), None)
     if bad is not None:
-        return CellResult(first.cell, bad.status, reason=bad.reason, seconds=seconds)
+        # the other parts' fits were made: kept, as their time is, so the sweep's cost counts them
+        return CellResult(
+            first.cell, bad.status, reason=bad.reason, seconds=seconds, n_fits=n_fits
+        )
     return replace(
         first,
         folds=[f for p in parts for f in p.folds],
