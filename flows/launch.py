@@ -37,8 +37,11 @@ def launch(
     *,
     show_progress: bool = False,
     on_plan: Callable[[str], None] | None = None,
+    checked: SweepConfig | None = None,
 ) -> Launched:
     """Resolve ``raw`` with ``overrides``, check its datasets, and run what is left.
+    ``checked``: that config already built and its datasets checked (``run
+    --against`` checks them before it seeds the sweep's folder), not done again.
 
     ``on_plan`` receives the fit budget's line before anything is computed. Ctrl-C
     and SIGTERM end the sweep cleanly: the summary says ``interrupted`` and how many
@@ -52,8 +55,9 @@ def launch(
         from imbench.plan import fit_budget
         from imbench.resolve import build_config
 
-        cfg = build_config(raw, overrides)
-        check_datasets(cfg.datasets, min_minority=cfg.protocol.min_minority)
+        cfg = checked if checked is not None else build_config(raw, overrides)
+        if checked is None:
+            check_datasets(cfg.datasets, min_minority=cfg.protocol.min_minority)
         if api is not None:  # after the checks: its Prefect import makes a PREFECT_HOME
             _prefork(cfg)
         if on_plan is not None:

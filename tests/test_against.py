@@ -51,7 +51,19 @@ def test_the_plan_is_the_references_grid_with_your_strategies(reference):
 
 
 @pytest.mark.integration
-def test_run_against_computes_only_yours_and_keeps_the_references_cells(reference, tmp_path):
+def test_run_against_computes_only_yours_and_keeps_the_references_cells(
+    reference, tmp_path, monkeypatch
+):
+    import imbench.datasets
+
+    checks: list[int] = []
+    real_check = imbench.datasets.check_datasets
+
+    def counted(*args, **kwargs):
+        checks.append(1)
+        return real_check(*args, **kwargs)
+
+    monkeypatch.setattr(imbench.datasets, "check_datasets", counted)
     config = tmp_path / "mine.toml"
     config.write_text(
         'name = "mine"\nstrategies = ["nm", "nm+threshold"]\n'
@@ -62,6 +74,7 @@ def test_run_against_computes_only_yours_and_keeps_the_references_cells(referenc
               str(tmp_path / "out"), "-q", "--workers", "2"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
+    assert len(checks) == 1  # checked before the folder is seeded, not again by launch
     assert "against ref (lite: 2 datasets in 2 families" in result.output
     assert "12 ok" not in result.output and "(4 computed, 4 reused)" in result.output
     folder = SweepFolder(tmp_path / "out" / "mine-vs-ref-lite")

@@ -44,5 +44,5 @@ def run_against(
     SweepStore(cfg.out, cfg.name).write_json(AGAINST, plan.describe())
     err.print(plan.line(), highlight=False, soft_wrap=True)
     show = None if quiet else (lambda line: err.print(f"plan: {line}", highlight=False))
-    outcome = launch(plan.raw, run_as, show_progress=not quiet, on_plan=show)
+    outcome = launch(plan.raw, run_as, show_progress=not quiet, on_plan=show, checked=cfg)
     report(outcome.cfg, outcome.summary)
