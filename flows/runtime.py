@@ -38,8 +38,18 @@ DEFAULTS = {
 }
 
 
-# what a pool worker imports before its first batch: the task and, through it, the engine
-WORKER_IMPORTS = ["imbench.tasks.evaluate"]
+# what a pool worker imports before its first batch, once in the fork server instead of
+# in every worker: the task and, through it, the engine; imbalanced-learn (imported
+# where a pipeline is made, and every pipeline is imblearn's); the flow's module (a
+# task's context carries the flow, which unpickles by reference to it); pyarrow's
+# Parquet reader (a worker reads the sweep's data file)
+WORKER_IMPORTS = [
+    "imbench.tasks.evaluate",
+    "imblearn.pipeline",
+    "imbench.flows.sweep",
+    "pyarrow.parquet",
+    "pyarrow.dataset",
+]
 
 REACH_TIMEOUT_S = 20.0  # the user's API answering its health check
 
