@@ -260,3 +260,55 @@ def test_no_internal_outside_compat(folder):
     assert found == [], (
         "upstream internals belong in imbench/compat.py (or compat_learn.py):\n" + "\n".join(found)
     )
+
+
+_FIRST_BATCH = """
+import importlib, pickle, sys
+from imbench.flows.runtime import WORKER_IMPORTS
+
+for name in WORKER_IMPORTS:
+    importlib.import_module(name)
+before = set(sys.modules)
+with open(sys.argv[1], "rb") as f:
+    units, settings = pickle.load(f)
+from imbench.tasks.evaluate import evaluate_batch
+
+results = evaluate_batch(units, settings, min_minority=5)
+assert results and all(r.status == "ok" for r in results), [r.reason for r in results]
+heavy = ("imblearn", "pyarrow", "pandas", "scipy", "prefect", "imbench.flows")
+print(sorted(m for m in set(sys.modules) - before if m.split(".")[0] in heavy
+             or m.startswith(heavy)))
+"""
+
+
+def test_a_workers_first_batch_imports_nothing_heavy_the_fork_server_did_not(tmp_path, tiny_xy):
+    """What a pool worker needs for a batch (smote on a Parquet file) is in
+    WORKER_IMPORTS, so the fork server imports it once instead of each worker after
+    the fork: a fresh interpreter that imported that list imports none of it anew."""
+    import pickle
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    from imbench.plan import group_units
+    from imbench.protocol import ProtocolSettings
+    from imbench.resolve import build_config
+    from imbench.sweep import plan_sweep
+
+    from conftest import tiny_config
+
+    X, y = tiny_xy
+    data = tmp_path / "data.parquet"
+    pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])]).assign(y=y).to_parquet(data)
+    cfg = build_config(tiny_config(tmp_path, datasets=[f"{data}:y"]))
+    units = group_units(plan_sweep(cfg).cells)
+    batch = tmp_path / "batch.pkl"
+    batch.write_bytes(pickle.dumps((units, ProtocolSettings.of(cfg))))
+    script = tmp_path / "first_batch.py"
+    script.write_text(_FIRST_BATCH)
+    done = subprocess.run(
+        [sys.executable, str(script), str(batch)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
