@@ -26,7 +26,18 @@ from imbench.hashing import stable_hash
 from imbench.packages import loading, package_version, remember_versions
 from imbench.strategies import ENSEMBLE, SAMPLER, STRATEGIES, Strategy, parse_strategy
 
-__all__ = ["build_classifier", "build_strategy", "install", "provenance_of", "resolve"]
+__all__ = [
+    # the helpers the bundled plugins (imbench.plugins) build their entries with
+    "AdaptedSeeded",
+    "Seeded",
+    "Wraps",
+    "build_classifier",
+    "build_strategy",
+    "install",
+    "neighbours_needed",
+    "provenance_of",
+    "resolve",
+]
 
 PLUGIN_GROUP = "imbench.plugins"
 NEIGHBOUR_KEYS = ("k_neighbors", "n_neighbors")
@@ -229,7 +240,7 @@ def grid_points(grid: dict[str, list[Any]], prefix: str = "") -> tuple[dict[str,
     )
 
 
-def _neighbours_needed(est: Any, points: tuple[dict[str, Any], ...]) -> int:
+def neighbours_needed(est: Any, points: tuple[dict[str, Any], ...]) -> int:
     """Fewest minority rows a sampler's k-nearest-neighbour search needs: max k + 1."""
     values = [v for k, v in est.get_params(deep=True).items() if k.endswith(NEIGHBOUR_KEYS)] + [
         v for p in points for k, v in p.items() if k.endswith(NEIGHBOUR_KEYS)
@@ -262,11 +273,11 @@ def build_strategy(name: str, table: StrategyTable) -> Strategy:
             raise ConfigError(
                 f"{where}.sampler: {table.sampler} is not a sampler (it has no fit_resample)"
             )
-        make: Any = _Seeded(cls, dict(table.params))
+        make: Any = Seeded(cls, dict(table.params))
         library = sampler  # the library's own instance: its defaults (n_neighbors) count
         if needs_adapter(cls, sampler):
             seeded = "random_state" in _library_names(cls, sampler)
-            make = _AdaptedSeeded(cls, dict(table.params), seeded)
+            make = AdaptedSeeded(cls, dict(table.params), seeded)
             _check_adapted_keys(cls, sampler, list(table.grid), f"{where}.grid")
             sampler = make(0)
             points = grid_points(table.grid)
@@ -278,7 +289,7 @@ def build_strategy(name: str, table: StrategyTable) -> Strategy:
             make_sampler=make,
             grid=grid_points(table.grid, SAMPLER),
             on_categorical=table.on_categorical or "unsupported",
-            min_minority_train=table.min_minority or _neighbours_needed(library, points),
+            min_minority_train=table.min_minority or neighbours_needed(library, points),
             description=table.description or f"{table.sampler} ({version})",
             spec=stable_hash([spec, version]),
         )
@@ -295,7 +306,7 @@ def build_strategy(name: str, table: StrategyTable) -> Strategy:
     version = package_version(cls.__module__)
     return Strategy(
         name,
-        wrap=_Wraps(_Seeded(cls, dict(table.params))),
+        wrap=Wraps(Seeded(cls, dict(table.params))),
         grid=grid_points(table.grid, ENSEMBLE),
         on_categorical=table.on_categorical or "same",
         min_minority_train=table.min_minority or 2,
@@ -326,7 +337,7 @@ def _tuned_builtin(base: Strategy, table: StrategyTable, where: str, spec: str) 
     bare = tuple({k.removeprefix(prefix): v for k, v in p.items()} for p in joint)
     _check_values(target, list(bare), f"{where}.grid")
     need = table.min_minority or (
-        max(base.min_minority_train, _neighbours_needed(target, bare))
+        max(base.min_minority_train, neighbours_needed(target, bare))
         if prefix == SAMPLER
         else base.min_minority_train
     )
@@ -444,7 +455,7 @@ def _survives_clone(est: Any) -> bool:
 
 
 @dataclass(frozen=True)
-class _AdaptedSeeded:
+class AdaptedSeeded:
     """``ThirdPartySampler`` around ``cls(**params)``, seeded where it takes one."""
 
     cls: Any
@@ -457,7 +468,7 @@ class _AdaptedSeeded:
 
 
 @dataclass(frozen=True)
-class _Seeded:
+class Seeded:
     """``cls(**params)`` with the cell's seed as its random_state, if it has one: a
     sampler's or an estimator's factory (a plain object, unlike a lambda it pickles)."""
 
@@ -472,10 +483,10 @@ class _Seeded:
 
 
 @dataclass(frozen=True)
-class _Wraps:
+class Wraps:
     """An ensemble (seeded) around the classifier."""
 
-    make: _Seeded
+    make: Seeded
 
     def __call__(self, clf: Any, seed: int) -> Any:
         return self.make(seed).set_params(estimator=clf)
@@ -533,7 +544,7 @@ def build_classifier(name: str, table: ClassifierTable) -> Classifier:
     version = package_version(cls.__module__)
     return Classifier(
         name,
-        _Seeded(cls, dict(table.params)),
+        Seeded(cls, dict(table.params)),
         points,
         accepts_class_weight="class_weight" in est.get_params(deep=False),
         accepts_sample_weight=has_fit_parameter(est, "sample_weight"),

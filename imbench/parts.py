@@ -57,9 +57,7 @@ def join(parts: list[CellResult]) -> CellResult:
     bad = next((p for p in parts if p.status != "ok"), None)
     if bad is not None:
         # the other parts' fits were made: kept, as their time is, so the sweep's cost counts them
-        return CellResult(
-            first.cell, bad.status, reason=bad.reason, seconds=seconds, n_fits=n_fits
-        )
+        return CellResult(first.cell, bad.status, reason=bad.reason, seconds=seconds, n_fits=n_fits)
     return replace(
         first,
         folds=[f for p in parts for f in p.folds],

@@ -20,7 +20,7 @@ from typing import Any
 
 from imbench.classifiers import Classifier, register_classifier
 from imbench.hashing import stable_hash
-from imbench.methods import _neighbours_needed, _Seeded, _Wraps
+from imbench.methods import Seeded, Wraps, neighbours_needed
 from imbench.packages import package_version
 from imbench.strategies import Strategy, register_strategy
 
@@ -39,7 +39,7 @@ BALANCING = frozenset({"KMeansSMOTE", "SVMSMOTE", "ClusterCentroids", "NearMiss"
 
 
 @dataclass(frozen=True)
-class _Fixed(_Seeded):
+class _Fixed(Seeded):
     """``cls(**params)``, seeded and with one job where it takes them."""
 
     def __call__(self, seed: int) -> Any:
@@ -59,14 +59,14 @@ def _strategy(cls: Any, version: str) -> Strategy | None:
             name,
             make_sampler=_Fixed(cls, {}),
             on_categorical="unsupported",
-            min_minority_train=_neighbours_needed(instance, ()),
+            min_minority_train=neighbours_needed(instance, ()),
             description=description,
             spec=spec,
             trains_on="balanced" if cls.__name__ in BALANCING else None,
         )
     if "estimator" in instance.get_params(deep=False):
         return Strategy(
-            name, wrap=_Wraps(_Fixed(cls, {})), cost=7.0, description=description, spec=spec
+            name, wrap=Wraps(_Fixed(cls, {})), cost=7.0, description=description, spec=spec
         )
     return None
 

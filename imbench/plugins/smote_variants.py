@@ -21,7 +21,7 @@ import logging
 from typing import Any
 
 from imbench.hashing import stable_hash
-from imbench.methods import NEIGHBOUR_KEYS, SAMPLER, _AdaptedSeeded, _neighbours_needed
+from imbench.methods import NEIGHBOUR_KEYS, SAMPLER, AdaptedSeeded, neighbours_needed
 from imbench.packages import package_version
 from imbench.strategies import Strategy, register_strategy
 
@@ -66,10 +66,10 @@ def _strategy(cls: Any, version: str) -> Strategy:
     points = grid_of(cls)
     return Strategy(
         PREFIX + cls.__name__.lower(),
-        make_sampler=_AdaptedSeeded(cls, fixed, "random_state" in takes),
+        make_sampler=AdaptedSeeded(cls, fixed, "random_state" in takes),
         grid=tuple({f"{SAMPLER}{k}": v for k, v in p.items()} for p in points),
         on_categorical="unsupported",
-        min_minority_train=_neighbours_needed(library, points),
+        min_minority_train=neighbours_needed(library, points),
         description=f"smote_variants.{cls.__name__} ({version})",
         spec=stable_hash(["smote_variants", version, cls.__name__, repr(points), fixed]),
     )
