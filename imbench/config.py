@@ -122,7 +122,8 @@ class ProtocolConfig(BaseModel):
     cell_timeout_s: float | None = Field(
         None,
         gt=0,
-        description="a cell running longer fails with 'timed out after N s'",
+        description="a cell running longer fails with 'timed out after N s' (a large "
+        "cell split into parts by outer fold: each part within its folds' share)",
         json_schema_extra=_NO_IDENTITY,
     )
 

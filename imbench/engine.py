@@ -87,15 +87,25 @@ def time_limit(seconds: float | None) -> Iterator[None]:
 
 
 def evaluate_unit(unit: Unit, settings: ProtocolSettings, *, min_minority: int) -> list[CellResult]:
-    """A unit's cells, or a part's (``unit.folds``: those outer folds only; the time
-    limit then applies to the part)."""
+    """A unit's cells, or a part's (``unit.folds``: those outer folds only, within
+    their share of the time limit, ``time_limit_of``)."""
     started = time.perf_counter()
     try:
-        with time_limit(settings.cell_timeout_s):
+        with time_limit(time_limit_of(unit, settings)):
             results = _evaluate_unit(unit, settings, min_minority, started)
     except CellTimeout as exc:  # the cells that share these fits all ran out of time
         results = [_no_result(c, "failed", str(exc), started) for c in unit.cells]
     return mark_parts(unit, results)
+
+
+def time_limit_of(unit: Unit, settings: ProtocolSettings) -> float | None:
+    """``protocol.cell_timeout_s`` for a whole unit; for a part, its folds' share of it.
+    A cell split into parts is then held to about the limit it has unsplit: whether
+    it times out does not depend on the worker count that decided the split."""
+    limit = settings.cell_timeout_s
+    if limit is None or not unit.folds:
+        return limit
+    return limit * len(unit.folds) / (settings.outer_folds * settings.outer_repeats)
 
 
 def mark_parts(unit: Unit, results: list[CellResult]) -> list[CellResult]:

@@ -90,3 +90,19 @@ def test_every_part_of_an_infeasible_unit_says_so(tmp_path):
     parts = split_units(units, 2, 4, {units[0].dataset_key: 1e9})
     (cell,) = PartJoiner().add(r for p in parts for r in evaluate_unit(p, settings, min_minority=5))
     assert whole.status == cell.status == "skipped" and "smote" in cell.reason
+
+
+def test_a_part_gets_its_folds_share_of_the_cell_time_limit(tmp_path):
+    """Split or not (which depends on the worker count), a cell is held to the same
+    limit: each of 4 one-fold parts gets a quarter of it."""
+    from imbench.engine import time_limit_of
+
+    protocol = {"outer_folds": 4, "inner_folds": 2, "cell_timeout_s": 100}
+    cfg, units = _units(tmp_path, strategies=["smote"], protocol=protocol)
+    settings = ProtocolSettings.of(cfg)
+    parts = split_units(units, 2, 4, {units[0].dataset_key: 1e9})
+    assert time_limit_of(units[0], settings) == 100
+    assert [time_limit_of(p, settings) for p in parts] == [25.0] * 4
+    cfg, units = _units(tmp_path, strategies=["smote"], protocol={"outer_folds": 4})
+    assert time_limit_of(split_units(units, 2, 4, {units[0].dataset_key: 1e9})[0],
+                         ProtocolSettings.of(cfg)) is None  # fmt: skip
