@@ -26,6 +26,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -121,6 +122,45 @@ def main() -> int:
     return 0
 
 
+def _ci(r: Any) -> str:
+    return f"{r.gain:+.4f} [{r.gain_lo:+.4f}, {r.gain_hi:+.4f}]"
+
+
+def verdict(table: pd.DataFrame) -> list[str]:
+    """One line per classifier x metric, from the table: what the held-out pick from
+    every other family (`all`) gains over `none`, and whether a regime beats that."""
+    lines = []
+    for (clf, metric), g in table.groupby(["classifier", "metric"], sort=True):
+        base = g[g["regime"] == "all"]
+        if base.empty:
+            continue
+        a = next(base.itertuples())
+        if a.gain_lo > 0:
+            head = (f"the pick (usually {a.picks}) beats `none` on {a.beats_none:.0%} of "
+                    f"held-out datasets, gain {_ci(a)}")  # fmt: skip
+        elif a.picks == "none":
+            head = "the pick is `none`: the reference has nothing to add on this metric"
+        else:
+            head = f"the pick (usually {a.picks}) gains {_ci(a)}, not clear of zero"
+        rest = g[g["regime"] != "all"].sort_values("gain", ascending=False)
+        if rest.empty:
+            tail = ""
+        else:
+            b = next(rest.itertuples())
+            if b.gain <= a.gain + 1e-12:
+                tail = f"; no regime beats that (best: {b.regime}, {_ci(b)})"
+            elif b.gain_lo > a.gain_hi:
+                tail = f"; the {b.regime} regime beats it clearly, {_ci(b)}"
+            else:
+                tail = (f"; the {b.regime} regime beats it by its mean only, {_ci(b)} "
+                        "(the intervals overlap)")  # fmt: skip
+        if a.playbook_n:
+            tail += (f"; the playbook makes the `all` pick's choice on {a.agrees:.0%} of "
+                     f"{a.playbook_n}")  # fmt: skip
+        lines.append(f"- **{clf}, {metric}** (N {a.datasets} / {a.families}): {head}{tail}.")
+    return lines
+
+
 def write_page(path: Path, table: pd.DataFrame, sweep: str, wall: float) -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d")
     lines = [
@@ -128,6 +168,12 @@ def write_page(path: Path, table: pd.DataFrame, sweep: str, wall: float) -> None
         "",
         f"Written by `python benchmarks/reference_prior.py` on {stamp} from `results/{sweep}` "
         f"({wall:.0f} s); rerun it after a new piece of the sweep lands.",
+        "",
+        "## The answer",
+        "",
+        *verdict(table),
+        "",
+        "## How it is judged",
         "",
         "`imbench advise` opens with the reference's pick in each regime band the data",
         "falls in. Here that pick is judged on data it did not see: each family is held",
