@@ -267,6 +267,11 @@ def split_units(
 
 
 MAX_UNITS_PER_BATCH = 128  # bounds what a batch holds in memory, whatever the sweep's size
+# ... and this much work (unit_cost's units; at the field sweep's measured rate, about
+# two minutes of one worker): a batch's results are committed when it ends, so a sweep
+# stopped by Ctrl-C or a time limit loses the batches in flight. Without it the first
+# batches of a long sweep were a sixth of its work each, and a stop lost hours.
+MAX_BATCH_COST = 5e6
 
 
 def make_batches(
@@ -274,6 +279,7 @@ def make_batches(
     n_workers: int,
     sizes: dict[str, float] | None = None,
     max_units: int = MAX_UNITS_PER_BATCH,
+    max_cost: float = MAX_BATCH_COST,
 ) -> list[list[Unit]]:
     """Guided batches, submitted in order: large first, then ever smaller.
 
@@ -283,7 +289,9 @@ def make_batches(
     gaps that wrong cost estimates leave: no worker idles long at the tail,
     and the number of tasks stays small (~10-12 per worker). A batch never holds
     more than ``max_units`` units, so the memory a finished batch's results take
-    in the flow process does not grow with the sweep.
+    in the flow process does not grow with the sweep, nor more than ``max_cost``
+    of work unless one unit does, so a long sweep commits as it goes and a stop
+    loses little.
     """
     if not units:
         return []
@@ -297,6 +305,10 @@ def make_batches(
     current: list[Unit] = []
     acc = 0.0
     for unit in ordered:
+        if current and acc + cost[id(unit)] > max_cost:
+            batches.append(current)
+            remaining -= acc
+            current, acc = [], 0.0
         current.append(unit)
         acc += cost[id(unit)]
         if acc >= max(remaining / (3 * n_workers), floor) or len(current) >= max_units:

@@ -138,6 +138,15 @@ def test_guided_batches_cover_every_unit_once_and_leave_no_long_tail(workers):
     )
     assert make_batches([], 4) == []
     assert max(len(b) for b in make_batches(units, workers, sizes, max_units=7)) <= 7
+    # a long sweep commits as it goes: no batch holds more than max_cost of work,
+    # unless one unit alone does
+    cap = biggest / 3
+    capped = make_batches(units, workers, sizes, max_cost=cap)
+    assert sorted(id(u) for b in capped for u in b) == sorted(map(id, units))
+    real = {id(u): unit_cost(u, sizes) for u in units}
+    heavy = [b for b in capped if sum(real[id(u)] for u in b) > cap]
+    assert heavy and all(len(b) == 1 for b in heavy)
+    assert len(capped) > len(batches)
 
 
 def test_unit_cost_follows_the_registries():
