@@ -55,9 +55,11 @@ def launch(
         from imbench.plan import fit_budget
         from imbench.resolve import build_config
 
-        cfg = checked if checked is not None else build_config(raw, overrides)
         if checked is None:
+            cfg = build_config(raw, overrides)
             check_datasets(cfg.datasets, min_minority=cfg.protocol.min_minority)
+        else:
+            cfg = checked
         if api is not None:  # after the checks: its Prefect import makes a PREFECT_HOME
             _prefork(cfg)
         if on_plan is not None:

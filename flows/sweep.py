@@ -100,8 +100,7 @@ def _run_and_finish(
     # one small unit: in this process, without a pool (a Dask cluster is the user's)
     in_process = not cfg.dask_address and runs_in_process(units, plan.sizes)
     if not in_process:  # few large units: a part per outer fold, joined as they come
-        n_folds = settings.outer_folds * settings.outer_repeats
-        units = split_units(units, workers, n_folds, plan.sizes)
+        units = split_units(units, workers, settings.n_outer_folds, plan.sizes)
     batches = make_batches(units, workers, plan.sizes)
     joiner = PartJoiner()
 

@@ -105,7 +105,7 @@ def time_limit_of(unit: Unit, settings: ProtocolSettings) -> float | None:
     limit = settings.cell_timeout_s
     if limit is None or not unit.folds:
         return limit
-    return limit * len(unit.folds) / (settings.outer_folds * settings.outer_repeats)
+    return limit * len(unit.folds) / settings.n_outer_folds
 
 
 def mark_parts(unit: Unit, results: list[CellResult]) -> list[CellResult]:

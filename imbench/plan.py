@@ -184,7 +184,7 @@ def fit_budget(cfg: SweepConfig) -> FitBudget:
     cells = per_data * len(cfg.strategies) * len(cfg.classifiers)
     units_per_data = len(grids)
     return FitBudget(
-        cells, per_data * units_per_data, fits, s.outer_folds * s.outer_repeats, s.inner_folds,
+        cells, per_data * units_per_data, fits, s.n_outer_folds, s.inner_folds,
         grids, s.protocol.predictions, _prediction_rows(cfg, units_per_data),
     )  # fmt: skip
 
@@ -305,16 +305,15 @@ def make_batches(
     current: list[Unit] = []
     acc = 0.0
     for unit in ordered:
-        if current and acc + cost[id(unit)] > max_cost:
+        # the batch so far is closed before this unit if it is full, or if this unit
+        # would take it past max_cost
+        full = acc >= max(remaining / (3 * n_workers), floor) or len(current) >= max_units
+        if current and (full or acc + cost[id(unit)] > max_cost):
             batches.append(current)
             remaining -= acc
             current, acc = [], 0.0
         current.append(unit)
         acc += cost[id(unit)]
-        if acc >= max(remaining / (3 * n_workers), floor) or len(current) >= max_units:
-            batches.append(current)
-            remaining -= acc
-            current, acc = [], 0.0
     if current:
         batches.append(current)
     return batches

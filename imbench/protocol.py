@@ -80,6 +80,11 @@ class ProtocolSettings:
         return self.protocol.outer_repeats
 
     @property
+    def n_outer_folds(self) -> int:
+        """A unit's outer test folds: outer folds x repeats."""
+        return self.protocol.outer_folds * self.protocol.outer_repeats
+
+    @property
     def inner_folds(self) -> int:
         return self.protocol.inner_folds
 
@@ -266,8 +271,8 @@ def joint_grid(strategy: Strategy, classifier: Classifier) -> list[dict[str, Any
 
 def fits_per_unit(strategy: Strategy, classifier: Classifier, settings: ProtocolSettings) -> int:
     """outer folds x (inner folds x grid + 1): what one unit of shared fits costs."""
-    outer = settings.outer_folds * settings.outer_repeats
-    return outer * (settings.inner_folds * len(joint_grid(strategy, classifier)) + 1)
+    inner = settings.inner_folds * len(joint_grid(strategy, classifier))
+    return settings.n_outer_folds * (inner + 1)
 
 
 def _proba(model: Any, X: np.ndarray) -> np.ndarray:

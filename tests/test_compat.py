@@ -100,9 +100,6 @@ if __name__ == "__main__":
 def test_start_fork_server_preloads_what_it_is_given_and_nothing_else(tmp_path):
     """The fork server started early imports the preload list once, so a child
     forked from it has those modules already (and not others)."""
-    import subprocess
-    import sys
-
     script = tmp_path / "preload.py"
     script.write_text(_PRELOADED)
     done = subprocess.run(
@@ -286,8 +283,6 @@ def test_a_workers_first_batch_imports_nothing_heavy_the_fork_server_did_not(tmp
     WORKER_IMPORTS, so the fork server imports it once instead of each worker after
     the fork: a fresh interpreter that imported that list imports none of it anew."""
     import pickle
-    import subprocess
-    import sys
 
     import pandas as pd
 
