@@ -17,6 +17,8 @@ from sklearn.ensemble import (
     RandomForestClassifier,
 )
 from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.tree import DecisionTreeClassifier
 from sklearn.utils import get_tags
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -235,6 +237,27 @@ _add(
         ({"learning_rate": 0.05}, {"learning_rate": 0.2}),
         cost=14,
         description="histogram gradient boosting, 100 iterations, learning-rate grid",
+    )
+)
+
+# k-NN and a single tree: the learners that resampling studies (smote-variants'
+# ranking among them) find it helps most, so their claims can be checked here
+_add(
+    Classifier(
+        "knn",
+        lambda seed: KNeighborsClassifier(n_jobs=1),
+        ({"n_neighbors": 5}, {"n_neighbors": 15}),
+        accepts_class_weight=False,
+        accepts_sample_weight=False,  # balanced and cost cells are skipped, with that reason
+        description="k nearest neighbours (scaled features), k grid; no class weights",
+    )
+)
+_add(
+    Classifier(
+        "dt",
+        lambda seed: DecisionTreeClassifier(random_state=seed),
+        ({"min_samples_leaf": 1}, {"min_samples_leaf": 10}),
+        description="one decision tree, leaf-size grid",
     )
 )
 
