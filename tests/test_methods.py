@@ -32,15 +32,15 @@ WORKED = {  # the README's worked example
         "smote": {"grid": {"k_neighbors": [3, 5, 7]}},
     },
     "classifier": {
-        "knn": {"estimator": "sklearn.neighbors.KNeighborsClassifier",
-                "grid": {"n_neighbors": [5, 15]}},
+        "nb": {"estimator": "sklearn.naive_bayes.GaussianNB",
+               "grid": {"var_smoothing": [1e-9, 1e-6]}},
     },
 }  # fmt: skip
 
 
 def _raw(tmp_path, **over):
     raw = {"name": "byo", "datasets": KEEL3, "strategies": ["none", "svmsmote"],
-           "classifiers": ["knn"], "protocol": {"outer_folds": 3, "inner_folds": 2},
+           "classifiers": ["nb"], "protocol": {"outer_folds": 3, "inner_folds": 2},
            "out": str(tmp_path), **WORKED}  # fmt: skip
     raw.update(over)
     return raw
@@ -63,10 +63,10 @@ def test_declared_sampler_and_classifier_run_with_jointly_tuned_grids(tmp_path):
     cells = pd.read_parquet(sweep / "cells.parquet")
     assert (cells["status"] == "ok").all(), cells[["strategy", "reason"]]
     mine = folds[folds["strategy"] == "svmsmote"]
-    assert set(mine["classifier"]) == {"knn"} and set(mine["dataset"]) == {
+    assert set(mine["classifier"]) == {"nb"} and set(mine["dataset"]) == {
         "ecoli1", "glass1", "yeast3"}  # fmt: skip
     chosen = [ast.literal_eval(p) for p in mine["params"]]
-    assert all(p["sampler__k_neighbors"] in (3, 5) and p["n_neighbors"] in (5, 15)
+    assert all(p["sampler__k_neighbors"] in (3, 5) and p["var_smoothing"] in (1e-9, 1e-6)
                for p in chosen)  # fmt: skip
     # fits: outer x (inner x joint grid + 1) = 3 x (2 x 4 + 1)
     fits = cells.set_index("strategy").loc["svmsmote", "n_fits"]
@@ -77,9 +77,9 @@ def test_declared_sampler_and_classifier_run_with_jointly_tuned_grids(tmp_path):
 
 def test_the_fit_budget_is_printed_from_the_joint_grid(tmp_path):
     cfg = build_config(_raw(tmp_path, strategies=["none", "smote", "svmsmote+threshold"],
-                            classifiers=["lr", "knn"]))  # fmt: skip
+                            classifiers=["lr", "nb"]))  # fmt: skip
     budget = fit_budget(cfg)
-    assert budget.grids[("smote", "knn")] == 6 and budget.grids[("svmsmote", "lr")] == 4
+    assert budget.grids[("smote", "nb")] == 6 and budget.grids[("svmsmote", "lr")] == 4
     assert budget.grids[("none", "lr")] == 2
     per_data = 3  # datasets x ratios x seeds
     expected = per_data * sum(3 * (2 * g + 1) for g in budget.grids.values())
@@ -93,7 +93,7 @@ def test_a_cell_id_covers_its_entry_and_nothing_else(tmp_path):
 
     def ids(**over):
         cfg = build_config(_raw(tmp_path, strategies=["none", "smote", "svmsmote"],
-                                classifiers=["lr", "knn"], **over))  # fmt: skip
+                                classifiers=["lr", "nb"], **over))  # fmt: skip
         return {(c.dataset_key, c.strategy, c.classifier): c.cell_id
                 for c in make_plan(cfg, fp, names)}  # fmt: skip
 
@@ -119,8 +119,8 @@ def test_a_cell_id_covers_its_entry_and_nothing_else(tmp_path):
         }
     )
     assert {k for k in base if base[k] != repath[k]} == changed
-    knn = ids(classifier={"knn": {**WORKED["classifier"]["knn"], "params": {"p": 1}}})
-    assert {k for k in base if base[k] != knn[k]} == {k for k in base if k[2] == "knn"}
+    nb = ids(classifier={"nb": {**WORKED["classifier"]["nb"], "params": {"priors": [0.5, 0.5]}}})
+    assert {k for k in base if base[k] != nb[k]} == {k for k in base if k[2] == "nb"}
     # a built-in without a table keeps the id it had before tables existed
     plain = build_config(_raw(tmp_path, strategies=["none", "smote"], classifiers=["lr"],
                               strategy={}, classifier={}))  # fmt: skip
@@ -313,8 +313,8 @@ def test_the_settings_carry_the_declarations_to_workers(tmp_path):
         "from imbench.classifiers import CLASSIFIERS; from imbench.protocol import joint_grid; "
         "from imbench.methods import install; "
         "s = pickle.loads(sys.stdin.buffer.read()); install(s.methods); "
-        "print(len(joint_grid(STRATEGIES['svmsmote'], CLASSIFIERS['knn'])), "
-        "STRATEGIES['svmsmote'].spec, CLASSIFIERS['knn'].spec)"
+        "print(len(joint_grid(STRATEGIES['svmsmote'], CLASSIFIERS['nb'])), "
+        "STRATEGIES['svmsmote'].spec, CLASSIFIERS['nb'].spec)"
     )
     out = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(methods),
                          capture_output=True, timeout=120)  # fmt: skip
@@ -322,10 +322,10 @@ def test_the_settings_carry_the_declarations_to_workers(tmp_path):
     from imbench.strategies import STRATEGIES
 
     # the same grid and the same identity (the flow process's package versions travel)
-    want = f"4 {STRATEGIES['svmsmote'].spec} {CLASSIFIERS['knn'].spec}"
+    want = f"4 {STRATEGIES['svmsmote'].spec} {CLASSIFIERS['nb'].spec}"
     assert out.stdout.decode().strip() == want, out.stderr.decode()[-2000:]
     assert dict(methods.methods.versions)["imblearn"].startswith("imbalanced-learn==")
-    assert len(joint_grid(STRATEGIES["svmsmote"], CLASSIFIERS["knn"])) == 4
+    assert len(joint_grid(STRATEGIES["svmsmote"], CLASSIFIERS["nb"])) == 4
 
 
 def test_the_readme_worked_example_is_the_shipped_file_and_validates():
@@ -418,10 +418,10 @@ def test_a_config_without_tables_sees_the_built_ins_as_shipped(tmp_path):
 
     shipped = STRATEGIES["smote"]
     build_config(_raw(tmp_path))
-    assert len(STRATEGIES["smote"].grid) == 3 and "svmsmote" in STRATEGIES and "knn" in CLASSIFIERS
+    assert len(STRATEGIES["smote"].grid) == 3 and "svmsmote" in STRATEGIES and "nb" in CLASSIFIERS
     build_config({"datasets": ["ecoli1"], "strategies": ["none"]})
     assert STRATEGIES["smote"] == shipped and STRATEGIES["smote"].grid == ()
-    assert "svmsmote" not in STRATEGIES and "knn" not in CLASSIFIERS
+    assert "svmsmote" not in STRATEGIES and "nb" not in CLASSIFIERS
     with pytest.raises(ConfigError, match="unknown strategy 'svmsmote'"):
         build_config({"datasets": ["ecoli1"], "strategies": ["svmsmote"]})
 
@@ -435,7 +435,7 @@ def test_a_units_cost_for_batching_grows_with_its_joint_grid(tmp_path):
     plain = unit_cost(Unit("d", "native", "none", "lr", 0, ()), sizes)
     smote = STRATEGIES["smote"].cost  # oversampling fits about twice the rows
     assert unit_cost(Unit("d", "native", "smote", "lr", 0, ()), sizes) == 3 * plain * smote
-    assert unit_cost(Unit("d", "native", "svmsmote", "knn", 0, ()), sizes) == 2 * plain
+    assert unit_cost(Unit("d", "native", "svmsmote", "nb", 0, ()), sizes) == 2 * plain
 
 
 @pytest.mark.parametrize(
