@@ -201,6 +201,13 @@ def smote_variants(sweeps: dict[str, pd.DataFrame]) -> list[Row]:
                                 f"{against.difference:+.3f} [{against.lo:+.3f}, "
                                 f"{against.hi:+.3f}] ({verdict})",
                                 _n(f), "yes" if holds else "no"))  # fmt: skip
+                variants = [s for s in over if s.startswith("sv_")]
+                won, lost = _count(g, smote_eff, variants)
+                best = _ranked(smote_eff, variants)[0]
+                rows.append(Row(anchor, "SMOTE's variants improve on SMOTE", sweep, clf,
+                                f"{metric} vs smote: {len(won)} of {len(variants)} variants "
+                                f"beat it, {len(lost)} lose; best {_change(best, metric)}",
+                                _n(g), "yes" if won else "no"))  # fmt: skip
     return rows
 
 
