@@ -1,6 +1,6 @@
 """The field's published claims, checked on imbench's honest reference.
 
-    python benchmarks/field_claims.py    # results/field, gbdt, variants: docs/field-claims.md
+    python benchmarks/field_claims.py    # results/field, gbdt_field, variants: docs/field-claims.md
 
 Three anchors made claims this reference can test, each under its own protocol:
 Elor & Averbuch-Elor (2022, "To SMOTE, or not to SMOTE?"): balancing helps weak
@@ -214,7 +214,7 @@ def smote_variants(sweeps: dict[str, pd.DataFrame]) -> list[Row]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--results", type=Path, default=ROOT / "results")
-    parser.add_argument("--sweeps", nargs="+", default=["field", "gbdt", "variants"])
+    parser.add_argument("--sweeps", nargs="+", default=["field", "gbdt_field", "variants"])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "field-claims.md")
     args = parser.parse_args()
     from imbench.results import SweepFolder
