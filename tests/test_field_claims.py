@@ -82,8 +82,9 @@ def test_polynom_first_but_level_with_smote_does_not_hold(claims):
     rows = claims.smote_variants({"variants": pd.concat([folds, poly], ignore_index=True)})
     assert {r.holds for r in rows} == {"no"}  # nor does any variant improve on smote
     tops = [r for r in rows if r.claim == "polynom-fit-SMOTE tops the oversamplers"]
-    assert len(tops) == 3 and all("ranks 1 of 2" in r.measured and "not detectably different from smote"
-               in r.measured for r in tops)  # fmt: skip
+    level = "not detectably different from smote"
+    assert len(tops) == 3
+    assert all("ranks 1 of 2" in r.measured and level in r.measured for r in tops)
 
 
 def test_no_sweep_with_polynom_is_untested(claims):
