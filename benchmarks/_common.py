@@ -214,3 +214,13 @@ def git_state() -> str:
         return f"commit `{commit}`"
     shown = ", ".join(f"`{f}`" for f in changed[:8]) + (", ..." if len(changed) > 8 else "")
     return f"commit `{commit}` + uncommitted changes ({len(changed)} files: {shown})"
+
+
+def unit_fits(cells: Any) -> int:
+    """The fits a sweep's cells (a DataFrame of its cells.parquet) cost: a base strategy
+    and its ``+threshold`` variant share one unit's fits, and the bare ``threshold``
+    cell shares ``none``'s, so each unit is counted once, at its largest ``n_fits``."""
+    units = cells.assign(base=cells["strategy"].str.replace("+threshold", "", regex=False))
+    units = units.loc[units["strategy"] != "threshold"]
+    keys = ["dataset_key", "imbalance_ratio", "base", "classifier", "seed"]
+    return int(units.groupby(keys, dropna=False)["n_fits"].max().sum())

@@ -38,6 +38,8 @@ import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
+from _common import unit_fits
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "benchmarks" / "field.toml"
 RECORD = ROOT / "benchmarks" / "field" / "pieces.csv"
@@ -45,8 +47,13 @@ SWEEP = ROOT / "results" / "field"
 CHECKPOINT = SWEEP / "checkpoint"
 ADOPTED = f"{0:020d}-adopted"  # the stem the engine gives a sweep's consolidated files
 RESTORED = f"{1:020d}-checkpoint"  # newer than those, older than any new batch
-FIELDS = ["piece", "finished", "wall_s", "cells", "computed", "reused", "fits", "workers",
-          "cpus", "machine"]  # fmt: skip
+WINDOWS = CHECKPOINT / "windows.csv"  # the stopped piece's earlier windows and their cost
+# wall_s: whole-process wall time summed over the piece's windows (`unrecorded` of its
+# `windows` ran before windows were recorded, so wall_s is then a lower bound); cell_s:
+# the worker-seconds its computed cells took, measured in the engine, whatever the windows
+FIELDS = ["piece", "finished", "wall_s", "windows", "unrecorded", "cell_s", "cells",
+          "computed", "reused", "fits", "workers", "cpus", "machine"]  # fmt: skip
+WINDOW_FIELDS = ["started", "wall_s", "workers", "cpus", "machine", "note"]
 
 BASES = ["none", "balanced", "cost", "ros", "smote", "borderline_smote", "adasyn", "rus",
          "tomek", "smoteenn", "smotetomek", "easy_ensemble"]  # fmt: skip
@@ -101,12 +108,18 @@ def checkpoint(name: str) -> int:
     import pandas as pd
 
     parts = SWEEP / "parts"
+    committed = SWEEP / "cells.parquet"  # what git holds already: earlier pieces' cells
+    known = set(pd.read_parquet(committed, columns=["cell_id"])["cell_id"]) if (
+        committed.exists()) else set()  # fmt: skip
     frames: dict[str, list[pd.DataFrame]] = {"cells": [], "folds": []}
     for kind, found in frames.items():
         for f in sorted(parts.glob(f"*.{kind}.parquet")) if parts.is_dir() else []:
-            if not f.name.startswith(ADOPTED):  # the committed files hold those already
-                found.append(pd.read_parquet(f))
-    if not frames["cells"]:
+            if not f.name.startswith(ADOPTED):
+                # parts left by an earlier piece finished on this machine hold cells the
+                # committed files already have
+                frame = pd.read_parquet(f)
+                found.append(frame.loc[~frame["cell_id"].isin(known)])
+    if not sum(len(f) for f in frames["cells"]):
         print(f"piece {name}: no finished batch to checkpoint")
         return 0
     CHECKPOINT.mkdir(parents=True, exist_ok=True)
@@ -150,6 +163,7 @@ def run_piece(name: str, workers: int, time_limit: float | None) -> int:
     out = str(ROOT / "results")
     cmd = ["imbench", "run", f.name, "-q", "--workers", str(workers), "--out", out]
     print(f"piece {name}: {' '.join(cmd)}", flush=True)
+    began = datetime.now(UTC)
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT)
     try:
@@ -159,40 +173,65 @@ def run_piece(name: str, workers: int, time_limit: float | None) -> int:
         proc.terminate()
         rc = proc.wait()
         print(f"piece {name}: stopped at its time limit; run it again to resume", flush=True)
-        checkpoint(name)
-        return 124
+        rc = 124
     wall = time.perf_counter() - started
     if rc != 0:
-        print(f"piece {name}: imbench exited {rc}", flush=True)
+        if rc != 124:
+            print(f"piece {name}: imbench exited {rc}", flush=True)
         checkpoint(name)  # stopped from outside, or failed: keep what it finished
+        window(began, wall, workers)
         return rc
     record(name, wall, workers)
     shutil.rmtree(CHECKPOINT, ignore_errors=True)
     return 0
 
 
+def window(began: datetime, wall: float, workers: int) -> None:
+    """Add a stopped window's cost to the checkpoint, so the finished piece counts it."""
+    CHECKPOINT.mkdir(parents=True, exist_ok=True)
+    new = not WINDOWS.exists()
+    with WINDOWS.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=WINDOW_FIELDS)
+        if new:
+            writer.writeheader()
+        writer.writerow({"started": began.strftime("%Y-%m-%d %H:%M"), "wall_s": round(wall, 1),
+                         "workers": workers, "cpus": os.cpu_count(),
+                         "machine": _machine()})  # fmt: skip
+
+
+def windows() -> list[dict[str, str]]:
+    """The checkpoint's earlier windows (a blank wall_s: one run before they were kept)."""
+    if not WINDOWS.exists():
+        return []
+    with WINDOWS.open() as f:
+        return list(csv.DictReader(f))
+
+
+def _machine() -> str:
+    return f"{platform.machine()} {platform.processor() or platform.system()}"
+
+
 def record(name: str, wall: float, workers: int) -> None:
     import pandas as pd
 
     cells = pd.read_parquet(ROOT / "results" / "field" / "cells.parquet")
-    previous = [p for p, _ in PIECES[: [p for p, _ in PIECES].index(name)]]
-    earlier = done()
-    reused = max((int(earlier[p]["cells"]) for p in previous if p in earlier), default=0)
-    units = cells.assign(base=cells["strategy"].str.replace("+threshold", "", regex=False))
-    units = units.loc[units["strategy"] != "threshold"]
-    fits = int(units.groupby(["dataset_key", "imbalance_ratio", "base", "classifier", "seed"])
-               ["n_fits"].max().sum())  # fmt: skip
+    mine = computed_cells(cells, name)
+    before = windows()
+    recorded = [float(w["wall_s"]) for w in before if w["wall_s"]]
     row = {
         "piece": name,
         "finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
-        "wall_s": round(wall, 1),
+        "wall_s": round(wall + sum(recorded), 1),
+        "windows": len(before) + 1,
+        "unrecorded": len(before) - len(recorded),
+        "cell_s": round(float(mine["seconds"].sum()), 1),
         "cells": len(cells),
-        "computed": len(cells) - reused,
-        "reused": reused,
-        "fits": fits,
+        "computed": len(mine),
+        "reused": len(cells) - len(mine),
+        "fits": unit_fits(cells),
         "workers": workers,
         "cpus": os.cpu_count(),
-        "machine": f"{platform.machine()} {platform.processor() or platform.system()}",
+        "machine": _machine(),
     }
     RECORD.parent.mkdir(parents=True, exist_ok=True)
     new = not RECORD.exists()
@@ -201,7 +240,22 @@ def record(name: str, wall: float, workers: int) -> None:
         if new:
             writer.writeheader()
         writer.writerow(row)
-    print(f"piece {name}: done in {wall:.0f} s; recorded in {RECORD.relative_to(ROOT)}")
+    print(f"piece {name}: done in {row['wall_s']:.0f} s over {row['windows']} window(s); "
+          f"recorded in {RECORD.relative_to(ROOT)}")  # fmt: skip
+
+
+def computed_cells(cells, name: str):
+    """The cells the piece added to its predecessor's grid: those of the axis values
+    (target ratios, seeds, strategies) the previous piece did not have."""
+    names = [p for p, _ in PIECES]
+    if names.index(name) == 0:
+        return cells
+    previous = dict(PIECES)[names[names.index(name) - 1]]
+    column = {"ratios": "imbalance_ratio", "strategies": "strategy", "seeds": "seed"}
+    inside = cells["cell_id"].notna()
+    for axis, values in previous.items():
+        inside &= cells[column[axis]].astype(str).isin([str(v) for v in values])
+    return cells.loc[~inside]
 
 
 def status() -> None:
@@ -209,10 +263,41 @@ def status() -> None:
     for name, axes in PIECES:
         row = finished.get(name)
         what = ", ".join(f"{k}={len(v)}" for k, v in axes.items()) or "the whole config"
-        cost = (f"done {row['finished']}: {row['cells']} cells ({row['computed']} computed), "
-                f"{row['fits']} fits, {float(row['wall_s']) / 60:.0f} min on {row['workers']} "
-                f"workers" if row else "to do")  # fmt: skip
+        if row:
+            cost = (f"done {row['finished']}: {row['cells']} cells ({row['computed']} "
+                    f"computed), {row['fits']} fits, {_wall(row)} on {row['workers']} workers, "
+                    f"{float(row['cell_s']) / 3600:.1f} worker-hours")  # fmt: skip
+        elif _stopped() == name:
+            before = windows()
+            so_far = {"wall_s": sum(float(w["wall_s"] or 0) for w in before),
+                      "windows": len(before),
+                      "unrecorded": sum(not w["wall_s"] for w in before)}  # fmt: skip
+            cost = f"stopped: its checkpoint holds {_checkpointed()} cells, {_wall(so_far)}"
+        else:
+            cost = "to do"
         print(f"{name:15} {what:40} {cost}")
+
+
+def _wall(row: dict) -> str:
+    unrecorded = int(row["unrecorded"])
+    text = f"{'at least ' if unrecorded else ''}{float(row['wall_s']) / 60:.0f} min"
+    if int(row["windows"]) > 1:
+        text += f" in {row['windows']} windows"
+    if unrecorded:
+        text += f" ({unrecorded} unrecorded)"
+    return text
+
+
+def _stopped() -> str | None:
+    marker = CHECKPOINT / "piece"
+    return marker.read_text().strip() if marker.exists() else None
+
+
+def _checkpointed() -> int:
+    import pyarrow.parquet as pq
+
+    cells = CHECKPOINT / "cells.parquet"
+    return pq.ParquetFile(cells).metadata.num_rows if cells.exists() else 0
 
 
 def main() -> int:

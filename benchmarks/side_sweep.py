@@ -24,6 +24,8 @@ import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
+from _common import unit_fits
+
 ROOT = Path(__file__).resolve().parent.parent
 RECORD = ROOT / "benchmarks" / "field" / "sweeps.csv"
 FIELDS = ["sweep", "args", "finished", "wall_s", "cells", "computed", "fits", "workers",
@@ -37,11 +39,7 @@ def _cells(path: Path) -> tuple[int, int]:
     if not path.exists():
         return 0, 0
     cells = pd.read_parquet(path)
-    units = cells.assign(base=cells["strategy"].str.replace("+threshold", "", regex=False))
-    units = units.loc[units["strategy"] != "threshold"]
-    fits = int(units.groupby(["dataset_key", "imbalance_ratio", "base", "classifier", "seed"])
-               ["n_fits"].max().sum())  # fmt: skip
-    return len(cells), fits
+    return len(cells), unit_fits(cells)
 
 
 def main() -> int:

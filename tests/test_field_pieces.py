@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def field(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))  # as when run as a script
     spec = importlib.util.spec_from_file_location("field_script", ROOT / "benchmarks/field.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -22,6 +23,8 @@ def field(tmp_path, monkeypatch):
     monkeypatch.setattr(module, "ROOT", tmp_path)
     monkeypatch.setattr(module, "SWEEP", sweep)
     monkeypatch.setattr(module, "CHECKPOINT", sweep / "checkpoint")
+    monkeypatch.setattr(module, "WINDOWS", sweep / "checkpoint" / "windows.csv")
+    monkeypatch.setattr(module, "RECORD", tmp_path / "pieces.csv")
     return module
 
 
@@ -84,3 +87,34 @@ def test_a_checkpoint_of_another_piece_is_not_restored(field, tmp_path):
 
     SweepStore(tmp_path / "results", "field").prepare()
     assert _finished(tmp_path) == first_ids
+
+
+def test_a_checkpoint_leaves_out_cells_the_committed_files_already_hold(field, tmp_path):
+    """Parts an earlier piece left on this machine repeat committed cells: not packed."""
+    first_ids, piece_ids = _stopped_piece(tmp_path)
+    parts = field.SWEEP / "parts"
+    for kind in ("cells", "folds"):  # an earlier piece's batch, as a finished run leaves it
+        shutil.copyfile(field.SWEEP / f"{kind}.parquet", parts / f"{5:020d}-left.{kind}.parquet")
+    assert field.checkpoint("native-seeds01") == len(piece_ids - first_ids)
+    import pandas as pd
+
+    packed = pd.read_parquet(field.CHECKPOINT / "folds.parquet")
+    assert set(packed["cell_id"]).isdisjoint(first_ids)
+
+
+def test_a_finished_piece_counts_the_wall_time_of_its_stopped_windows(field, tmp_path):
+    from datetime import UTC, datetime
+
+    import pandas as pd
+
+    _stopped_piece(tmp_path)
+    field.checkpoint("native-seeds01")
+    field.window(datetime.now(UTC), 100.0, 2)
+    field.window(datetime.now(UTC), 40.0, 2)
+    core_sweep(tiny_config(tmp_path / "results", name="field", seeds=[0, 1]))  # it finishes
+    field.record("native-seeds01", 10.0, 2)
+    [row] = field.done().values()
+    assert (float(row["wall_s"]), row["windows"], row["unrecorded"]) == (150.0, "3", "0")
+    cells = pd.read_parquet(field.SWEEP / "cells.parquet")
+    assert float(row["cell_s"]) == round(cells.loc[cells["seed"] == 1, "seconds"].sum(), 1) > 0
+    assert int(row["computed"]) == (cells["seed"] == 1).sum()
