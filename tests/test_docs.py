@@ -146,8 +146,10 @@ def test_the_docs_build_strict(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    ("sweep", "page"), [("reference", "reference-findings.md"), ("field", "field-findings.md")]
-)
+    ("sweep", "page"),
+    [("reference", "reference-findings.md"), ("field", "field-findings.md"),
+     ("gbdt_field", "gbdt-field-findings.md"), ("variants", "variants-findings.md")],
+)  # fmt: skip
 def test_a_findings_page_is_what_imbench_findings_writes(tmp_path, sweep, page):
     committed = (ROOT / "docs" / page).read_text().splitlines()
     done = subprocess.run(
