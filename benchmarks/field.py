@@ -179,16 +179,19 @@ def run_piece(name: str, workers: int, time_limit: float | None) -> int:
         if rc != 124:
             print(f"piece {name}: imbench exited {rc}", flush=True)
         checkpoint(name)  # stopped from outside, or failed: keep what it finished
-        window(began, wall, workers)
+        window(name, began, wall, workers)
         return rc
     record(name, wall, workers)
     shutil.rmtree(CHECKPOINT, ignore_errors=True)
     return 0
 
 
-def window(began: datetime, wall: float, workers: int) -> None:
+def window(name: str, began: datetime, wall: float, workers: int) -> None:
     """Add a stopped window's cost to the checkpoint, so the finished piece counts it."""
     CHECKPOINT.mkdir(parents=True, exist_ok=True)
+    if _stopped() != name:  # no batch finished (or another piece's leftovers): start afresh
+        WINDOWS.unlink(missing_ok=True)
+        (CHECKPOINT / "piece").write_text(name + "\n")
     new = not WINDOWS.exists()
     with WINDOWS.open("a", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=WINDOW_FIELDS)
@@ -199,9 +202,10 @@ def window(began: datetime, wall: float, workers: int) -> None:
                          "machine": _machine()})  # fmt: skip
 
 
-def windows() -> list[dict[str, str]]:
-    """The checkpoint's earlier windows (a blank wall_s: one run before they were kept)."""
-    if not WINDOWS.exists():
+def windows(name: str) -> list[dict[str, str]]:
+    """The piece's earlier windows in the checkpoint (a blank wall_s: one run before they
+    were kept)."""
+    if not WINDOWS.exists() or _stopped() != name:
         return []
     with WINDOWS.open() as f:
         return list(csv.DictReader(f))
@@ -216,7 +220,7 @@ def record(name: str, wall: float, workers: int) -> None:
 
     cells = pd.read_parquet(ROOT / "results" / "field" / "cells.parquet")
     mine = computed_cells(cells, name)
-    before = windows()
+    before = windows(name)
     recorded = [float(w["wall_s"]) for w in before if w["wall_s"]]
     row = {
         "piece": name,
@@ -268,7 +272,7 @@ def status() -> None:
                     f"computed), {row['fits']} fits, {_wall(row)} on {row['workers']} workers, "
                     f"{float(row['cell_s']) / 3600:.1f} worker-hours")  # fmt: skip
         elif _stopped() == name:
-            before = windows()
+            before = windows(name)
             so_far = {"wall_s": sum(float(w["wall_s"] or 0) for w in before),
                       "windows": len(before),
                       "unrecorded": sum(not w["wall_s"] for w in before)}  # fmt: skip
@@ -280,6 +284,8 @@ def status() -> None:
 
 def _wall(row: dict) -> str:
     unrecorded = int(row["unrecorded"])
+    if unrecorded and unrecorded == int(row["windows"]):
+        return f"{unrecorded} windows of unrecorded time"
     text = f"{'at least ' if unrecorded else ''}{float(row['wall_s']) / 60:.0f} min"
     if int(row["windows"]) > 1:
         text += f" in {row['windows']} windows"

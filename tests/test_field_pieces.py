@@ -109,8 +109,8 @@ def test_a_finished_piece_counts_the_wall_time_of_its_stopped_windows(field, tmp
 
     _stopped_piece(tmp_path)
     field.checkpoint("native-seeds01")
-    field.window(datetime.now(UTC), 100.0, 2)
-    field.window(datetime.now(UTC), 40.0, 2)
+    field.window("native-seeds01", datetime.now(UTC), 100.0, 2)
+    field.window("native-seeds01", datetime.now(UTC), 40.0, 2)
     core_sweep(tiny_config(tmp_path / "results", name="field", seeds=[0, 1]))  # it finishes
     field.record("native-seeds01", 10.0, 2)
     [row] = field.done().values()
@@ -118,3 +118,13 @@ def test_a_finished_piece_counts_the_wall_time_of_its_stopped_windows(field, tmp
     cells = pd.read_parquet(field.SWEEP / "cells.parquet")
     assert float(row["cell_s"]) == round(cells.loc[cells["seed"] == 1, "seconds"].sum(), 1) > 0
     assert int(row["computed"]) == (cells["seed"] == 1).sum()
+
+
+def test_a_window_of_another_piece_is_not_counted(field, tmp_path):
+    from datetime import UTC, datetime
+
+    field.window("native-seed0", datetime.now(UTC), 100.0, 2)  # stopped before any batch
+    assert len(field.windows("native-seed0")) == 1
+    assert field.windows("native-seeds01") == []
+    field.window("native-seeds01", datetime.now(UTC), 30.0, 2)
+    assert [w["wall_s"] for w in field.windows("native-seeds01")] == ["30.0"]
