@@ -30,6 +30,7 @@ import csv
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -53,7 +54,7 @@ WINDOWS = CHECKPOINT / "windows.csv"  # the stopped piece's earlier windows and 
 # the worker-seconds its computed cells took, measured in the engine, whatever the windows
 FIELDS = ["piece", "finished", "wall_s", "windows", "unrecorded", "cell_s", "cells",
           "computed", "reused", "fits", "workers", "cpus", "machine"]  # fmt: skip
-WINDOW_FIELDS = ["started", "wall_s", "workers", "cpus", "machine", "note"]
+WINDOW_FIELDS = ["piece", "started", "wall_s", "workers", "cpus", "machine", "note"]
 
 BASES = ["none", "balanced", "cost", "ros", "smote", "borderline_smote", "adasyn", "rus",
          "tomek", "smoteenn", "smotetomek", "easy_ensemble"]  # fmt: skip
@@ -108,9 +109,7 @@ def checkpoint(name: str) -> int:
     import pandas as pd
 
     parts = SWEEP / "parts"
-    committed = SWEEP / "cells.parquet"  # what git holds already: earlier pieces' cells
-    known = set(pd.read_parquet(committed, columns=["cell_id"])["cell_id"]) if (
-        committed.exists()) else set()  # fmt: skip
+    known = _committed()
     frames: dict[str, list[pd.DataFrame]] = {"cells": [], "folds": []}
     for kind, found in frames.items():
         for f in sorted(parts.glob(f"*.{kind}.parquet")) if parts.is_dir() else []:
@@ -156,6 +155,26 @@ def restore(name: str) -> None:
     print(f"piece {name}: resumed from {CHECKPOINT.relative_to(ROOT)}", flush=True)
 
 
+def _committed() -> set[str]:
+    """The cell ids the committed files hold for good: earlier pieces' finished cells (a
+    failed one is retried, so its retry belongs in the checkpoint)."""
+    import pandas as pd
+
+    committed = SWEEP / "cells.parquet"
+    if not committed.exists():
+        return set()
+    cells = pd.read_parquet(committed, columns=["cell_id", "status"])
+    return set(cells.loc[cells["status"].isin(["ok", "skipped"]), "cell_id"])
+
+
+class _Terminated(Exception):
+    """This script got SIGTERM (a stop from outside that its child did not see)."""
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
 def run_piece(name: str, workers: int, time_limit: float | None) -> int:
     restore(name)
     with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as f:
@@ -166,14 +185,19 @@ def run_piece(name: str, workers: int, time_limit: float | None) -> int:
     began = datetime.now(UTC)
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT)
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         rc = proc.wait(timeout=time_limit)
-    except subprocess.TimeoutExpired:  # stop it as Ctrl-C does: finished batches are kept
-        # SIGTERM, not SIGINT: a job started in the background ignores SIGINT
-        proc.terminate()
-        rc = proc.wait()
-        print(f"piece {name}: stopped at its time limit; run it again to resume", flush=True)
-        rc = 124
+    except (subprocess.TimeoutExpired, _Terminated, KeyboardInterrupt) as stop:
+        # stop it as Ctrl-C does: finished batches are kept. SIGTERM, not SIGINT: a job
+        # started in the background ignores SIGINT; a Ctrl-C reached the child already
+        if not isinstance(stop, KeyboardInterrupt):
+            proc.terminate()
+        proc.wait()
+        why = "at its time limit" if isinstance(stop, subprocess.TimeoutExpired) else ""
+        print(f"piece {name}: stopped {why or 'from outside'}; run it again to resume",
+              flush=True)  # fmt: skip
+        rc = 124 if why else 130
     wall = time.perf_counter() - started
     if rc != 0:
         if rc != 124:
@@ -186,29 +210,28 @@ def run_piece(name: str, workers: int, time_limit: float | None) -> int:
     return 0
 
 
-def window(name: str, began: datetime, wall: float, workers: int) -> None:
-    """Add a stopped window's cost to the checkpoint, so the finished piece counts it."""
+def window(name: str, began: datetime, wall: float | None, workers: int, note: str = "") -> None:
+    """Add a stopped window's cost to the checkpoint, so the finished piece counts it
+    (``wall`` None: a window whose time was not kept)."""
     CHECKPOINT.mkdir(parents=True, exist_ok=True)
-    if _stopped() != name:  # no batch finished (or another piece's leftovers): start afresh
-        WINDOWS.unlink(missing_ok=True)
-        (CHECKPOINT / "piece").write_text(name + "\n")
     new = not WINDOWS.exists()
     with WINDOWS.open("a", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=WINDOW_FIELDS)
         if new:
             writer.writeheader()
-        writer.writerow({"started": began.strftime("%Y-%m-%d %H:%M"), "wall_s": round(wall, 1),
-                         "workers": workers, "cpus": os.cpu_count(),
-                         "machine": _machine()})  # fmt: skip
+        writer.writerow({"piece": name, "started": began.strftime("%Y-%m-%d %H:%M"),
+                         "wall_s": "" if wall is None else round(wall, 1), "workers": workers,
+                         "cpus": os.cpu_count(), "machine": _machine(),
+                         "note": note})  # fmt: skip
 
 
 def windows(name: str) -> list[dict[str, str]]:
     """The piece's earlier windows in the checkpoint (a blank wall_s: one run before they
     were kept)."""
-    if not WINDOWS.exists() or _stopped() != name:
+    if not WINDOWS.exists():
         return []
     with WINDOWS.open() as f:
-        return list(csv.DictReader(f))
+        return [w for w in csv.DictReader(f) if w["piece"] == name]
 
 
 def _machine() -> str:
@@ -300,10 +323,13 @@ def _stopped() -> str | None:
 
 
 def _checkpointed() -> int:
-    import pyarrow.parquet as pq
+    """The checkpoint's cells the committed files do not hold."""
+    import pandas as pd
 
     cells = CHECKPOINT / "cells.parquet"
-    return pq.ParquetFile(cells).metadata.num_rows if cells.exists() else 0
+    if not cells.exists():
+        return 0
+    return int((~pd.read_parquet(cells, columns=["cell_id"])["cell_id"].isin(_committed())).sum())
 
 
 def main() -> int:
@@ -323,7 +349,8 @@ def main() -> int:
         print("every piece is done")
         return 0
     if args.checkpoint:
-        checkpoint(name)
+        if checkpoint(name):  # after a stop that kept no record of its window's time
+            window(name, datetime.now(UTC), None, args.workers, "packed by hand: time not kept")
         return 0
     return run_piece(name, args.workers, args.time_limit)
 

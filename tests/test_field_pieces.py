@@ -121,10 +121,23 @@ def test_a_finished_piece_counts_the_wall_time_of_its_stopped_windows(field, tmp
 
 
 def test_a_window_of_another_piece_is_not_counted(field, tmp_path):
+    """A stop of one piece, then another piece's checkpoint: each keeps its own windows."""
     from datetime import UTC, datetime
 
-    field.window("native-seed0", datetime.now(UTC), 100.0, 2)  # stopped before any batch
-    assert len(field.windows("native-seed0")) == 1
-    assert field.windows("native-seeds01") == []
+    _stopped_piece(tmp_path)
+    field.window("native-seed0", datetime.now(UTC), 100.0, 2)
+    field.checkpoint("native-seeds01")
     field.window("native-seeds01", datetime.now(UTC), 30.0, 2)
     assert [w["wall_s"] for w in field.windows("native-seeds01")] == ["30.0"]
+    assert [w["wall_s"] for w in field.windows("native-seed0")] == ["100.0"]
+
+
+def test_a_committed_failed_cell_is_not_held_for_good(field, tmp_path):
+    """The engine retries a failed cell, so its retry belongs in the checkpoint."""
+    import pandas as pd
+
+    field.SWEEP.mkdir(parents=True)
+    pd.DataFrame({"cell_id": ["a", "b", "c"], "status": ["ok", "skipped", "failed"]}).to_parquet(
+        field.SWEEP / "cells.parquet"
+    )
+    assert field._committed() == {"a", "b"}
