@@ -224,3 +224,16 @@ def unit_fits(cells: Any) -> int:
     units = units.loc[units["strategy"] != "threshold"]
     keys = ["dataset_key", "imbalance_ratio", "base", "classifier", "seed"]
     return int(units.groupby(keys, dropna=False)["n_fits"].max().sum())
+
+
+def append_row(path: Path, fields: Sequence[str], row: dict[str, Any]) -> None:
+    """Append ``row`` to the CSV file ``path``, writing its header first if it is new."""
+    import csv
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists()
+    with path.open("a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(fields))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)

@@ -39,7 +39,7 @@ import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
-from _common import unit_fits
+from _common import append_row, unit_fits
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "benchmarks" / "field.toml"
@@ -213,16 +213,10 @@ def run_piece(name: str, workers: int, time_limit: float | None) -> int:
 def window(name: str, began: datetime, wall: float | None, workers: int, note: str = "") -> None:
     """Add a stopped window's cost to the checkpoint, so the finished piece counts it
     (``wall`` None: a window whose time was not kept)."""
-    CHECKPOINT.mkdir(parents=True, exist_ok=True)
-    new = not WINDOWS.exists()
-    with WINDOWS.open("a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=WINDOW_FIELDS)
-        if new:
-            writer.writeheader()
-        writer.writerow({"piece": name, "started": began.strftime("%Y-%m-%d %H:%M"),
-                         "wall_s": "" if wall is None else round(wall, 1), "workers": workers,
-                         "cpus": os.cpu_count(), "machine": _machine(),
-                         "note": note})  # fmt: skip
+    append_row(WINDOWS, WINDOW_FIELDS,
+               {"piece": name, "started": began.strftime("%Y-%m-%d %H:%M"),
+                "wall_s": "" if wall is None else round(wall, 1), "workers": workers,
+                "cpus": os.cpu_count(), "machine": _machine(), "note": note})  # fmt: skip
 
 
 def windows(name: str) -> list[dict[str, str]]:
@@ -260,13 +254,7 @@ def record(name: str, wall: float, workers: int) -> None:
         "cpus": os.cpu_count(),
         "machine": _machine(),
     }
-    RECORD.parent.mkdir(parents=True, exist_ok=True)
-    new = not RECORD.exists()
-    with RECORD.open("a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=FIELDS)
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
+    append_row(RECORD, FIELDS, row)
     print(f"piece {name}: done in {row['wall_s']:.0f} s over {row['windows']} window(s); "
           f"recorded in {RECORD.relative_to(ROOT)}")  # fmt: skip
 

@@ -14,7 +14,6 @@ run: a later run reuses the committed cells.
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import platform
 import subprocess
@@ -24,7 +23,7 @@ import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
-from _common import unit_fits
+from _common import append_row, unit_fits
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORD = ROOT / "benchmarks" / "field" / "sweeps.csv"
@@ -71,13 +70,7 @@ def main() -> int:
         "cpus": os.cpu_count(),
         "machine": f"{platform.machine()} {platform.processor() or platform.system()}",
     }
-    new = not RECORD.exists()
-    RECORD.parent.mkdir(parents=True, exist_ok=True)
-    with RECORD.open("a", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=FIELDS)
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
+    append_row(RECORD, FIELDS, row)
     print(f"{name}: {after} cells ({after - before} computed), {fits} fits, {wall:.0f} s; "
           f"recorded in {RECORD.relative_to(ROOT)}")  # fmt: skip
     return 0
