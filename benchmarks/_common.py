@@ -216,6 +216,11 @@ def git_state() -> str:
     return f"commit `{commit}` + uncommitted changes ({len(changed)} files: {shown})"
 
 
+def machine() -> str:
+    """The short machine label the cost records (pieces.csv, sweeps.csv) keep."""
+    return f"{platform.machine()} {platform.processor() or platform.system()}"
+
+
 def unit_fits(cells: Any) -> int:
     """The fits a sweep's cells (a DataFrame of its cells.parquet) cost: a base strategy
     and its ``+threshold`` variant share one unit's fits, and the bare ``threshold``

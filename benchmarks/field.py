@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import platform
 import shutil
 import signal
 import subprocess
@@ -39,7 +38,7 @@ import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
-from _common import append_row, unit_fits
+from _common import append_row, machine, unit_fits
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "benchmarks" / "field.toml"
@@ -216,7 +215,7 @@ def window(name: str, began: datetime, wall: float | None, workers: int, note: s
     append_row(WINDOWS, WINDOW_FIELDS,
                {"piece": name, "started": began.strftime("%Y-%m-%d %H:%M"),
                 "wall_s": "" if wall is None else round(wall, 1), "workers": workers,
-                "cpus": os.cpu_count(), "machine": _machine(), "note": note})  # fmt: skip
+                "cpus": os.cpu_count(), "machine": machine(), "note": note})  # fmt: skip
 
 
 def windows(name: str) -> list[dict[str, str]]:
@@ -228,23 +227,18 @@ def windows(name: str) -> list[dict[str, str]]:
         return [w for w in csv.DictReader(f) if w["piece"] == name]
 
 
-def _machine() -> str:
-    return f"{platform.machine()} {platform.processor() or platform.system()}"
-
-
 def record(name: str, wall: float, workers: int) -> None:
     import pandas as pd
 
     cells = pd.read_parquet(ROOT / "results" / "field" / "cells.parquet")
     mine = computed_cells(cells, name)
-    before = windows(name)
-    recorded = [float(w["wall_s"]) for w in before if w["wall_s"]]
+    before = _so_far(name)
     row = {
         "piece": name,
         "finished": datetime.now(UTC).strftime("%Y-%m-%d %H:%M"),
-        "wall_s": round(wall + sum(recorded), 1),
-        "windows": len(before) + 1,
-        "unrecorded": len(before) - len(recorded),
+        "wall_s": round(wall + before["wall_s"], 1),
+        "windows": before["windows"] + 1,
+        "unrecorded": before["unrecorded"],
         "cell_s": round(float(mine["seconds"].sum()), 1),
         "cells": len(cells),
         "computed": len(mine),
@@ -252,7 +246,7 @@ def record(name: str, wall: float, workers: int) -> None:
         "fits": unit_fits(cells),
         "workers": workers,
         "cpus": os.cpu_count(),
-        "machine": _machine(),
+        "machine": machine(),
     }
     append_row(RECORD, FIELDS, row)
     print(f"piece {name}: done in {row['wall_s']:.0f} s over {row['windows']} window(s); "
@@ -283,14 +277,17 @@ def status() -> None:
                     f"computed), {row['fits']} fits, {_wall(row)} on {row['workers']} workers, "
                     f"{float(row['cell_s']) / 3600:.1f} worker-hours")  # fmt: skip
         elif _stopped() == name:
-            before = windows(name)
-            so_far = {"wall_s": sum(float(w["wall_s"] or 0) for w in before),
-                      "windows": len(before),
-                      "unrecorded": sum(not w["wall_s"] for w in before)}  # fmt: skip
-            cost = f"stopped: its checkpoint holds {_checkpointed()} cells, {_wall(so_far)}"
+            cost = f"stopped: its checkpoint holds {_checkpointed()} cells, {_wall(_so_far(name))}"
         else:
             cost = "to do"
         print(f"{name:15} {what:40} {cost}")
+
+
+def _so_far(name: str) -> dict[str, float]:
+    """The piece's stopped windows: their summed wall time, how many, how many unkept."""
+    before = windows(name)
+    return {"wall_s": sum(float(w["wall_s"] or 0) for w in before), "windows": len(before),
+            "unrecorded": sum(not w["wall_s"] for w in before)}  # fmt: skip
 
 
 def _wall(row: dict) -> str:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
-from _common import append_row, unit_fits
+from _common import append_row, machine, unit_fits
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORD = ROOT / "benchmarks" / "field" / "sweeps.csv"
@@ -68,7 +67,7 @@ def main() -> int:
         "fits": fits,
         "workers": args.workers,
         "cpus": os.cpu_count(),
-        "machine": f"{platform.machine()} {platform.processor() or platform.system()}",
+        "machine": machine(),
     }
     append_row(RECORD, FIELDS, row)
     print(f"{name}: {after} cells ({after - before} computed), {fits} fits, {wall:.0f} s; "
