@@ -141,3 +141,18 @@ def test_a_committed_failed_cell_is_not_held_for_good(field, tmp_path):
         field.SWEEP / "cells.parquet"
     )
     assert field._committed() == {"a", "b"}
+
+
+def test_a_stop_after_the_results_are_written_records_the_piece_as_done(field, tmp_path):
+    """The engine writes the consolidated files only once every cell is finished; a stop
+    in the MLflow logging after that must not leave the piece 'stopped' with nothing to
+    checkpoint (the consolidated cells already hold all of it)."""
+    from datetime import UTC, datetime, timedelta
+
+    _stopped_piece(tmp_path)
+    field.checkpoint("native-seeds01")
+    began = datetime.now(UTC)  # the window begins after the first piece was written
+    assert not field._consolidated_since(began)  # stopped mid-run: parts only
+    core_sweep(tiny_config(tmp_path / "results", name="field", seeds=[0, 1]))  # it finishes
+    assert field._consolidated_since(began)
+    assert not field._consolidated_since(datetime.now(UTC) + timedelta(seconds=5))
