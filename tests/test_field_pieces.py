@@ -143,7 +143,7 @@ def test_a_committed_failed_cell_is_not_held_for_good(field, tmp_path):
     assert field._committed() == {"a", "b"}
 
 
-def test_a_stop_after_the_results_are_written_records_the_piece_as_done(field, tmp_path):
+def test_a_stop_after_the_results_are_written_is_told_from_one_mid_run(field, tmp_path):
     """The engine writes the consolidated files only once every cell is finished; a stop
     in the MLflow logging after that must not leave the piece 'stopped' with nothing to
     checkpoint (the consolidated cells already hold all of it)."""
