@@ -20,7 +20,7 @@ from prefect.task_runners import ProcessPoolTaskRunner
 from imbench.config import SweepConfig
 from imbench.flows.pool import WarmPool, default_workers, run_batches, stop_workers
 from imbench.flows.runtime import PrefectApi
-from imbench.flows.tracking import SafeTracker
+from imbench.flows.tracking import CHILD_RUNS_AT_ONCE, SafeTracker
 from imbench.leaderboard import build_leaderboard
 from imbench.methods import install, provenance_of
 from imbench.metrics import PRIMARY_METRIC
@@ -173,9 +173,9 @@ def _run_and_finish(
     tracked = {k: v for k, v in summary.items() if k != "submitted_at"}
     tracked.update(stats.summary if stats else {})
     artifacts = [store.folder.leaderboard, store.folder.cells, store.folder.stats]
-    tracker.finish(cells, folds, tracked, artifacts)
+    tracker.finish(cells, folds, tracked, artifacts, at_once=CHILD_RUNS_AT_ONCE)
     marker = store.folder.tracked
-    if tracker.behind:
+    if tracker.behind or tracker.deferred:
         marker.unlink(missing_ok=True)
     else:  # MLflow holds every cell: a rerun with nothing to do can skip all of this
         store.write_json(TRACKED, tracked_marker(cfg, plan.ids))
@@ -183,6 +183,7 @@ def _run_and_finish(
     summary["tracking_uri"] = tracker.uri
     summary["tracking_behind"] = tracker.behind
     summary["tracking_error"] = tracker.error[:300]
+    summary["tracking_deferred"] = tracker.deferred
     return summary
 
 

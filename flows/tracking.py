@@ -30,6 +30,11 @@ def tracking_uri_for(cfg: SweepConfig) -> str:
     return resolve_tracking_uri(cfg.tracking_uri, Path(cfg.out))
 
 
+# a derived sweep logs its cell runs at once up to this many, and a sweep back-fills
+# up to this many runs of cells it did not compute itself; beyond, `imbench sync`
+CHILD_RUNS_AT_ONCE = 500
+
+
 class _AfterOpening:
     """An attribute that opening in the background (``SafeTracker.later``) sets:
     reading it waits for that opening (and opens it then, if nothing asked for it)."""
@@ -54,6 +59,7 @@ class SafeTracker:
         self._tracker = tracker
         self.behind = tracker is None
         self.error = error
+        self.deferred = 0  # cells whose runs ``finish`` left to ``imbench sync``
 
     def _settled(self) -> SafeTracker:
         if self._cfg is not None:
@@ -177,11 +183,23 @@ class SafeTracker:
         summary: dict[str, Any],
         artifacts: list[Path],
         on_progress: Any = None,
+        at_once: int | None = None,
     ) -> int:
-        """Log the cells not logged yet and close the sweep's run; how many were logged."""
+        """Log the cells not logged yet and close the sweep's run; how many were logged.
+
+        With ``at_once``, more cells than that to back-fill (a sweep that reused results
+        MLflow never saw: committed files on a new machine) are left to ``imbench sync``
+        and counted in ``deferred``: logging tens of thousands of runs took longer than
+        the work the sweep had just done, and the Parquet results hold them already.
+        """
         if self._tracker is None or cells.empty:
             return 0
-        written = self._call("back-fill", self._tracker.log_cells, cells, folds, on_progress)
+        written: Any = 0
+        backlog = len(self._tracker.unlogged(cells))
+        if at_once is not None and backlog > at_once:
+            self.deferred = backlog
+        else:
+            written = self._call("back-fill", self._tracker.log_cells, cells, folds, on_progress)
         numeric = {k: v for k, v in summary.items() if isinstance(v, (int, float))}
         self._call("finish", self._tracker.finish, numeric, artifacts)
         return int(written or 0)
@@ -210,10 +228,6 @@ def sync_tracking(
         if set(cells["cell_id"]) == set(ids):
             SweepStore(cfg.out, cfg.name).write_json(TRACKED, tracked_marker(cfg, ids))
     return tracker, written
-
-
-# a derived sweep logs its cell runs at once up to this many; beyond, `imbench sync`
-CHILD_RUNS_AT_ONCE = 500
 
 
 def log_parent_run(

@@ -136,6 +136,10 @@ class Tracker:
                 self.logged.add(run.data.tags.get("imbench.cell_id"))
         return self.parent_id
 
+    def unlogged(self, cells: pd.DataFrame) -> pd.DataFrame:
+        """The finished cells (ok or skipped) that have no run under the sweep's yet."""
+        return cells[cells["status"].isin(("ok", "skipped")) & ~cells["cell_id"].isin(self.logged)]
+
     def log_cells(
         self,
         cells: pd.DataFrame,
@@ -145,7 +149,7 @@ class Tracker:
         """Log finished cells not yet logged; return how many were logged.
         ``on_progress(done, total)`` is called every 50 cells and at the end."""
         assert self.parent_id is not None, "start_sweep first"
-        todo = cells[cells["status"].isin(("ok", "skipped")) & ~cells["cell_id"].isin(self.logged)]
+        todo = self.unlogged(cells)
         if todo.empty:
             return 0
         # row positions per cell, sliced one cell at a time: a frame per cell for a

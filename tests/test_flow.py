@@ -94,6 +94,43 @@ def test_sweep_flow_end_to_end_and_rerun_reuses(harness, tmp_path):
     pd.testing.assert_frame_equal(again.reset_index(drop=True), folds.reset_index(drop=True))
 
 
+def test_a_sweep_leaves_a_large_back_fill_of_reused_cells_to_sync(
+    harness, tmp_path, monkeypatch, capsys
+):
+    """Cells reused from results MLflow never saw (committed files on a new machine)
+    are back-filled at the sweep's end only up to CHILD_RUNS_AT_ONCE; beyond, the
+    sweep logs the cells it computed, says `imbench sync`, and writes no tracked
+    marker, and the sync then logs the rest once."""
+    import imbench.flows.sweep as sweep_module
+    from imbench.cli.run import _report_run
+    from imbench.flows.tracking import sync_tracking
+
+    from conftest import core_sweep
+
+    out = tmp_path / "out"
+    reused = core_sweep(tiny_config(out, strategies=["none", "smote", "smote+threshold"]))
+    n_reused = len(pd.read_parquet(reused / "cells.parquet"))
+    grown = build_config(tiny_config(out, strategies=["none", "smote", "smote+threshold", "rus"]))
+    monkeypatch.setattr(sweep_module, "CHILD_RUNS_AT_ONCE", n_reused - 1)
+    flow = sweep_flow.with_options(task_runner=ProcessPoolTaskRunner(max_workers=1))
+    summary = flow(grown.model_dump(mode="json"))
+    assert summary["computed"] == 1 and summary["reused"] == n_reused
+    assert summary["tracking_deferred"] == n_reused and not summary["tracking_behind"]
+    children = [r for r in _runs(out) if r.data.tags.get("imbench.role") == "cell"]
+    assert [r.data.params["strategy"] for r in children] == ["rus"]
+    assert not (reused / "tracked.json").exists()
+    _report_run(grown, summary)
+    said = " ".join(capsys.readouterr().err.split())
+    assert f"`imbench sync t` adds the MLflow runs of the {n_reused} cells" in said, said
+
+    cells = pd.read_parquet(reused / "cells.parquet")
+    folds = pd.read_parquet(reused / "folds.parquet")
+    tracker, written = sync_tracking(grown, cells, folds)
+    assert written == n_reused and not tracker.deferred
+    ids = [r.data.tags["imbench.cell_id"] for r in _runs(out) if "imbench.cell_id" in r.data.tags]
+    assert sorted(ids) == sorted(cells["cell_id"])  # every cell once
+
+
 def test_finished_batches_are_released_while_others_still_run():
     """The sweep loop must not hold a finished batch (its future keeps the result)
     until the whole sweep ends: that grew the flow process with every batch.

@@ -157,6 +157,14 @@ def _report_run(cfg: SweepConfig, summary: dict[str, Any]) -> None:
             f"[yellow]MLflow tracking is behind ({escape(summary.get('tracking_error', ''))}); run "
             f"`imbench sync {cfg.name}` or this command again to back-fill it.[/]"
         )
+    elif summary.get("tracking_deferred"):
+        err.print(
+            f"tracking: `imbench sync {cfg.name}` adds the MLflow runs of the "
+            f"{summary['tracking_deferred']} cells this sweep reused from results MLflow "
+            "never saw (too many to log now; the Parquet results hold them)",
+            highlight=False,
+            soft_wrap=True,
+        )
     print_reasons(Path(summary["results"]))
     if summary["ok"]:
         print_answer(Path(summary["results"]))
